@@ -1,0 +1,3 @@
+module github.com/elbow-lb/elbow
+
+go 1.26.8

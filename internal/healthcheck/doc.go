@@ -1,0 +1,12 @@
+// Package healthcheck owns the target-group health checker: the probe that
+// goes on the wire exactly as the ELB health checker's does, the matcher of
+// success codes, the ALB target state machine (states, reason codes and
+// descriptions as DescribeTargetHealth words them) and the scheduler that
+// probes every registered target on its own interval.
+//
+// The checker knows the load balancer and the monitor only through two small
+// interfaces: Reporter (a target's health changed) and ResultObserver (a probe
+// finished, pass or fail, with its code and latency).
+//
+// Facts and wording come from shared/reference/alb.md, sections 1-3.
+package healthcheck

@@ -1,0 +1,176 @@
+package healthcheck
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// UserAgent is what the ALB health checker sends (Classic ELB sends /1.0).
+const UserAgent = "ELB-HealthChecker/2.0"
+
+// Result is one probe of one target. A failed check is data, not an error:
+// Reason says why it failed, and Err carries the transport error if any.
+type Result struct {
+	Target Target
+	// Addr is the address probed, ip:health-check-port.
+	Addr    string
+	Start   time.Time
+	Latency time.Duration
+	// StatusCode is the response's code, 0 when no response was read.
+	StatusCode int
+	// Reason is empty when the check passed, else why it failed:
+	// ResponseCodeMismatch, Timeout or FailedHealthChecks.
+	Reason Reason
+	// Err is the transport or protocol error behind a Timeout or
+	// FailedHealthChecks; nil when a response was read.
+	Err error
+	// Header and Body (its first BodySnapshotLimit bytes) are kept for failed
+	// checks only, so diagnosis can read them without probing again.
+	Header http.Header
+	Body   []byte
+}
+
+// Passed reports whether the check succeeded.
+func (r Result) Passed() bool { return r.Reason == "" }
+
+// Health is the TargetHealth a failing result gives an unhealthy target.
+func (r Result) Health() TargetHealth {
+	if r.Reason == ReasonResponseCodeMismatch {
+		return TargetHealth{State: StateUnhealthy, Reason: r.Reason, Description: MismatchDescription(r.StatusCode)}
+	}
+	return Health(StateUnhealthy, r.Reason)
+}
+
+// BodySnapshotLimit bounds the body bytes a failed result keeps.
+const BodySnapshotLimit = 1024
+
+// bodyDrainLimit bounds how much of a response body the probe reads before
+// closing: the verdict rests on the status line, the rest is courtesy.
+const bodyDrainLimit = 64 << 10
+
+// Prober sends one health check. HTTPProber is the real one; tests of the
+// scheduler use fakes.
+type Prober interface {
+	Probe(ctx context.Context, t Target, s Settings) Result
+}
+
+// HTTPProber sends the health check exactly as the ELB health checker does
+// (reference/alb.md section 3): GET path HTTP/1.1, Host: <target ip>:<port>,
+// User-Agent: ELB-HealthChecker/2.0, Connection: close, no X-Forwarded-*,
+// redirects not followed, a new connection per check, certificates not verified.
+type HTTPProber struct {
+	// Now is the clock for Start and Latency; nil means time.Now.
+	Now func() time.Time
+}
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+// insecureTLS mirrors the checker's HTTPS: no certificate verification.
+var insecureTLS = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // ALB does not verify target certificates.
+
+// Request returns the exact bytes of the health-check request for t.
+func Request(t Target, s Settings) []byte {
+	b := make([]byte, 0, 128+len(s.Path))
+	b = append(b, "GET "...)
+	b = append(b, s.Path...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, s.CheckAddr(t)...)
+	b = append(b, "\r\nConnection: close\r\nUser-Agent: "...)
+	b = append(b, UserAgent...)
+	b = append(b, "\r\n\r\n"...)
+	return b
+}
+
+// Probe sends one check and classifies the outcome. It never returns an
+// error: every failure is a Result with its Reason.
+func (p HTTPProber) Probe(ctx context.Context, t Target, s Settings) Result {
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	res := Result{Target: t, Addr: s.CheckAddr(t), Start: now()}
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+
+	failing := func(code int) bool { return !s.Matcher.Match(code) }
+	code, header, body, err := exchange(ctx, deadline, res.Addr, Request(t, s), s.Protocol == ProtocolHTTPS, failing)
+	res.Latency = now().Sub(res.Start)
+	res.StatusCode = code
+	switch {
+	case err != nil:
+		res.Err = err
+		res.Reason = ReasonFailedHealthChecks
+		if isTimeout(err) {
+			res.Reason = ReasonTimeout
+		}
+	case !s.Matcher.Match(code):
+		res.Reason = ReasonResponseCodeMismatch
+	}
+	if !res.Passed() {
+		res.Header, res.Body = header, body
+	}
+	return res
+}
+
+func exchange(ctx context.Context, deadline time.Time, addr string, req []byte, useTLS bool, snapshot func(code int) bool) (code int, header http.Header, body []byte, err error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(deadline); err != nil {
+		return 0, nil, nil, err
+	}
+	if useTLS {
+		tc := tls.Client(conn, insecureTLS)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return 0, nil, nil, err
+		}
+		conn = tc
+	}
+	if _, err := conn.Write(req); err != nil {
+		return 0, nil, nil, err
+	}
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(conn)
+	defer func() { br.Reset(nil); readerPool.Put(br) }()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 599 {
+		// A status outside the HTTP range is a malformed response, not a code
+		// to match: the ALB counts it as a failed check.
+		return 0, nil, nil, errors.New("malformed response: status code " + strconv.Itoa(resp.StatusCode))
+	}
+	// Keep the first bytes for diagnosis, then drain a bounded amount so the
+	// target sees an orderly close rather than a reset mid-response.
+	if snapshot(resp.StatusCode) {
+		snap := make([]byte, BodySnapshotLimit)
+		n, _ := io.ReadFull(resp.Body, snap)
+		body = snap[:n]
+		header = resp.Header
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, bodyDrainLimit))
+	return resp.StatusCode, header, body, nil
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

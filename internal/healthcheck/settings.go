@@ -1,0 +1,70 @@
+package healthcheck
+
+import (
+	"net"
+	"strconv"
+	"time"
+)
+
+// Protocol of the health check.
+type Protocol string
+
+const (
+	ProtocolHTTP  Protocol = "HTTP"
+	ProtocolHTTPS Protocol = "HTTPS"
+)
+
+// Settings are a target group's health-check settings at run time. They are
+// validated by the config package at load (and by the API on change); the
+// checker trusts them and never clamps.
+type Settings struct {
+	Enabled  bool
+	Protocol Protocol
+	// Port is the health-check port; 0 means traffic-port, the target's own port.
+	Port               int
+	Path               string
+	Interval           time.Duration
+	Timeout            time.Duration
+	HealthyThreshold   int
+	UnhealthyThreshold int
+	Matcher            Matcher
+}
+
+// EBDefaults are the Elastic Beanstalk process defaults (reference/eb.md):
+// interval 15 s, timeout 5 s, healthy 3, unhealthy 5, matcher 200, path /.
+func EBDefaults() Settings {
+	return Settings{
+		Enabled:            true,
+		Protocol:           ProtocolHTTP,
+		Path:               "/",
+		Interval:           15 * time.Second,
+		Timeout:            5 * time.Second,
+		HealthyThreshold:   3,
+		UnhealthyThreshold: 5,
+		Matcher:            MustParseMatcher("200"),
+	}
+}
+
+// ALBDefaults are the ELBv2 API defaults (reference/alb.md section 1):
+// 30 s / 5 s / healthy 5 / unhealthy 2 / 200.
+func ALBDefaults() Settings {
+	s := EBDefaults()
+	s.Interval = 30 * time.Second
+	s.HealthyThreshold = 5
+	s.UnhealthyThreshold = 2
+	return s
+}
+
+// CheckPort is the port the probe connects to for target t.
+func (s Settings) CheckPort(t Target) int {
+	if s.Port == 0 {
+		return t.Port
+	}
+	return s.Port
+}
+
+// CheckAddr is the address the probe connects to: the target's IP and the
+// health-check port. It is also the Host header the ELB checker sends.
+func (s Settings) CheckAddr(t Target) string {
+	return net.JoinHostPort(t.IP, strconv.Itoa(s.CheckPort(t)))
+}
