@@ -1,0 +1,224 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Load reads, decodes and validates the config file at path. On failure the
+// error is Errors: every problem, each with file, line, key, value and what
+// is allowed.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config %s: %w", path, err)
+	}
+	return Parse(path, data)
+}
+
+// Parse is Load for bytes already read; file names them in errors.
+func Parse(file string, data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, Errors{yamlSyntaxError(file, err)}
+	}
+	if len(root.Content) == 0 {
+		return nil, Errors{{File: file, Msg: "the file is empty: it needs at least instances (see elbow.yaml in the README)"}}
+	}
+	doc := root.Content[0]
+	lines := map[string]int{}
+	var errs Errors
+	// Unknown keys are reported together with the validation errors of the
+	// rest, so that one run of `elbow validate` shows everything.
+	walkKeys(doc, reflect.TypeOf(Config{}), "", lines, &errs, file)
+
+	c := &Config{File: file}
+	c.preset()
+	if err := doc.Decode(c); err != nil {
+		return nil, append(errs, decodeErrors(file, err, lines)...)
+	}
+	c.File = file
+	c.applyDefaults()
+	if err := c.finish(); err != nil {
+		var es Errors
+		errors.As(err, &es)
+		for _, e := range es {
+			e.File = file
+			e.Line = lineOf(e.Key, lines)
+		}
+		errs = append(errs, es...)
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		return nil, errs
+	}
+	return c, nil
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): `)
+
+func yamlSyntaxError(file string, err error) *FieldError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	fe := &FieldError{File: file, Msg: "not valid YAML: " + msg}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		fe.Line, _ = strconv.Atoi(m[1])
+		fe.Msg = "not valid YAML: " + strings.Replace(msg, m[0], "", 1)
+	}
+	return fe
+}
+
+var unmarshalMsg = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+) `(.*)` into (.+)$")
+
+// decodeErrors rewrites yaml's type errors to name the key and what is expected.
+func decodeErrors(file string, err error, lines map[string]int) Errors {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return Errors{{File: file, Msg: err.Error()}}
+	}
+	keyAt := map[int]string{}
+	for k, l := range lines {
+		if cur, ok := keyAt[l]; !ok || len(k) > len(cur) {
+			keyAt[l] = k
+		}
+	}
+	var es Errors
+	for _, m := range te.Errors {
+		fe := &FieldError{File: file, Msg: m}
+		if p := unmarshalMsg.FindStringSubmatch(m); p != nil {
+			fe.Line, _ = strconv.Atoi(p[1])
+			fe.Key = keyAt[fe.Line]
+			fe.Msg = fmt.Sprintf("%q is a %s: want %s", p[3], yamlKind(p[2]), goKind(p[4]))
+		} else if l := yamlLine.FindStringSubmatch(m); l != nil {
+			fe.Line, _ = strconv.Atoi(l[1])
+			fe.Key = keyAt[fe.Line]
+			fe.Msg = strings.Replace(m, l[0], "", 1)
+		}
+		es = append(es, fe)
+	}
+	return es
+}
+
+func yamlKind(tag string) string {
+	switch tag {
+	case "str":
+		return "string"
+	case "int":
+		return "number"
+	case "seq":
+		return "list"
+	case "map":
+		return "mapping"
+	}
+	return tag
+}
+
+func goKind(t string) string {
+	switch {
+	case strings.HasPrefix(t, "int"):
+		return "a whole number"
+	case t == "bool":
+		return "true or false"
+	case t == "string":
+		return "a string"
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map"):
+		return "a mapping"
+	}
+	return "a " + t
+}
+
+// walkKeys records the line of every key and reports keys the schema does not
+// have, with the keys it does.
+func walkKeys(n *yaml.Node, t reflect.Type, path string, lines map[string]int, errs *Errors, file string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	switch {
+	case t == reflect.TypeOf(Command{}):
+		return
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			key := k.Value
+			if path != "" {
+				key = path + "." + k.Value
+			}
+			lines[key] = k.Line
+			ft, ok := fields[k.Value]
+			if !ok {
+				*errs = append(*errs, &FieldError{File: file, Line: k.Line, Key: key,
+					Msg: fmt.Sprintf("unknown key %q; allowed here: %s", k.Value, strings.Join(sortedKeys(fields), ", "))})
+				continue
+			}
+			walkKeys(v, ft, key, lines, errs, file)
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, item := range n.Content {
+			key := fmt.Sprintf("%s[%d]", path, i)
+			lines[key] = item.Line
+			walkKeys(item, t.Elem(), key, lines, errs, file)
+		}
+	}
+}
+
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func sortedKeys(m map[string]reflect.Type) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// lineOf finds the line of key, or of its nearest ancestor present in the file.
+func lineOf(key string, lines map[string]int) int {
+	for key != "" {
+		if l, ok := lines[key]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0
+}
+
+// Marshal renders c as YAML (for `elbow validate --print`).
+func Marshal(c *Config) ([]byte, error) {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
