@@ -1,0 +1,85 @@
+package healthcheck
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseMatcher(t *testing.T) {
+	cases := []struct {
+		in      string
+		match   []int
+		nomatch []int
+		err     string
+	}{
+		{in: "200", match: []int{200}, nomatch: []int{201, 301}},
+		{in: "200,202", match: []int{200, 202}, nomatch: []int{201}},
+		{in: "200-299", match: []int{200, 250, 299}, nomatch: []int{199, 300}},
+		{in: "200-301", match: []int{200, 301}, nomatch: []int{302, 400}},
+		{in: "200,300-302,404", match: []int{200, 301, 404}, nomatch: []int{303, 400}},
+		{in: "499", match: []int{499}},
+		{in: "", err: "Health check matcher HTTP code cannot be empty"},
+		{in: "  ", err: "Health check matcher HTTP code cannot be empty"},
+		{in: "199", err: "code 199 is out of range: codes must be between 200 and 499"},
+		{in: "500", err: "code 500 is out of range: codes must be between 200 and 499"},
+		{in: "200-500", err: "code 500 is out of range: codes must be between 200 and 499"},
+		{in: "299-200", err: `range "299-200" is reversed: the first code must not be greater than the second`},
+		{in: "200,", err: "empty code in matcher: use a code (200), a list (200,202) or a range (200-299)"},
+		{in: "2xx", err: `"2xx" is not an HTTP code: codes are three digits between 200 and 499`},
+		{in: "200-", err: `"" is not an HTTP code: codes are three digits between 200 and 499`},
+		{in: "+200", err: `"+200" is not an HTTP code: codes are three digits between 200 and 499`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			m, err := ParseMatcher(tc.in)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range tc.match {
+				if !m.Match(c) {
+					t.Errorf("%s does not match %d", tc.in, c)
+				}
+			}
+			for _, c := range tc.nomatch {
+				if m.Match(c) {
+					t.Errorf("%s matches %d", tc.in, c)
+				}
+			}
+			if m.String() != tc.in {
+				t.Errorf("String() = %q", m.String())
+			}
+		})
+	}
+	if _, err := ParseMatcher(""); !errors.Is(err, ErrEmptyMatcher) {
+		t.Error("empty matcher is not ErrEmptyMatcher")
+	}
+}
+
+// FuzzParseMatcher: a matcher that parses matches only codes in 200-499, and
+// the parser never panics.
+func FuzzParseMatcher(f *testing.F) {
+	for _, s := range []string{"200", "200,202", "200-299", "200-301", "", "499", "200-", ",", "2-3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseMatcher(s)
+		if err != nil {
+			if strings.TrimSpace(s) != "" && errors.Is(err, ErrEmptyMatcher) {
+				t.Fatalf("%q: non-empty input reported empty", s)
+			}
+			return
+		}
+		for code := 0; code < 700; code++ {
+			if m.Match(code) && (code < 200 || code > 499) {
+				t.Fatalf("%q matches %d, outside 200-499", s, code)
+			}
+		}
+	})
+}
