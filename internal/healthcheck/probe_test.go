@@ -216,4 +216,3 @@ func TestProbeKeepsFailureEvidence(t *testing.T) {
 		t.Errorf("a response read in full is not a transport error: %v", r.Err)
 	}
 }
-

@@ -1,0 +1,230 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/healthcheck"
+)
+
+// TestLoadBadConfigs matches each invalid fixture against its exact messages.
+func TestLoadBadConfigs(t *testing.T) {
+	cases := map[string][]string{
+		"invalid-interval-not-greater.yaml": {
+			"testdata/invalid-interval-not-greater.yaml:5: target_groups[0].health_check: Health check interval must be greater than the timeout. (interval 5, timeout 5)",
+		},
+		"invalid-matcher-empty.yaml": {
+			"testdata/invalid-matcher-empty.yaml:6: target_groups[0].health_check.matcher: Health check matcher HTTP code cannot be empty (allowed: codes between 200 and 499 as 200, 200,202 or 200-299)",
+		},
+		"invalid-matcher-range.yaml": {
+			`testdata/invalid-matcher-range.yaml:6: target_groups[0].health_check.matcher: "200-502": code 502 is out of range: codes must be between 200 and 499; the forms are 200, 200,202 or 200-299`,
+		},
+		"invalid-interval-range.yaml": {
+			"testdata/invalid-interval-range.yaml:6: target_groups[0].health_check.interval: 301 is out of range: must be between 5 and 300 seconds",
+		},
+		"invalid-timeout-range.yaml": {
+			"testdata/invalid-timeout-range.yaml:6: target_groups[0].health_check.timeout: 1 is out of range: must be between 2 and 120 seconds",
+		},
+		"invalid-thresholds.yaml": {
+			"testdata/invalid-thresholds.yaml:6: target_groups[0].health_check.healthy_threshold: 1 is out of range: must be between 2 and 10",
+			"testdata/invalid-thresholds.yaml:7: target_groups[0].health_check.unhealthy_threshold: 11 is out of range: must be between 2 and 10",
+		},
+		"invalid-unknown-key.yaml": {
+			`testdata/invalid-unknown-key.yaml:6: target_groups[0].health_check.intervall: unknown key "intervall"; allowed here: enabled, healthy_threshold, interval, matcher, path, port, protocol, timeout, unhealthy_threshold`,
+		},
+		"invalid-type.yaml": {
+			`testdata/invalid-type.yaml:6: target_groups[0].health_check.interval: "fast" is a string: want a whole number`,
+		},
+		"invalid-path.yaml": {
+			`testdata/invalid-path.yaml:6: target_groups[0].health_check.path: "health" must begin with /`,
+		},
+		"invalid-port.yaml": {
+			`testdata/invalid-port.yaml:6: target_groups[0].health_check.port: "70000" is not allowed: must be traffic-port or a port between 1 and 65535`,
+		},
+		"invalid-protocol.yaml": {
+			`testdata/invalid-protocol.yaml:5: target_groups[0].protocol: "TCP" is not allowed: must be one of HTTP, HTTPS`,
+		},
+		"invalid-slow-start.yaml": {
+			"testdata/invalid-slow-start.yaml:5: target_groups[0].slow_start: 10 is out of range: must be 0 (off) or between 30 and 900 seconds",
+			"testdata/invalid-slow-start.yaml:6: target_groups[0].deregistration_delay: 3601 is out of range: must be between 0 and 3600 seconds",
+		},
+		"invalid-algorithm.yaml": {
+			`testdata/invalid-algorithm.yaml:5: target_groups[0].load_balancing_algorithm_type: "random" is not allowed: must be one of round_robin, least_outstanding_requests, weighted_random`,
+		},
+		"invalid-no-instances.yaml": {
+			"testdata/invalid-no-instances.yaml: instances: give exactly one of command (the app to launch), sample_app: true, or targets (addresses already running)",
+		},
+		"invalid-redirect.yaml": {
+			`testdata/invalid-redirect.yaml:7: listeners[0].default_action.redirect: a redirect must change at least one of protocol, host, port or path`,
+			`testdata/invalid-redirect.yaml:8: listeners[0].default_action.redirect.status_code: "HTTP_308" is not allowed: must be one of HTTP_301, HTTP_302`,
+		},
+		"invalid-fixed-response.yaml": {
+			`testdata/invalid-fixed-response.yaml:8: listeners[0].default_action.fixed_response.status_code: "302" is not allowed: must be a 2XX, 4XX or 5XX code`,
+			`testdata/invalid-fixed-response.yaml:9: listeners[0].default_action.fixed_response.content_type: "text/xml" is not allowed: must be one of text/plain, text/css, text/html, application/javascript, application/json`,
+		},
+		"invalid-rule.yaml": {
+			"testdata/invalid-rule.yaml:8: listeners[0].rules[0].priority: 0 is out of range: must be between 1 and 50000",
+			"testdata/invalid-rule.yaml:9: listeners[0].rules[0].conditions: a rule needs at least one condition",
+			`testdata/invalid-rule.yaml:11: listeners[0].rules[0].action.target_group: "nowhere" is not a target group of this environment`,
+		},
+		"invalid-many.yaml": {
+			"testdata/invalid-many.yaml:5: instances.max: 2 is smaller than min 3: max must be at least min",
+			"testdata/invalid-many.yaml:8: target_groups[0].health_check: Health check interval must be greater than the timeout. (interval 2, timeout 3)",
+			"testdata/invalid-many.yaml:9: target_groups[0].health_check.interval: 2 is out of range: must be between 5 and 300 seconds",
+			`testdata/invalid-many.yaml:11: target_groups[0].health_check.matcher: "abc": "abc" is not an HTTP code: codes are three digits between 200 and 499; the forms are 200, 200,202 or 200-299`,
+			`testdata/invalid-many.yaml:12: target_groups[0].colour: unknown key "colour"; allowed here: deregistration_delay, health_check, load_balancing_algorithm_type, name, port, protocol, slow_start`,
+		},
+		"invalid-yaml.yaml": {
+			"testdata/invalid-yaml.yaml:2: not valid YAML: did not find expected key",
+		},
+	}
+	files, _ := filepath.Glob("testdata/invalid-*.yaml")
+	if len(files) != len(cases) {
+		t.Errorf("%d invalid fixtures, %d cases: every fixture needs its expected messages", len(files), len(cases))
+	}
+	for name, want := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load("testdata/" + name)
+			var es Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("err = %v, want Errors", err)
+			}
+			got := strings.Split(es.Error(), "\n")
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+func TestLoadGoodConfig(t *testing.T) {
+	c, err := Load("testdata/good-full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, canary := c.TargetGroup("web"), c.TargetGroup("canary")
+	if web == nil || canary == nil {
+		t.Fatal("target groups missing")
+	}
+	s, err := web.HealthCheck.Settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Unset keys keep the Elastic Beanstalk defaults; set ones win.
+	if s.Path != "/health" || s.Interval != 15*time.Second || s.Timeout != 5*time.Second ||
+		s.HealthyThreshold != 3 || s.UnhealthyThreshold != 5 || !s.Matcher.Match(301) || s.Port != 0 {
+		t.Errorf("web settings: %+v", s)
+	}
+	if web.DeregistrationDelay != 20 || web.Port != 8000 || web.LoadBalancingAlgorithmType != "round_robin" {
+		t.Errorf("web group: %+v", web)
+	}
+	cs, _ := canary.HealthCheck.Settings()
+	if cs.Port != 9000 || cs.Protocol != healthcheck.ProtocolHTTPS || cs.Interval != 30*time.Second || canary.SlowStart != 30 {
+		t.Errorf("canary settings: %+v", cs)
+	}
+	if c.Instances.Command.Args()[0] != "/usr/bin/python3" || c.Instances.Min != 1 || c.Instances.Max != 4 ||
+		c.Instances.MetadataOptions.HTTPTokens != "required" || c.Instances.MetadataOptions.Port != 1338 {
+		t.Errorf("instances: %+v", c.Instances)
+	}
+	if c.Instances.TargetGroup != "web" || c.LoadBalancer.Name != "shop-prod" || c.LoadBalancer.IdleTimeout != 30 {
+		t.Errorf("derived defaults: %+v %+v", c.Instances.TargetGroup, c.LoadBalancer)
+	}
+	l := c.Listeners[1]
+	if l.Address != "127.0.0.1" || l.DefaultAction.Type != "forward" || l.Rules[1].Action.Type != "forward" {
+		t.Errorf("listener defaults: %+v", l)
+	}
+	gs := l.Rules[1].Action.TargetGroups()
+	if len(gs) != 2 || *gs[0].Weight != 3 || *gs[1].Weight != 1 {
+		t.Errorf("weights: %+v", gs)
+	}
+}
+
+func TestDefaultIsTheSampleEnvironment(t *testing.T) {
+	c := Default()
+	if !c.Instances.SampleApp || c.Instances.Min != 2 {
+		t.Errorf("instances: %+v", c.Instances)
+	}
+	if len(c.Listeners) != 1 || c.Listeners[0].Address != "127.0.0.1" || c.Listeners[0].Port != 8080 {
+		t.Errorf("listeners: %+v", c.Listeners)
+	}
+	if c.Console.Address != "127.0.0.1:8099" {
+		t.Errorf("console: %q", c.Console.Address)
+	}
+	s, err := c.TargetGroups[0].HealthCheck.Settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := healthcheck.EBDefaults()
+	if s.Interval != want.Interval || s.Timeout != want.Timeout || s.HealthyThreshold != 3 || s.UnhealthyThreshold != 5 ||
+		s.Matcher.String() != "200" || s.Path != "/" || c.TargetGroups[0].DeregistrationDelay != 20 {
+		t.Errorf("defaults are not Elastic Beanstalk's: %+v", s)
+	}
+}
+
+// TestMarshalRoundTrip: what validate --print writes loads back to the same config.
+func TestMarshalRoundTrip(t *testing.T) {
+	c, err := Load("testdata/good-full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "printed.yaml")
+	os.WriteFile(path, b, 0o644)
+	c2, err := Load(path)
+	if err != nil {
+		t.Fatalf("printed config does not load: %v\n%s", err, b)
+	}
+	b2, _ := Marshal(c2)
+	if string(b) != string(b2) {
+		t.Errorf("round trip differs:\n%s\n---\n%s", b, b2)
+	}
+}
+
+func TestValidateHealthCheckForTheAPI(t *testing.T) {
+	h := DefaultHealthCheck
+	h.Matcher = "200-301"
+	if errs := ValidateHealthCheck(h); len(errs) != 0 {
+		t.Fatalf("valid block rejected: %v", errs)
+	}
+	h.Timeout = 20
+	errs := ValidateHealthCheck(h)
+	if len(errs) != 1 || errs[0].Error() != "Health check interval must be greater than the timeout. (interval 15, timeout 20)" {
+		t.Errorf("errors: %v", errs)
+	}
+}
+
+// FuzzLoad: the loader never panics, and whatever it accepts converts to
+// checker settings the checker can run.
+func FuzzLoad(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	for _, file := range files {
+		b, _ := os.ReadFile(file)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			var es Errors
+			if !errors.As(err, &es) || len(es) == 0 {
+				t.Fatalf("error is not Errors: %v", err)
+			}
+			return
+		}
+		for _, tg := range c.TargetGroups {
+			s, err := tg.HealthCheck.Settings()
+			if err != nil {
+				t.Fatalf("accepted health check does not convert: %v", err)
+			}
+			if s.Timeout >= s.Interval || s.Interval < 5*time.Second {
+				t.Fatalf("accepted invalid timing: %+v", s)
+			}
+		}
+	})
+}
