@@ -176,8 +176,8 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
  <tr><th>X-Forwarded-Proto</th><td>{{with .XForwardedProto}}<code>{{.}}</code>{{else}}<span class="none">none</span>{{end}}</td></tr>
  <tr><th>X-Amzn-Trace-Id</th><td>{{with .TraceID}}<code>{{.}}</code>{{else}}<span class="none">none</span>{{end}}</td></tr>
 </table>
-<p class="note">The load balancer sends each request to one of the healthy instances, so
-when more than one instance runs, reloading this page shows another instance answering. The forwarded headers
+<p class="note">The load balancer sends each request to one of the healthy instances: when
+more than one runs, reloading this page shows another instance answering. The forwarded headers
 are the ones the load balancer added; with none of them, the request did not come through it.</p>
 </body>
 </html>
