@@ -35,6 +35,7 @@ diagnosis that says why a target fails its health check and how to fix it.`,
 		newVersionCmd(),
 		newValidateCmd(),
 		newUpCmd(),
+		newSampleAppCmd(),
 	)
 	return root
 }
