@@ -35,4 +35,3 @@ func newSampleAppCmd() *cobra.Command {
 		},
 	}
 }
-
