@@ -46,7 +46,7 @@ const (
 	// handshakeTimeout bounds the wait for a new supervisor to report that
 	// it started the app; it only runs out when the program's main does not
 	// call MaybeRunShim.
-	handshakeTimeout = 10 * time.Second
+	handshakeTimeout   = 10 * time.Second
 	drainOutputTimeout = 2 * time.Second
 )
 
