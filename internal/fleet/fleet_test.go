@@ -10,9 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -502,5 +504,109 @@ func TestNoProcessOutlivesAKilledElbow(t *testing.T) {
 			t.Fatalf("5s after elbow was SIGKILLed, %d of its %d processes live on:%s", len(left), len(before), describeProcesses(left))
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestAnInstanceOutlivesTheThreadsOfElbow guards against golang/go#27505:
+// the supervisor's parent-death signal follows the OS thread that forked it,
+// and a Go thread exits whenever a goroutine locked to it returns. Here many
+// goroutines lock their threads and return, which ends most of the
+// program's threads; the instances must not notice.
+func TestAnInstanceOutlivesTheThreadsOfElbow(t *testing.T) {
+	marker := newMarker(t)
+	rec := &recorder{}
+	f := startFleet(t, fleet.Config{
+		Command: []string{selfExe(t)},
+		Env:     []string{testAppEnv + "=sleeper", markerEnv + "=" + marker},
+		Port:    freePort(t),
+		Min:     4,
+		Max:     4,
+		Hooks:   fleet.Hooks{Event: rec.event},
+	})
+	for range 3 {
+		var threadsEnded sync.WaitGroup
+		for range 100 {
+			threadsEnded.Go(func() {
+				runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+				time.Sleep(time.Millisecond)
+			})
+		}
+		threadsEnded.Wait()
+	}
+	// A parent-death signal, had one fired, kills the supervisor within
+	// milliseconds and the fleet reports the exit.
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		for _, st := range f.Instances() {
+			if slices.Contains(rec.kindsOf(st.ID), fleet.EventExited) {
+				t.Fatalf("instance %s died with a thread of elbow: %v", st.ID, rec.eventsOf(st.ID))
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestTerminateCutsTheGraceShortWhenTheContextEnds(t *testing.T) {
+	marker := newMarker(t)
+	rec := &recorder{}
+	f := startFleet(t, fleet.Config{
+		Command:     []string{selfExe(t)},
+		Env:         []string{testAppEnv + "=http", ignoreTerm + "=1", markerEnv + "=" + marker},
+		Port:        freePort(t),
+		Min:         1,
+		Max:         1,
+		StopTimeout: time.Minute,
+		Hooks:       fleet.Hooks{Event: rec.event},
+	})
+	st := f.Instances()[0]
+	askApp(t, st.Addr()) // SIGTERM is ignored from here on
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	began := time.Now()
+	f.Terminate(ctx, st.ID)
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("Terminate with an ended context took %s", took)
+	}
+	if !slices.Contains(rec.kindsOf(st.ID), fleet.EventKilled) {
+		t.Errorf("events %v, want a SIGKILL", rec.kindsOf(st.ID))
+	}
+	if left := markedProcesses(marker); len(left) > 0 {
+		t.Errorf("processes left:%s", describeProcesses(left))
+	}
+}
+
+func TestTerminateDuringTheRestartBackoff(t *testing.T) {
+	marker := newMarker(t)
+	rec := &recorder{}
+	f := startFleet(t, fleet.Config{
+		Command:      []string{selfExe(t)},
+		Env:          []string{testAppEnv + "=crash", markerEnv + "=" + marker},
+		Port:         freePort(t),
+		Min:          1,
+		Max:          1,
+		RestartDelay: time.Minute,
+		Hooks: fleet.Hooks{
+			Event:       rec.event,
+			Terminating: func(_ context.Context, inst fleet.Instance) { rec.call("terminating " + inst.ID) },
+		},
+	})
+	id := f.Instances()[0].ID
+	eventually(t, 5*time.Second, "the crash", func() bool {
+		st, _ := f.Status(id)
+		return st.State == fleet.StateRestarting
+	})
+	began := time.Now()
+	if err := f.Terminate(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("Terminate waited out the backoff: %s", took)
+	}
+	want := []fleet.EventKind{fleet.EventLaunched, fleet.EventExited, fleet.EventTerminating, fleet.EventTerminated}
+	if got := rec.kindsOf(id); !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
+	if calls := rec.callsSnapshot(); !slices.Equal(calls, []string{"terminating " + id}) {
+		t.Errorf("hook calls %q: a registered instance must be deregistered even while down", calls)
 	}
 }
