@@ -210,10 +210,14 @@ func (f *Fleet) reserve() (*instance, error) {
 			IP:    netip.AddrFrom4([4]byte{127, 0, 0, byte(index + 1)}),
 			Port:  f.cfg.Port,
 		},
+		out:        newOutputLog(nil, f.cfg.TailLines), // its file is opened by prepare
 		stopCh:     make(chan struct{}),
 		done:       make(chan struct{}),
 		state:      StatePending,
 		launchTime: f.clock.Now(),
+	}
+	if f.cfg.LogDir != "" {
+		in.logPath = filepath.Join(f.cfg.LogDir, id+".log")
 	}
 	f.live[id] = in
 	return in, nil
@@ -222,19 +226,18 @@ func (f *Fleet) reserve() (*instance, error) {
 // prepare opens the instance's log, runs the Prepare hook and composes the
 // instance's environment.
 func (f *Fleet) prepare(ctx context.Context, in *instance) error {
-	var file *os.File
-	if f.cfg.LogDir != "" {
+	if in.logPath != "" {
 		if err := os.MkdirAll(f.cfg.LogDir, 0o755); err != nil {
 			return fmt.Errorf("fleet: create log dir for instance %s: %w", in.ID, err)
 		}
-		in.logPath = filepath.Join(f.cfg.LogDir, in.ID+".log")
-		var err error
-		file, err = os.OpenFile(in.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		file, err := os.OpenFile(in.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
 			return fmt.Errorf("fleet: open log of instance %s: %w", in.ID, err)
 		}
+		// Set before any reader of the instance's output starts; tail()
+		// does not look at the file.
+		in.out.file = file
 	}
-	in.out = newOutputLog(file, f.cfg.TailLines)
 
 	var hookEnv []string
 	if f.cfg.Hooks.Prepare != nil {
@@ -354,7 +357,7 @@ func (f *Fleet) Tail(id string, n int) []string {
 	f.mu.Lock()
 	in := f.findLocked(id)
 	f.mu.Unlock()
-	if in == nil || in.out == nil {
+	if in == nil {
 		return nil
 	}
 	return in.out.tail(n)

@@ -13,10 +13,10 @@ import (
 // transition happens once and in order.
 type instance struct {
 	Instance
-	logPath string
-	out     *outputLog
-	env     []string // the app's whole environment
-	cleanup func()   // from the Prepare hook
+	logPath string     // set before the instance is visible
+	out     *outputLog // set before the instance is visible
+	env     []string   // the app's whole environment
+	cleanup func()     // from the Prepare hook
 
 	stopOnce sync.Once
 	stopCh   chan struct{} // closed when termination is requested

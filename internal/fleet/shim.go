@@ -204,8 +204,11 @@ func readProcStat(pid int) (procStat, bool) {
 	if err != nil {
 		return procStat{}, false
 	}
+	return parseProcStat(pid, string(b))
+}
+
+func parseProcStat(pid int, s string) (procStat, bool) {
 	// The command name is in parentheses and may contain spaces and ')'.
-	s := string(b)
 	end := strings.LastIndexByte(s, ')')
 	if end < 0 || end+2 >= len(s) {
 		return procStat{}, false
