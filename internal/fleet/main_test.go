@@ -139,7 +139,21 @@ func runElbowLikeParent() int {
 		fmt.Println("error:", err)
 		return 1
 	}
-	for _, st := range f.Instances() {
+	// And an app launched through sh -c, as apps often are.
+	shell, err := fleet.New(fleet.Config{
+		Command: []string{"sh", "-c", "sleep 300 & sleep 301; exit 0"},
+		Port:    port,
+		Min:     1,
+		Max:     1,
+	})
+	if err == nil {
+		err = shell.Start(context.Background())
+	}
+	if err != nil {
+		fmt.Println("error:", err)
+		return 1
+	}
+	for _, st := range append(f.Instances(), shell.Instances()...) {
 		fmt.Printf("instance %s %s pid %d supervisor %d\n", st.ID, st.Addr(), st.PID, st.SupervisorPID)
 	}
 	fmt.Println("ready")
