@@ -1,0 +1,407 @@
+package fleet
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Errors callers may test for with errors.Is.
+var (
+	ErrAtMax           = errors.New("fleet is at its maximum size")
+	ErrAtMin           = errors.New("fleet is at its minimum size")
+	ErrStopped         = errors.New("fleet is stopped")
+	ErrUnknownInstance = errors.New("no such instance")
+)
+
+// MaxInstances is the largest fleet: instance 253 has IP 127.0.0.254.
+const MaxInstances = 253
+
+// Defaults for the zero values of Config.
+const (
+	DefaultTailLines       = 500
+	DefaultStopTimeout     = 10 * time.Second
+	DefaultRestartDelay    = 500 * time.Millisecond
+	DefaultMaxRestartDelay = 30 * time.Second
+	DefaultResetAfter      = 30 * time.Second
+)
+
+const (
+	retiredKept = 16 // terminated instances still shown in the snapshot
+	// killTreeTimeout is how long the supervisor gets to kill the tree after
+	// the grace period before the fleet SIGKILLs the group itself.
+	killTreeTimeout = 2 * time.Second
+	// handshakeTimeout bounds the wait for a new supervisor to report that
+	// it started the app; it only runs out when the program's main does not
+	// call MaybeRunShim.
+	handshakeTimeout   = 10 * time.Second
+	drainOutputTimeout = 2 * time.Second
+)
+
+// Config describes the app and the fleet's size and timing.
+type Config struct {
+	Command []string // argv of the app; Command[0] is looked up in PATH
+	Dir     string   // working directory of the app; "" is elbow's
+	Env     []string // the user's variables, KEY=value; they override elbow's environment
+	Port    int      // the port every instance listens on, 1-65535
+
+	Min int // instances launched by Start, 0-Max
+	Max int // most instances at once, 1-253
+
+	// LogDir receives <instance-id>.log per instance, appended across
+	// restarts; "" keeps no files (the in-memory tail still works).
+	LogDir string
+	// TailLines is how many last output lines per instance are kept in
+	// memory; default 500.
+	TailLines int
+
+	// StopTimeout is the grace between SIGTERM and SIGKILL; default 10s.
+	StopTimeout time.Duration
+	// RestartDelay is the first backoff after a crash, doubling per
+	// consecutive crash up to MaxRestartDelay; defaults 500ms and 30s. The
+	// backoff starts over once a process stayed up ResetAfter (default 30s).
+	RestartDelay    time.Duration
+	MaxRestartDelay time.Duration
+	ResetAfter      time.Duration
+
+	Hooks  Hooks
+	Clock  Clock        // default: the system clock
+	Logger *slog.Logger // default: discard
+}
+
+func (c *Config) validate() error {
+	switch {
+	case len(c.Command) == 0 || c.Command[0] == "":
+		return errors.New("fleet: command is empty")
+	case c.Port < 1 || c.Port > 65535:
+		return fmt.Errorf("fleet: port %d is out of range 1-65535", c.Port)
+	case c.Max < 1 || c.Max > MaxInstances:
+		return fmt.Errorf("fleet: max %d is out of range 1-%d", c.Max, MaxInstances)
+	case c.Min < 0 || c.Min > c.Max:
+		return fmt.Errorf("fleet: min %d is out of range 0-%d (max)", c.Min, c.Max)
+	case c.TailLines < 0:
+		return fmt.Errorf("fleet: tail lines %d is negative", c.TailLines)
+	case c.StopTimeout < 0 || c.RestartDelay < 0 || c.MaxRestartDelay < 0 || c.ResetAfter < 0:
+		return errors.New("fleet: durations must not be negative")
+	}
+	return nil
+}
+
+func (c *Config) setDefaults() {
+	c.TailLines = cmp.Or(c.TailLines, DefaultTailLines)
+	c.StopTimeout = cmp.Or(c.StopTimeout, DefaultStopTimeout)
+	c.RestartDelay = cmp.Or(c.RestartDelay, DefaultRestartDelay)
+	c.MaxRestartDelay = max(cmp.Or(c.MaxRestartDelay, DefaultMaxRestartDelay), c.RestartDelay)
+	c.ResetAfter = cmp.Or(c.ResetAfter, DefaultResetAfter)
+	if c.Clock == nil {
+		c.Clock = systemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Fleet launches and supervises the instances of one app.
+type Fleet struct {
+	cfg      Config
+	clock    Clock
+	log      *slog.Logger
+	launcher *launcher
+
+	mu      sync.Mutex
+	live    map[string]*instance // every instance not yet terminated
+	retired []*instance          // the last terminated ones, oldest first
+	stopped bool
+}
+
+// New validates cfg and returns a fleet with no instance; Start launches the
+// minimum.
+func New(cfg Config) (*Fleet, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	cfg.Command = slices.Clone(cfg.Command)
+	cfg.Env = slices.Clone(cfg.Env)
+	return &Fleet{
+		cfg:      cfg,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		launcher: startLauncher(),
+		live:     make(map[string]*instance),
+	}, nil
+}
+
+// Start launches Min instances. On error, the instances already launched
+// keep running; the caller stops them with StopAll.
+func (f *Fleet) Start(ctx context.Context) error {
+	for range f.cfg.Min {
+		if _, err := f.Launch(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Launch creates one more instance and starts its process. It returns once
+// the process started, or with an error when it could not be started (the
+// instance is then gone again), when the fleet is at Max, or when Prepare
+// failed. A process that starts and then crashes is restarted, not an error.
+func (f *Fleet) Launch(ctx context.Context) (Instance, error) {
+	in, err := f.reserve()
+	if err != nil {
+		return Instance{}, err
+	}
+	if err := f.prepare(ctx, in); err != nil {
+		f.forget(in)
+		return Instance{}, err
+	}
+	firstStart := make(chan error, 1)
+	go f.run(in, firstStart)
+	if err := <-firstStart; err != nil {
+		<-in.done
+		return Instance{}, err
+	}
+	return in.Instance, nil
+}
+
+// reserve takes the lowest free index and a fresh id for a new instance.
+func (f *Fleet) reserve() (*instance, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return nil, fmt.Errorf("fleet: cannot launch an instance: %w", ErrStopped)
+	}
+	if len(f.live) >= f.cfg.Max {
+		return nil, fmt.Errorf("fleet: cannot launch an instance: the fleet has %d instances, its maximum (max %d): %w",
+			len(f.live), f.cfg.Max, ErrAtMax)
+	}
+	used := make(map[int]bool, len(f.live))
+	for _, in := range f.live {
+		used[in.Index] = true
+	}
+	index := 1
+	for used[index] {
+		index++
+	}
+	var id string
+	for {
+		id = newInstanceID()
+		if _, taken := f.live[id]; !taken {
+			break
+		}
+	}
+	in := &instance{
+		Instance: Instance{
+			ID:    id,
+			Index: index,
+			IP:    netip.AddrFrom4([4]byte{127, 0, 0, byte(index + 1)}),
+			Port:  f.cfg.Port,
+		},
+		out:        newOutputLog(nil, f.cfg.TailLines), // its file is opened by prepare
+		stopCh:     make(chan struct{}),
+		done:       make(chan struct{}),
+		state:      StatePending,
+		launchTime: f.clock.Now(),
+	}
+	if f.cfg.LogDir != "" {
+		in.logPath = filepath.Join(f.cfg.LogDir, id+".log")
+	}
+	f.live[id] = in
+	return in, nil
+}
+
+// prepare opens the instance's log, runs the Prepare hook and composes the
+// instance's environment.
+func (f *Fleet) prepare(ctx context.Context, in *instance) error {
+	if in.logPath != "" {
+		if err := os.MkdirAll(f.cfg.LogDir, 0o755); err != nil {
+			return fmt.Errorf("fleet: create log dir for instance %s: %w", in.ID, err)
+		}
+		file, err := os.OpenFile(in.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("fleet: open log of instance %s: %w", in.ID, err)
+		}
+		// Set before any reader of the instance's output starts; tail()
+		// does not look at the file.
+		in.out.file = file
+	}
+
+	var hookEnv []string
+	if f.cfg.Hooks.Prepare != nil {
+		env, cleanup, err := f.cfg.Hooks.Prepare(ctx, in.Instance)
+		if err != nil {
+			in.out.close()
+			return fmt.Errorf("fleet: prepare instance %s (%s): %w", in.ID, in.IP, err)
+		}
+		hookEnv, in.cleanup = env, cleanup
+	}
+	in.env = composeEnv(os.Environ(), f.cfg.Env, hookEnv, []string{
+		"HOST=" + in.IP.String(),
+		"PORT=" + strconv.Itoa(in.Port),
+		"ELBOW_INSTANCE_ID=" + in.ID,
+	})
+	return nil
+}
+
+// forget drops an instance that never started.
+func (f *Fleet) forget(in *instance) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.live, in.ID)
+	in.state = StateTerminated
+	close(in.done)
+}
+
+// Terminate stops the instance id (Terminating hook, SIGTERM, grace,
+// SIGKILL) and returns when it is gone. If ctx ends first the grace is cut
+// short, and Terminate still waits for the processes to die.
+func (f *Fleet) Terminate(ctx context.Context, id string) error {
+	f.mu.Lock()
+	in, ok := f.live[id]
+	f.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("fleet: terminate instance %s: %w", id, ErrUnknownInstance)
+	}
+	in.requestStop(ctx)
+	<-in.done
+	return nil
+}
+
+// ScaleIn terminates the newest instance (the highest index) unless the
+// fleet would fall below Min, and returns it.
+func (f *Fleet) ScaleIn(ctx context.Context) (Instance, error) {
+	f.mu.Lock()
+	var newest *instance
+	active := 0
+	for _, in := range f.live {
+		if in.stopRequested() {
+			continue
+		}
+		active++
+		if newest == nil || in.Index > newest.Index {
+			newest = in
+		}
+	}
+	f.mu.Unlock()
+	if newest == nil || active <= f.cfg.Min {
+		return Instance{}, fmt.Errorf("fleet: cannot terminate an instance: the fleet has %d instances, its minimum (min %d): %w",
+			active, f.cfg.Min, ErrAtMin)
+	}
+	newest.requestStop(ctx)
+	<-newest.done
+	return newest.Instance, nil
+}
+
+// StopAll terminates every instance, as Terminate does, and returns when all
+// are gone. The fleet launches nothing afterwards.
+func (f *Fleet) StopAll(ctx context.Context) {
+	f.mu.Lock()
+	f.stopped = true
+	all := make([]*instance, 0, len(f.live))
+	for _, in := range f.live {
+		all = append(all, in)
+	}
+	f.mu.Unlock()
+	for _, in := range all {
+		in.requestStop(ctx)
+	}
+	for _, in := range all {
+		<-in.done
+	}
+	// No process is left that the launcher's thread forked; the thread may go.
+	f.launcher.close()
+}
+
+// Instances returns a snapshot of the live instances and the last few
+// terminated ones, by index (terminated ones last).
+func (f *Fleet) Instances() []InstanceStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]InstanceStatus, 0, len(f.live)+len(f.retired))
+	for _, in := range f.live {
+		out = append(out, in.statusLocked())
+	}
+	slices.SortFunc(out, func(a, b InstanceStatus) int { return a.Index - b.Index })
+	for i := len(f.retired) - 1; i >= 0; i-- {
+		out = append(out, f.retired[i].statusLocked())
+	}
+	return out
+}
+
+// Status returns the snapshot of one instance, live or recently terminated.
+func (f *Fleet) Status(id string) (InstanceStatus, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in := f.findLocked(id); in != nil {
+		return in.statusLocked(), true
+	}
+	return InstanceStatus{}, false
+}
+
+// Tail returns the last n lines the instance printed (stdout and stderr,
+// oldest first), or nil for an unknown instance.
+func (f *Fleet) Tail(id string, n int) []string {
+	f.mu.Lock()
+	in := f.findLocked(id)
+	f.mu.Unlock()
+	if in == nil {
+		return nil
+	}
+	return in.out.tail(n)
+}
+
+func (f *Fleet) findLocked(id string) *instance {
+	if in, ok := f.live[id]; ok {
+		return in
+	}
+	for _, in := range f.retired {
+		if in.ID == id {
+			return in
+		}
+	}
+	return nil
+}
+
+// newInstanceID returns i- and 17 random lowercase hex digits.
+func newInstanceID() string {
+	var b [9]byte
+	rand.Read(b[:]) // never fails on Linux
+	return "i-" + hex.EncodeToString(b[:])[:17]
+}
+
+// composeEnv merges environments; a later layer overrides an earlier one.
+// The layers are elbow's own, the user's, the Prepare hook's and the
+// fleet's (HOST, PORT, ELBOW_INSTANCE_ID), so the user may override elbow's
+// PATH but not the instance's address.
+func composeEnv(layers ...[]string) []string {
+	index := make(map[string]int)
+	var out []string
+	for _, layer := range layers {
+		for _, kv := range layer {
+			key, _, ok := strings.Cut(kv, "=")
+			if !ok || key == "" {
+				continue
+			}
+			if i, seen := index[key]; seen {
+				out[i] = kv
+				continue
+			}
+			index[key] = len(out)
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -1,0 +1,134 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Instance is the identity of one instance; it does not change across
+// restarts.
+type Instance struct {
+	ID    string     // i- and 17 lowercase hex digits, as EC2's
+	Index int        // 1-based; instance N has IP 127.0.0.(N+1)
+	IP    netip.Addr // the instance's private IP
+	Port  int        // the port the app listens on, the same on every instance
+}
+
+// Addr is the instance's ip:port, the target the load balancer forwards to.
+func (i Instance) Addr() string {
+	return net.JoinHostPort(i.IP.String(), strconv.Itoa(i.Port))
+}
+
+// State is an instance's lifecycle state.
+type State string
+
+const (
+	StatePending    State = "pending"    // created, not started yet
+	StateRunning    State = "running"    // its process runs
+	StateRestarting State = "restarting" // its process exited; waiting out the backoff
+	StateStopping   State = "stopping"   // being terminated
+	StateTerminated State = "terminated" // gone; its IP may be reused
+)
+
+// ExitStatus says how an instance's process ended.
+type ExitStatus struct {
+	Code       int            // exit code, when it exited
+	Signal     syscall.Signal // non-zero when a signal killed it
+	StartError string         // non-empty when the process could not be started
+}
+
+func (s ExitStatus) String() string {
+	switch {
+	case s.StartError != "":
+		return "failed to start: " + s.StartError
+	case s.Signal != 0:
+		return fmt.Sprintf("was killed by signal %d (%v)", int(s.Signal), s.Signal)
+	default:
+		return fmt.Sprintf("exited with status %d", s.Code)
+	}
+}
+
+// InstanceStatus is a snapshot of one instance for the console and the
+// monitor.
+type InstanceStatus struct {
+	Instance
+	State State
+	// PID is the app's main process, 0 while it does not run.
+	PID int
+	// SupervisorPID is the instance's supervisor, the root of the instance's
+	// process tree and the id of its process group: the CPU of the instance
+	// is the CPU of every process below it (or in its group).
+	SupervisorPID int
+	LaunchTime    time.Time   // when the instance was created
+	LastStart     time.Time   // when its process last started
+	Restarts      int         // how many times it was restarted
+	LastExit      *ExitStatus // nil until its process first ends
+	LogPath       string      // "" when the fleet keeps no log files
+}
+
+// Severity is an event's severity, as Elastic Beanstalk names them.
+type Severity string
+
+const (
+	SeverityInfo  Severity = "INFO"
+	SeverityWarn  Severity = "WARN"
+	SeverityError Severity = "ERROR"
+)
+
+// EventKind tells lifecycle events apart without parsing their message.
+type EventKind string
+
+const (
+	EventLaunched    EventKind = "launched"    // first start; the target is registered
+	EventExited      EventKind = "exited"      // the process ended (or failed to start) while it should run
+	EventRestarted   EventKind = "restarted"   // the process started again after EventExited
+	EventTerminating EventKind = "terminating" // termination begins
+	EventKilled      EventKind = "killed"      // the stop grace ran out; SIGKILL follows
+	EventTerminated  EventKind = "terminated"  // the instance is gone
+)
+
+// Event is one lifecycle event of one instance.
+type Event struct {
+	Time       time.Time
+	InstanceID string
+	Kind       EventKind
+	Severity   Severity
+	Message    string // Elastic Beanstalk-like wording
+}
+
+// Hooks let the caller tie an instance to the rest of the environment. Every
+// field may be nil. Hooks of one instance are called from one goroutine, in
+// lifecycle order; hooks of different instances may run concurrently.
+type Hooks struct {
+	// Prepare is called once per instance, before its first start. It
+	// returns variables for the instance's environment (e.g.
+	// AWS_EC2_METADATA_SERVICE_ENDPOINT of the metadata service it started
+	// for the instance) and a cleanup the fleet calls once the instance is
+	// terminated. An error aborts the launch.
+	Prepare func(ctx context.Context, inst Instance) (env []string, cleanup func(), err error)
+	// Launched is called once, after the instance's process first started:
+	// the place to register the target.
+	Launched func(inst Instance)
+	// Terminating is called before the fleet stops a launched instance's
+	// process; the fleet waits for it to return (deregister, drain).
+	Terminating func(ctx context.Context, inst Instance)
+	// Event receives every lifecycle event. It must not block.
+	Event func(Event)
+}
+
+// Clock is the fleet's source of time, so tests can control restarts and
+// grace periods.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                         { return time.Now() }
+func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
