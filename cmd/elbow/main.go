@@ -9,9 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/elbow-lb/elbow/internal/fleet"
 )
 
 func main() {
+	// An instance's supervisor is this binary re-executed; it must run before anything else.
+	fleet.MaybeRunShim()
 	os.Exit(run(os.Args[1:]))
 }
 
