@@ -47,7 +47,9 @@ func newTestMonitor(t *testing.T, rules config.EnhancedHealth) (*Monitor, *clock
 	return m, c, p
 }
 
-func target(id string) healthcheck.Target { return healthcheck.Target{ID: id, IP: "127.0.0.2", Port: 8000} }
+func target(id string) healthcheck.Target {
+	return healthcheck.Target{ID: id, IP: "127.0.0.2", Port: 8000}
+}
 
 var (
 	healthy  = healthcheck.TargetHealth{State: healthcheck.StateHealthy}
