@@ -61,6 +61,17 @@ func Start(t testing.TB, cmd *exec.Cmd, addr string) {
 			t.Logf("output of %s:\n%s", cmd.Path, out.String())
 		}
 	})
+	waitListening(t, addr, exited, func() string { return cmd.Path + " output:\n" + out.String() })
+}
+
+// WaitListening waits until addr accepts connections, at most 20 s.
+func WaitListening(t testing.TB, addr string) {
+	t.Helper()
+	waitListening(t, addr, nil, func() string { return "" })
+}
+
+func waitListening(t testing.TB, addr string, exited <-chan struct{}, output func() string) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
@@ -70,11 +81,11 @@ func Start(t testing.TB, cmd *exec.Cmd, addr string) {
 		}
 		select {
 		case <-exited:
-			t.Fatalf("%s exited before listening on %s:\n%s", cmd.Path, addr, out.String())
+			t.Fatalf("exited before listening on %s; %s", addr, output())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s does not listen on %s after 20 s:\n%s", cmd.Path, addr, out.String())
+			t.Fatalf("nothing listens on %s after 20 s; %s", addr, output())
 		}
 	}
 }
