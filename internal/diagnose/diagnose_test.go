@@ -86,7 +86,10 @@ func TestDiagnoseGoServers(t *testing.T) {
 		{
 			name: "express host-validation 403",
 			handler: userOnly(public,
-				func(w http.ResponseWriter, r *http.Request) { w.Header().Set("X-Powered-By", "Express"); w.Write([]byte("shop")) },
+				func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("X-Powered-By", "Express")
+					w.Write([]byte("shop"))
+				},
 				func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("X-Powered-By", "Express")
 					w.WriteHeader(http.StatusForbidden)
@@ -98,7 +101,10 @@ func TestDiagnoseGoServers(t *testing.T) {
 		{
 			name: "asp.net core host filtering 400",
 			handler: userOnly(public,
-				func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Server", "Kestrel"); w.Write([]byte("shop")) },
+				func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Server", "Kestrel")
+					w.Write([]byte("shop"))
+				},
 				func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Server", "Kestrel")
 					w.WriteHeader(http.StatusBadRequest)
