@@ -90,10 +90,10 @@ var flagNames = map[string]string{
 // was given, so that the URL's scheme and path apply unless overridden.
 func parseCheck(rawURL string, o checkOptions, changed func(flag string) bool) (checkRequest, error) {
 	u, err := url.Parse(rawURL)
-	if err != nil {
-		return checkRequest{}, usageError{fmt.Errorf("URL %q: %w", rawURL, err)}
+	scheme := ""
+	if err == nil {
+		scheme = strings.ToLower(u.Scheme)
 	}
-	scheme := strings.ToLower(u.Scheme)
 	if scheme != "http" && scheme != "https" {
 		return checkRequest{}, usageError{fmt.Errorf("URL %q: give http:// or https:// and the target's address, such as http://127.0.0.2:8000", rawURL)}
 	}
