@@ -241,3 +241,11 @@ func TestCheckReferenceScenarioDjango(t *testing.T) {
 		t.Errorf("step 3: exit %d:\n%s", code, stdout)
 	}
 }
+
+// The example environment of examples/django must stay valid as the schema evolves.
+func TestDjangoExampleConfigIsValid(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "validate", "-c", "../../examples/django/elbow.yaml")
+	if code != 0 || !strings.Contains(stdout, "valid") {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+}
