@@ -1,11 +1,14 @@
 package diagnose
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -410,4 +413,38 @@ func TestRefusedErrorIsDetectable(t *testing.T) {
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("dial error %v is not ECONNREFUSED", err)
 	}
+}
+
+// A TLS server that is not Go's net/http closes a plain-HTTP connection without
+// an HTTP answer; the diagnosis must find TLS by trying a handshake.
+func TestDiagnosePlainHTTPOnBareTLSPort(t *testing.T) {
+	cert := httptest.NewTLSServer(http.NotFoundHandler()) // only for its certificate
+	cfg := cert.TLS.Clone()
+	cert.Close()
+	ln := listenOn(t, "127.0.0.3")
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				tc := tls.Server(c, cfg)
+				if err := tc.Handshake(); err != nil {
+					return // plain HTTP: hang up, as many TLS servers do
+				}
+				if _, err := http.ReadRequest(bufio.NewReader(tc)); err != nil {
+					return
+				}
+				tc.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"))
+			}(c)
+		}
+	}()
+	r, d := checkAndDiagnose(t, targetOf(t, ln.Addr().String()), settings("/", "200"), "")
+	if r.Reason != healthcheck.ReasonFailedHealthChecks {
+		t.Fatalf("reason %s (%v), want FailedHealthChecks", r.Reason, r.Err)
+	}
+	assertDiagnosis(t, d, CaseHTTPToTLSPort, "", "health_check: {protocol: HTTPS}", "The same check over HTTPS got 200")
 }

@@ -31,6 +31,7 @@ func Missing(t testing.TB, what, detail string) {
 	t.Helper()
 	if os.Getenv(RequireE2EEnv) == "1" {
 		t.Fatalf("%s is required (%s=1) but missing: %s", what, RequireE2EEnv, detail)
+		return
 	}
 	t.Skipf("%s is missing (%s); set %s=1 to make this a failure", what, detail, RequireE2EEnv)
 }
