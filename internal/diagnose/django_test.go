@@ -88,3 +88,13 @@ func TestDjangoExampleSettingsRefuseGarbage(t *testing.T) {
 		t.Fatalf("got %d %q, want Django's 400: garbage from the metadata service must not be allowed", r.StatusCode, r.Body)
 	}
 }
+
+// With the default public Host (example.com, not in ALLOWED_HOSTS) the case is
+// still recognised from Django's page, and the text says the comparison failed.
+func TestDjangoWrongPublicHost(t *testing.T) {
+	const ip = "127.0.0.2"
+	port := testutil.StartDjangoExample(t, ip)
+	tgt := healthcheck.Target{ID: "i-1", IP: ip, Port: port}
+	_, d := checkAndDiagnose(t, tgt, settings("/", "200"), "")
+	assertDiagnosis(t, d, CaseDjangoAllowedHosts, Django, "example.com is not in ALLOWED_HOSTS either", "--host")
+}

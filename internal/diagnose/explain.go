@@ -515,8 +515,10 @@ func (f facts) httpsRedirect() verdict {
 	why += f.asUserSaw()
 	if userUnconditional {
 		why += " The redirect ignores X-Forwarded-Proto: https too, so users coming through the HTTPS listener would be redirected in a loop; make it depend on that header."
-	} else if f.obs.asUser.Answered() {
+	} else if u := f.userCode(); u >= 200 && u < 300 {
 		why += " With X-Forwarded-Proto: https the redirect does not happen: only the health check, which lacks the header, is redirected."
+	} else if u >= 400 {
+		why += fmt.Sprintf(" The public Host %s was refused (%d): compare with the name your users use (elbow check --host NAME).", f.publicHost, u)
 	}
 	return verdict{
 		id: CaseHTTPSRedirect, framework: fw,
