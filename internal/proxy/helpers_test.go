@@ -141,7 +141,7 @@ func fixed(code, body string) config.Action {
 // client is an HTTP client that keeps connections alive and does not follow redirects.
 func client() *http.Client {
 	return &http.Client{
-		Transport: &http.Transport{MaxIdleConnsPerHost: 64, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
+		Transport:     &http.Transport{MaxIdleConnsPerHost: 64, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       10 * time.Second,
 	}
@@ -182,8 +182,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string             { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // recordSink is a Recorder keeping every record.
 type recordSink struct {
@@ -191,7 +195,11 @@ type recordSink struct {
 	recs []ResponseRecord
 }
 
-func (r *recordSink) RecordResponse(rec ResponseRecord) { r.mu.Lock(); r.recs = append(r.recs, rec); r.mu.Unlock() }
+func (r *recordSink) RecordResponse(rec ResponseRecord) {
+	r.mu.Lock()
+	r.recs = append(r.recs, rec)
+	r.mu.Unlock()
+}
 func (r *recordSink) all() []ResponseRecord {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -322,7 +322,6 @@ func TestLoadBalancerErrors(t *testing.T) {
 	}
 }
 
-
 func TestFailOpenAndHealthyOnly(t *testing.T) {
 	a := startBackend(t, "127.0.0.2", "a", named("a"))
 	b := startBackend(t, "127.0.0.3", "b", named("b"))
