@@ -230,3 +230,16 @@ func portOf(t *testing.T, addr string) string {
 	}
 	return port
 }
+
+func newTGFor(tb testing.TB, tg config.TargetGroup, targets ...healthcheck.Target) *targetgroup.Group {
+	tb.Helper()
+	g, err := targetgroup.New(tg, targetgroup.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, t := range targets {
+		g.Register(t)
+		g.SetHealth(t, healthcheck.TargetHealth{State: healthcheck.StateHealthy})
+	}
+	return g
+}
