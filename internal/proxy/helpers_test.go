@@ -243,3 +243,15 @@ func newTGFor(tb testing.TB, tg config.TargetGroup, targets ...healthcheck.Targe
 	}
 	return g
 }
+
+// bothPaths runs a test through the fast path (package upstream) and
+// through httputil.ReverseProxy: both must behave the same.
+func bothPaths(t *testing.T, test func(t *testing.T, base Options)) {
+	t.Run("upstream", func(t *testing.T) { test(t, Options{}) })
+	t.Run("reverseproxy", func(t *testing.T) { test(t, Options{DisableFastPath: true}) })
+}
+
+func fastPath(base, o Options) Options {
+	o.DisableFastPath = base.DisableFastPath
+	return o
+}

@@ -19,7 +19,9 @@ import (
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 )
 
-func TestRulesMatchByPriority(t *testing.T) {
+func TestRulesMatchByPriority(t *testing.T) { bothPaths(t, testRulesMatchByPriority) }
+
+func testRulesMatchByPriority(t *testing.T, base Options) {
 	api := startBackend(t, "127.0.0.2", "api", named("api"))
 	web := startBackend(t, "127.0.0.3", "web", named("web"))
 	groups := Groups{"api": newTG(t, "api", nil, api), "web": newTG(t, "web", nil, web)}
@@ -36,8 +38,8 @@ func TestRulesMatchByPriority(t *testing.T) {
 		{Priority: 90, Conditions: []config.Condition{{SourceIP: []string{"127.0.0.0/8"}}, {PathPattern: []string{"/local?"}}}, Action: fixed("200", "source and path")},
 		{Priority: 100, Conditions: []config.Condition{{PathPattern: []string{"/Case"}}}, Action: fixed("200", "case")},
 	}
-	p := startProxy(t, Options{}, groups, config.Listener{DefaultAction: forwardTo("web"), Rules: rules})
-	base := p.Listeners()[0].URL()
+	p := startProxy(t, fastPath(base, Options{}), groups, config.Listener{DefaultAction: forwardTo("web"), Rules: rules})
+	lbURL := p.Listeners()[0].URL()
 	c := client()
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.9")}}
 	from9 := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
@@ -71,7 +73,7 @@ func TestRulesMatchByPriority(t *testing.T) {
 			if method == "" {
 				method = http.MethodGet
 			}
-			req, _ := http.NewRequest(method, base+tc.path, nil)
+			req, _ := http.NewRequest(method, lbURL+tc.path, nil)
 			if tc.host != "" {
 				req.Host = tc.host
 			}
@@ -90,7 +92,9 @@ func TestRulesMatchByPriority(t *testing.T) {
 	}
 }
 
-func TestActions(t *testing.T) {
+func TestActions(t *testing.T) { bothPaths(t, testActions) }
+
+func testActions(t *testing.T, base Options) {
 	a := startBackend(t, "127.0.0.2", "a", named("a"))
 	b := startBackend(t, "127.0.0.3", "b", named("b"))
 	groups := Groups{"a": newTG(t, "a", nil, a), "b": newTG(t, "b", nil, b)}
@@ -105,34 +109,34 @@ func TestActions(t *testing.T) {
 		{Priority: 4, Conditions: []config.Condition{{PathPattern: []string{"/teapot"}}},
 			Action: config.Action{Type: "fixed-response", FixedResponse: &config.FixedResponseAction{StatusCode: "503", ContentType: "application/json", MessageBody: `{"down":true}`}}},
 	}
-	p := startProxy(t, Options{}, groups, config.Listener{DefaultAction: forwardTo("a"), Rules: rules})
-	base := p.Listeners()[0].URL()
+	p := startProxy(t, fastPath(base, Options{}), groups, config.Listener{DefaultAction: forwardTo("a"), Rules: rules})
+	lbURL := p.Listeners()[0].URL()
 	port := portOf(t, p.Listeners()[0].Addr())
 	c := client()
 
 	t.Run("forward by weight", func(t *testing.T) {
 		n := map[string]int{}
 		for range 400 {
-			n[get(t, c, base+"/weighted").body]++
+			n[get(t, c, lbURL+"/weighted").body]++
 		}
 		if n["a"] < 240 || n["a"] > 360 || n["a"]+n["b"] != 400 {
 			t.Fatalf("weights 3:1 gave %v", n)
 		}
 		for range 50 {
-			if got := get(t, c, base+"/zero").body; got != "b" {
+			if got := get(t, c, lbURL+"/zero").body; got != "b" {
 				t.Fatalf("weight 0 group got a request")
 			}
 		}
 	})
 	t.Run("redirect 302 with placeholders", func(t *testing.T) {
-		got := get(t, c, base+"/moved/x/y?k=v")
+		got := get(t, c, lbURL+"/moved/x/y?k=v")
 		want := "http://new.example.com:" + port + "/new/moved/x/y?from=127.0.0.1&k=v"
 		if got.code != 302 || got.header.Get("Location") != want {
 			t.Fatalf("got %d Location %q; want 302 %q", got.code, got.header.Get("Location"), want)
 		}
 	})
 	t.Run("fixed response", func(t *testing.T) {
-		got := get(t, c, base+"/teapot")
+		got := get(t, c, lbURL+"/teapot")
 		if got.code != 503 || got.body != `{"down":true}` || !strings.HasPrefix(got.header.Get("Content-Type"), "application/json") {
 			t.Fatalf("got %d %q %q", got.code, got.header.Get("Content-Type"), got.body)
 		}
@@ -191,11 +195,13 @@ func TestHTTPToHTTPSRedirect(t *testing.T) {
 	}
 }
 
-func TestForwardedHeaders(t *testing.T) {
+func TestForwardedHeaders(t *testing.T) { bothPaths(t, testForwardedHeaders) }
+
+func testForwardedHeaders(t *testing.T, base Options) {
 	seen := make(chan *http.Request, 1)
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen <- r }))
 	groups := Groups{"a": newTG(t, "a", nil, a)}
-	p := startProxy(t, Options{}, groups, config.Listener{DefaultAction: forwardTo("a")})
+	p := startProxy(t, fastPath(base, Options{}), groups, config.Listener{DefaultAction: forwardTo("a")})
 	l := p.Listeners()[0]
 	port := portOf(t, l.Addr())
 	root := regexp.MustCompile(`^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$`)
@@ -251,7 +257,9 @@ func TestForwardedHeaders(t *testing.T) {
 
 func formatHex(v int64) string { return string(appendHex(nil, uint64(v), 8)) }
 
-func TestLoadBalancerErrors(t *testing.T) {
+func TestLoadBalancerErrors(t *testing.T) { bothPaths(t, testLoadBalancerErrors) }
+
+func testLoadBalancerErrors(t *testing.T, base Options) {
 	// malformed answers garbage instead of an HTTP response.
 	malformed, err := net.Listen("tcp", "127.0.0.4:0")
 	if err != nil {
@@ -295,8 +303,8 @@ func TestLoadBalancerErrors(t *testing.T) {
 		rules = append(rules, config.Rule{Priority: i + 1, Conditions: []config.Condition{{PathPattern: []string{"/" + name}}}, Action: forwardTo(name)})
 	}
 	log := &syncBuffer{}
-	p := startProxy(t, Options{IdleTimeout: 200 * time.Millisecond, AccessLog: log}, groups, config.Listener{DefaultAction: fixed("404", "no"), Rules: rules})
-	base := p.Listeners()[0].URL()
+	p := startProxy(t, fastPath(base, Options{IdleTimeout: 200 * time.Millisecond, AccessLog: log}), groups, config.Listener{DefaultAction: fixed("404", "no"), Rules: rules})
+	lbURL := p.Listeners()[0].URL()
 	for _, tc := range []struct {
 		path string
 		code int
@@ -304,7 +312,7 @@ func TestLoadBalancerErrors(t *testing.T) {
 		{"/refused", 502}, {"/malformed", 502}, {"/empty", 503}, {"/slow", 504},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
-			got := get(t, client(), base+tc.path)
+			got := get(t, client(), lbURL+tc.path)
 			if got.code != tc.code || got.header.Get("Server") != "awselb/2.0" || !strings.Contains(got.body, "<h1>"+strconv.Itoa(tc.code)) {
 				t.Fatalf("got %d %q %q; want the load balancer's own %d", got.code, got.header.Get("Server"), got.body, tc.code)
 			}
@@ -322,11 +330,13 @@ func TestLoadBalancerErrors(t *testing.T) {
 	}
 }
 
-func TestFailOpenAndHealthyOnly(t *testing.T) {
+func TestFailOpenAndHealthyOnly(t *testing.T) { bothPaths(t, testFailOpenAndHealthyOnly) }
+
+func testFailOpenAndHealthyOnly(t *testing.T, base Options) {
 	a := startBackend(t, "127.0.0.2", "a", named("a"))
 	b := startBackend(t, "127.0.0.3", "b", named("b"))
 	g := newTG(t, "g", nil, a, b)
-	p := startProxy(t, Options{}, Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
 	url := p.Listeners()[0].URL()
 	c := client()
 	spread := func() map[string]int {
@@ -353,7 +363,9 @@ func TestFailOpenAndHealthyOnly(t *testing.T) {
 
 // TestRealHealthChecksRoute: the group's own checker probes a real target
 // and the proxy routes by its verdict.
-func TestRealHealthChecksRoute(t *testing.T) {
+func TestRealHealthChecksRoute(t *testing.T) { bothPaths(t, testRealHealthChecksRoute) }
+
+func testRealHealthChecksRoute(t *testing.T, base Options) {
 	var sick atomic.Bool
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("User-Agent") == healthcheck.UserAgent && sick.Load() {
@@ -376,7 +388,7 @@ func TestRealHealthChecksRoute(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	p := startProxy(t, Options{}, Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
 	for range 10 {
 		if got := get(t, client(), p.Listeners()[0].URL()).body; got != "b" {
 			t.Fatalf("request went to %q while a is not healthy (%v)", got, g.Health(a.target))
@@ -384,7 +396,9 @@ func TestRealHealthChecksRoute(t *testing.T) {
 	}
 }
 
-func TestDrainingFinishesInFlight(t *testing.T) {
+func TestDrainingFinishesInFlight(t *testing.T) { bothPaths(t, testDrainingFinishesInFlight) }
+
+func testDrainingFinishesInFlight(t *testing.T, base Options) {
 	entered := make(chan struct{}, 1)
 	release := make(chan struct{})
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -397,7 +411,7 @@ func TestDrainingFinishesInFlight(t *testing.T) {
 	b := startBackend(t, "127.0.0.3", "b", named("b"))
 	g := newTG(t, "g", nil, a)
 	g.SetDeregistrationDelay(time.Hour)
-	p := startProxy(t, Options{}, Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
 	url := p.Listeners()[0].URL()
 	slow := make(chan reply, 1)
 	go func() {
@@ -439,6 +453,10 @@ func TestDrainingFinishesInFlight(t *testing.T) {
 }
 
 func TestLeastOutstandingUnderSkewedLatency(t *testing.T) {
+	bothPaths(t, testLeastOutstandingUnderSkewedLatency)
+}
+
+func testLeastOutstandingUnderSkewedLatency(t *testing.T, base Options) {
 	slow := startBackend(t, "127.0.0.2", "slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(20 * time.Millisecond)
 		_, _ = io.WriteString(w, "slow")
@@ -454,7 +472,7 @@ func TestLeastOutstandingUnderSkewedLatency(t *testing.T) {
 	} {
 		t.Run(tc.alg, func(t *testing.T) {
 			g := newTG(t, "g", func(tg *config.TargetGroup) { tg.LoadBalancingAlgorithmType = tc.alg }, slow, fast)
-			p := startProxy(t, Options{}, Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+			p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
 			url := p.Listeners()[0].URL()
 			c := client()
 			var mu sync.Mutex
@@ -483,13 +501,15 @@ func TestLeastOutstandingUnderSkewedLatency(t *testing.T) {
 // under load; its health checks have not noticed yet, so requests are still
 // routed to it, and each one whose connection is refused is retried on
 // another target. Clients see no error.
-func TestRetryOnKilledTarget(t *testing.T) {
+func TestRetryOnKilledTarget(t *testing.T) { bothPaths(t, testRetryOnKilledTarget) }
+
+func testRetryOnKilledTarget(t *testing.T, base Options) {
 	var bs []*backend
 	for i, ip := range []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"} {
 		bs = append(bs, startBackend(t, ip, "t"+strconv.Itoa(i), named("t"+strconv.Itoa(i))))
 	}
 	g := newTG(t, "g", nil, bs...)
-	p := startProxy(t, Options{}, Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
 	url := p.Listeners()[0].URL()
 	c := client()
 	var errs, oks atomic.Int64
@@ -547,7 +567,9 @@ type errStatus int
 
 func (e errStatus) Error() string { return "status " + strconv.Itoa(int(e)) }
 
-func TestGracefulShutdownCutsNoRequest(t *testing.T) {
+func TestGracefulShutdownCutsNoRequest(t *testing.T) { bothPaths(t, testGracefulShutdownCutsNoRequest) }
+
+func testGracefulShutdownCutsNoRequest(t *testing.T, base Options) {
 	entered := make(chan struct{}, 16)
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		entered <- struct{}{}
@@ -555,7 +577,7 @@ func TestGracefulShutdownCutsNoRequest(t *testing.T) {
 		_, _ = io.WriteString(w, "done")
 	}))
 	g := newTG(t, "g", nil, a)
-	p := startProxy(t, Options{}, Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
 	url := p.Listeners()[0].URL()
 	results := make(chan string, 4)
 	for range 4 {
@@ -588,7 +610,9 @@ func TestGracefulShutdownCutsNoRequest(t *testing.T) {
 	}
 }
 
-func TestAccessLogAndRecorder(t *testing.T) {
+func TestAccessLogAndRecorder(t *testing.T) { bothPaths(t, testAccessLogAndRecorder) }
+
+func testAccessLogAndRecorder(t *testing.T, base Options) {
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(201)
 		_, _ = io.WriteString(w, "created")
@@ -596,7 +620,7 @@ func TestAccessLogAndRecorder(t *testing.T) {
 	g := newTG(t, "web", nil, a)
 	log := &syncBuffer{}
 	rec := &recordSink{}
-	p := startProxy(t, Options{AccessLog: log, Recorder: rec, LoadBalancerName: "my-env", Region: "eu-west-1"}, Groups{"web": g},
+	p := startProxy(t, fastPath(base, Options{AccessLog: log, Recorder: rec, LoadBalancerName: "my-env", Region: "eu-west-1"}), Groups{"web": g},
 		config.Listener{DefaultAction: forwardTo("web"), Rules: []config.Rule{
 			{Priority: 7, Conditions: []config.Condition{{PathPattern: []string{"/fixed"}}}, Action: fixed("200", "ok")}}})
 	url := p.Listeners()[0].URL()
@@ -650,11 +674,13 @@ func TestAccessLogAndRecorder(t *testing.T) {
 	}
 }
 
-func TestSetRoutesSwapsAtomically(t *testing.T) {
+func TestSetRoutesSwapsAtomically(t *testing.T) { bothPaths(t, testSetRoutesSwapsAtomically) }
+
+func testSetRoutesSwapsAtomically(t *testing.T, base Options) {
 	a := startBackend(t, "127.0.0.2", "a", named("a"))
 	groups := Groups{"a": newTG(t, "a", nil, a)}
 	cfg := &config.Config{Listeners: []config.Listener{{DefaultAction: fixed("200", "old")}}}
-	p := startProxy(t, Options{}, groups, cfg.Listeners[0])
+	p := startProxy(t, fastPath(base, Options{}), groups, cfg.Listeners[0])
 	url := p.Listeners()[0].URL()
 	if got := get(t, client(), url).body; got != "old" {
 		t.Fatalf("before: %q", got)
