@@ -212,13 +212,12 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 	if hasUpper(host) {
 		host = strings.ToLower(host)
 	}
-	headers := [...]upstream.Header{
+	req := upstream.Request{Addr: ex.member.Addr(), In: r, Host: host, Drop: dropHeaders, Replace: [4]upstream.Header{
 		{Name: "X-Forwarded-For", Value: forwardedFor(r, ex.clientIP)},
 		{Name: "X-Forwarded-Proto", Value: l.xfProto[0]},
 		{Name: "X-Forwarded-Port", Value: l.xfPort[0]},
 		{Name: "X-Amzn-Trace-Id", Value: ex.traceHdr[0]},
-	}
-	req := upstream.Request{Addr: ex.member.Addr(), In: r, Host: host, Replace: headers[:], Drop: dropHeaders}
+	}}
 	up := l.p.upstream
 	ex.sentAt = time.Now()
 	res := up.Forward(ex, &req)

@@ -65,8 +65,10 @@ type Request struct {
 	// Host is the Host header to send.
 	Host string
 	// Replace are headers set by the load balancer: any client value of
-	// the same name is dropped. Names must be canonical.
-	Replace []Header
+	// the same name is dropped. Names must be canonical; entries with an
+	// empty Name are unused. A fixed array, so that a Request on the
+	// caller's stack stays there.
+	Replace [4]Header
 	// Drop are further client headers not relayed (canonical names).
 	Drop []string
 }
@@ -280,7 +282,7 @@ next:
 			continue
 		}
 		for _, r := range req.Replace {
-			if r.Name == name {
+			if r.Name == name && name != "" {
 				continue next
 			}
 		}
@@ -300,6 +302,9 @@ next:
 		}
 	}
 	for _, r := range req.Replace {
+		if r.Name == "" {
+			continue
+		}
 		bw.WriteString(r.Name)
 		bw.WriteString(": ")
 		bw.WriteString(r.Value)
