@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/diagnose"
 	"github.com/elbow-lb/elbow/internal/fleet"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/imds"
@@ -79,6 +80,11 @@ type Env struct {
 	mu      sync.Mutex
 	imds    map[string]*http.Server // by instance id
 	targets map[string]healthcheck.Target
+	// lastFailure holds each target's latest failed probe, and diagnoses
+	// the latest diagnosis of each unhealthy target, by group and target key.
+	lastFailure map[string]healthcheck.Result
+	diagnoses   map[string]diagnose.Diagnosis
+	runCtx      context.Context
 }
 
 // Start stands the environment up: target groups and their checkers, the
@@ -97,6 +103,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 	e := &Env{
 		cfg: cfg, log: o.Logger, events: o.Events, cancel: cancel,
 		groups: proxy.Groups{}, imds: map[string]*http.Server{}, targets: map[string]healthcheck.Target{},
+		lastFailure: map[string]healthcheck.Result{}, diagnoses: map[string]diagnose.Diagnosis{}, runCtx: runCtx,
 	}
 	defer func() {
 		if err != nil {
@@ -110,7 +117,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 	for _, tg := range cfg.TargetGroups {
 		g, err := targetgroup.New(tg, targetgroup.Options{
 			Reporters:        []healthcheck.Reporter{e.monitor, targetPrinter{e, tg.Name}},
-			Observers:        []healthcheck.ResultObserver{e.monitor},
+			Observers:        []healthcheck.ResultObserver{e.monitor, failureKeeper{e, tg.Name}},
 			Logger:           o.Logger,
 			FirstProbeJitter: o.FirstProbeJitter,
 		})
@@ -364,6 +371,68 @@ func (p targetPrinter) SetHealth(t healthcheck.Target, h healthcheck.TargetHealt
 	}
 	p.e.events(Event{Time: time.Now(), Source: SourceTarget, Severity: sev, Group: p.group, Target: t, Health: h,
 		Message: fmt.Sprintf("Target %s (%s) in %s: %s", t.ID, t.Addr(), p.group, h)})
+	key := p.group + "/" + t.Key()
+	if h.State != healthcheck.StateUnhealthy {
+		p.e.mu.Lock()
+		delete(p.e.diagnoses, key)
+		p.e.mu.Unlock()
+		return
+	}
+	p.e.mu.Lock()
+	r, ok := p.e.lastFailure[key]
+	p.e.mu.Unlock()
+	if ok {
+		// Diagnosis sends up to two more requests to the target: never on the
+		// reporter's path.
+		go p.e.diagnose(p.group, key, t, r)
+	}
+}
+
+// diagnose explains a target's failure once per unhealthy transition and
+// keeps the diagnosis for the console.
+func (e *Env) diagnose(group, key string, t healthcheck.Target, r healthcheck.Result) {
+	g := e.groups[group]
+	d := diagnose.Diagnoser{Logger: e.log}.Diagnose(e.runCtx, t, g.HealthCheck(), r)
+	if e.runCtx.Err() != nil {
+		return
+	}
+	e.mu.Lock()
+	e.diagnoses[key] = d
+	e.mu.Unlock()
+	// The summary and the fixes' titles; `elbow targets` and the console
+	// show the whole diagnosis, with the why and the snippets.
+	msg := fmt.Sprintf("Diagnosis for %s (%s): %s", t.ID, t.Addr(), d.Summary)
+	for i, f := range d.Fixes {
+		if i == 2 {
+			break
+		}
+		msg += fmt.Sprintf("\n      fix %d: %s", i+1, f.Title)
+	}
+	e.events(Event{Time: time.Now(), Source: SourceTarget, Severity: "WARN", Group: group, Target: t, Message: msg})
+}
+
+// Diagnosis returns the latest diagnosis of an unhealthy target of group.
+func (e *Env) Diagnosis(group string, t healthcheck.Target) (diagnose.Diagnosis, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d, ok := e.diagnoses[group+"/"+t.Key()]
+	return d, ok
+}
+
+// failureKeeper remembers each target's latest failed probe, which the
+// diagnosis reads when the target turns unhealthy.
+type failureKeeper struct {
+	e     *Env
+	group string
+}
+
+func (k failureKeeper) ObserveProbe(r healthcheck.Result) {
+	if r.Passed() {
+		return
+	}
+	k.e.mu.Lock()
+	k.e.lastFailure[k.group+"/"+r.Target.Key()] = r
+	k.e.mu.Unlock()
 }
 
 // monitorRecorder counts each proxied response for the instance that gave
