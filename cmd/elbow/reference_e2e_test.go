@@ -75,7 +75,7 @@ func TestReferenceScenario(t *testing.T) {
 		{"3 the matcher accepts 200-301", "1", "200-301", `in web: healthy$`},
 	}
 	diagnosis := map[string]string{
-		"1 ALLOWED_HOSTS rejects the instance IP":                                      "ALLOWED_HOSTS",
+		"1 ALLOWED_HOSTS rejects the instance IP":                                    "ALLOWED_HOSTS",
 		"2 the IP from the metadata service is allowed; SECURE_SSL_REDIRECT answers": "redirect",
 	}
 	for _, st := range steps {
