@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -96,6 +99,9 @@ func runUp(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, ve
 		say("  target    %s", t)
 	}
 	say("elbow: environment %q is up; Ctrl-C stops it", cfg.Name)
+	if cfg.File != "" {
+		go watchConfig(ctx, env, cfg.File, say)
+	}
 
 	<-ctx.Done()
 	stop()
@@ -117,6 +123,67 @@ func runUp(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, ve
 	}
 	say("elbow: environment %q stopped", cfg.Name)
 	return nil
+}
+
+// watchConfig reloads the environment's file on SIGHUP and when its content
+// changes (polled every second: no dependency, and editors that replace the
+// file are seen too). An invalid file is refused with its errors printed, and
+// the running environment stays as it was.
+func watchConfig(ctx context.Context, env *environment.Env, path string, say func(string, ...any)) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	last, _ := os.ReadFile(path)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		forced := false
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			forced = true
+		case <-tick.C:
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			if forced {
+				say("elbow: reload refused: %v", err)
+			}
+			continue
+		}
+		if !forced && bytes.Equal(data, last) {
+			continue
+		}
+		last = data
+		next, err := config.Parse(path, data)
+		if err != nil {
+			var es config.Errors
+			if errors.As(err, &es) {
+				say("elbow: reload of %s refused, the environment is unchanged; %d error(s):", path, len(es))
+				for _, e := range es {
+					say("  %s", e)
+				}
+			} else {
+				say("elbow: reload of %s refused, the environment is unchanged: %v", path, err)
+			}
+			continue
+		}
+		applied, err := env.Reload(ctx, next)
+		if err != nil && len(applied) > 0 {
+			say("elbow: reloaded %s: applied %s; then failed: %v", path, strings.Join(applied, "; "), err)
+			continue
+		}
+		if err != nil {
+			say("elbow: reload of %s refused, the environment is unchanged:\n  %s", path, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+			continue
+		}
+		if len(applied) == 0 {
+			say("elbow: reloaded %s: nothing changed", path)
+			continue
+		}
+		say("elbow: reloaded %s: applied %s", path, strings.Join(applied, "; "))
+	}
 }
 
 func maxDrain(cfg *config.Config) int {

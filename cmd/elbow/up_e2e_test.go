@@ -341,3 +341,62 @@ func TestUpKillInstanceUnderLoad(t *testing.T) {
 		t.Errorf("instance on 127.0.0.3 not restarted (pid %d, killed %d)", pid, victim)
 	}
 }
+
+// TestUpReloadsConfig: a valid change to elbow.yaml applies live under load
+// with no failed request (health check, instance count); an invalid file is
+// refused with its errors, and the environment keeps serving as it was.
+func TestUpReloadsConfig(t *testing.T) {
+	t.Parallel()
+	listen, appPort, imdsPort := freePort(t), freePort(t), freePort(t)
+	yaml := sampleYAML(2, appPort, imdsPort, listen)
+	p := startUp(t, yaml)
+	path := p.cmd.Args[3]
+	p.waitFor(t, `is up`, 30*time.Second)
+	p.waitForN(t, `in web: healthy`, 2, 20*time.Second)
+
+	url := fmt.Sprintf("http://127.0.0.1:%d/health", listen)
+	ctx, cancel := context.WithCancel(context.Background())
+	var ok, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 5 * time.Second}
+			for n := 0; n < 200000 && ctx.Err() == nil; n++ {
+				if code, _, err := get(client, url); err != nil || code != 200 {
+					failed.Add(1)
+					continue
+				}
+				ok.Add(1)
+			}
+		}()
+	}
+
+	changed := strings.Replace(yaml, "  min: 2\n", "  min: 3\n", 1)
+	changed = strings.Replace(changed, "      path: /health\n", "      path: /health\n      matcher: \"200-299\"\n", 1)
+	if err := os.WriteFile(path, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := p.waitFor(t, `reloaded .*applied`, 10*time.Second)
+	for _, want := range []string{"matcher 200-299", "instances: min 3"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("reload line %q does not say %q", line, want)
+		}
+	}
+	p.waitFor(t, `127\.0\.0\.4:\d+\) in web: healthy`, 20*time.Second)
+
+	invalid := strings.Replace(changed, "interval: 5", "interval: 3", 1)
+	os.WriteFile(path, []byte(invalid), 0o644)
+	p.waitFor(t, `reload of .* refused, the environment is unchanged; 1 error`, 10*time.Second)
+	p.waitFor(t, `target_groups\[0\]\.health_check\.interval: 3 is out of range: must be between 5 and 300 seconds`, 5*time.Second)
+	time.Sleep(time.Second)
+	cancel()
+	wg.Wait()
+	if failed.Load() != 0 || ok.Load() < 100 {
+		t.Errorf("%d requests failed, %d succeeded during the reloads", failed.Load(), ok.Load())
+	}
+	if n := strings.Count(p.output(), "Added instance"); n != 3 {
+		t.Errorf("%d instances added, want 3", n)
+	}
+}

@@ -76,6 +76,12 @@ type Env struct {
 	fleet   *fleet.Fleet
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
+	opts    Options
+
+	// reloadMu serialises configuration changes (Reload, ModifyHealthCheck).
+	reloadMu sync.Mutex
+	// groupStop cancels each target group's checker.
+	groupStop map[string]context.CancelFunc
 
 	mu      sync.Mutex
 	imds    map[string]*http.Server // by instance id
@@ -104,6 +110,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 		cfg: cfg, log: o.Logger, events: o.Events, cancel: cancel,
 		groups: proxy.Groups{}, imds: map[string]*http.Server{}, targets: map[string]healthcheck.Target{},
 		lastFailure: map[string]healthcheck.Result{}, diagnoses: map[string]diagnose.Diagnosis{}, runCtx: runCtx,
+		opts: o, groupStop: map[string]context.CancelFunc{},
 	}
 	defer func() {
 		if err != nil {
@@ -115,17 +122,12 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 
 	e.monitor = monitor.New(monitor.Options{EnvironmentName: cfg.Name, Rules: cfg.EnhancedHealth, Logger: o.Logger})
 	for _, tg := range cfg.TargetGroups {
-		g, err := targetgroup.New(tg, targetgroup.Options{
-			Reporters:        []healthcheck.Reporter{e.monitor, targetPrinter{e, tg.Name}},
-			Observers:        []healthcheck.ResultObserver{e.monitor, failureKeeper{e, tg.Name}},
-			Logger:           o.Logger,
-			FirstProbeJitter: o.FirstProbeJitter,
-		})
+		g, err := e.newGroup(tg)
 		if err != nil {
 			return nil, err
 		}
 		e.groups[tg.Name] = g
-		e.goRun(func() { g.Run(runCtx) })
+		e.runGroup(g)
 	}
 
 	accessLog, err := openAccessLog(cfg)
@@ -185,6 +187,40 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 	return e, nil
 }
 
+func (e *Env) newGroup(tg config.TargetGroup) (*targetgroup.Group, error) {
+	return targetgroup.New(tg, targetgroup.Options{
+		Reporters:        []healthcheck.Reporter{e.monitor, targetPrinter{e, tg.Name}},
+		Observers:        []healthcheck.ResultObserver{e.monitor, failureKeeper{e, tg.Name}},
+		Logger:           e.log,
+		FirstProbeJitter: e.opts.FirstProbeJitter,
+	})
+}
+
+// runGroup starts g's checker until the environment stops or the group is removed.
+func (e *Env) runGroup(g *targetgroup.Group) {
+	ctx, cancel := context.WithCancel(e.runCtx)
+	e.mu.Lock()
+	e.groupStop[g.Name()] = cancel
+	e.mu.Unlock()
+	e.goRun(func() { g.Run(ctx) })
+}
+
+func (e *Env) stopGroup(name string) {
+	e.mu.Lock()
+	cancel := e.groupStop[name]
+	delete(e.groupStop, name)
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (e *Env) online() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.targets)
+}
+
 func (e *Env) goRun(f func()) {
 	e.done.Add(1)
 	go func() { defer e.done.Done(); f() }()
@@ -236,7 +272,7 @@ func (e *Env) newFleet(o Options, group *targetgroup.Group) (*fleet.Fleet, error
 					}
 					return 0
 				})
-				e.monitor.SetCapacity(in.Min, online)
+				e.monitor.SetCapacity(e.Config().Instances.Min, online)
 				group.Register(t)
 			},
 			Terminating: func(ctx context.Context, inst fleet.Instance) {
@@ -249,7 +285,7 @@ func (e *Env) newFleet(o Options, group *targetgroup.Group) (*fleet.Fleet, error
 				online := len(e.targets)
 				e.mu.Unlock()
 				e.monitor.RemoveInstance(inst.ID)
-				e.monitor.SetCapacity(in.Min, online)
+				e.monitor.SetCapacity(e.Config().Instances.Min, online)
 			},
 			Event: func(ev fleet.Event) {
 				e.events(Event{Time: ev.Time, Source: SourceInstance, Severity: string(ev.Severity), Message: ev.Message})
@@ -334,14 +370,29 @@ func (e *Env) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Config is the configuration the environment runs.
-func (e *Env) Config() *config.Config { return e.cfg }
+// Config is the configuration the environment runs, changes included.
+func (e *Env) Config() *config.Config {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cfg
+}
 
 // Listeners are the load balancer's listeners.
 func (e *Env) Listeners() []*proxy.Listener { return e.proxy.Listeners() }
 
 // Groups are the target groups by name.
-func (e *Env) Groups() proxy.Groups { return e.groups }
+func (e *Env) Groups() proxy.Groups {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.groups
+}
+
+// Group is the target group named name, or nil.
+func (e *Env) Group(name string) *targetgroup.Group {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.groups[name]
+}
 
 // Monitor is the enhanced-health monitor.
 func (e *Env) Monitor() *monitor.Monitor { return e.monitor }
@@ -391,7 +442,10 @@ func (p targetPrinter) SetHealth(t healthcheck.Target, h healthcheck.TargetHealt
 // diagnose explains a target's failure once per unhealthy transition and
 // keeps the diagnosis for the console.
 func (e *Env) diagnose(group, key string, t healthcheck.Target, r healthcheck.Result) {
-	g := e.groups[group]
+	g := e.Group(group)
+	if g == nil {
+		return
+	}
 	d := diagnose.Diagnoser{Logger: e.log}.Diagnose(e.runCtx, t, g.HealthCheck(), r)
 	if e.runCtx.Err() != nil {
 		return
