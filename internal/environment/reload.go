@@ -183,4 +183,3 @@ func describeHealthCheck(h config.HealthCheck) string {
 	return fmt.Sprintf("%s %s port %s, interval %d s, timeout %d s, healthy %d, unhealthy %d, matcher %s",
 		h.Protocol, h.Path, h.Port, h.Interval, h.Timeout, h.HealthyThreshold, h.UnhealthyThreshold, h.Matcher)
 }
-
