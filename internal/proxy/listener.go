@@ -221,7 +221,12 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 	up := l.p.upstream
 	ex.sentAt = time.Now()
 	res := up.Forward(ex, &req)
-	if errors.Is(res.Err, upstream.ErrConnect) && ex.Context.Err() == nil {
+	// One retry on another target when nothing reached the first (connect
+	// failed), or when an idempotent request's connection died before any
+	// byte of answer: the target crashed under it, and GET can go again, as
+	// nginx's proxy_next_upstream error does. Timeouts are not retried.
+	retry := errors.Is(res.Err, upstream.ErrConnect) || (res.Unanswered && upstream.Idempotent(r.Method) && r.ContentLength <= 0)
+	if retry && ex.Context.Err() == nil {
 		if next := ex.fw.group.Pick(ex.member); next != nil {
 			ex.failedTarget = ex.member.Addr()
 			ex.member.Release()

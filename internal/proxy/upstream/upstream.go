@@ -81,6 +81,10 @@ type Result struct {
 	HeaderAt time.Time
 	// Err is nil, or wraps ErrConnect, ErrNoResponse or ErrBody.
 	Err error
+	// Unanswered reports an ErrNoResponse where the connection failed
+	// (reset, closed) before any byte of response, not by a timeout: an
+	// idempotent request may be sent again elsewhere.
+	Unanswered bool
 }
 
 // Eligible reports whether Forward can relay r: no protocol upgrade, and a
@@ -94,6 +98,11 @@ func Eligible(r *http.Request) bool {
 
 // Forward sends req to its target and relays the response to w. When Err
 // wraps ErrConnect or ErrNoResponse nothing was written to w.
+//
+// Idempotent reports whether a request with method may be sent again after
+// its connection failed without an answer (RFC 9110 section 9.2.2).
+func Idempotent(method string) bool { return idempotent(method) }
+
 func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 	p := c.pool(req.Addr)
 	cn, reused, err := p.get(c)
@@ -108,8 +117,9 @@ func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 		if cn, err = p.dial(c); err != nil {
 			return Result{Err: fmt.Errorf("%w %s: %w", ErrConnect, req.Addr, err)}
 		}
-		res, _ = c.exchange(cn, w, req)
+		res, retry = c.exchange(cn, w, req)
 	}
+	res.Unanswered = retry && errors.Is(res.Err, ErrNoResponse)
 	return res
 }
 
