@@ -28,6 +28,8 @@ type Config struct {
 	TargetGroups []TargetGroup `yaml:"target_groups"`
 	// Console is the JSON API, dashboard and /metrics.
 	Console Console `yaml:"console"`
+	// EnhancedHealth holds the thresholds of the enhanced health rules.
+	EnhancedHealth EnhancedHealth `yaml:"enhanced_health"`
 
 	// File is the path the config was read from ("" for the built-in default).
 	File string `yaml:"-"`
@@ -225,6 +227,7 @@ func (c *Config) preset() {
 	c.Instances = DefaultInstances
 	c.LoadBalancer = DefaultLoadBalancer
 	c.Console = DefaultConsole
+	c.EnhancedHealth = DefaultEnhancedHealth
 }
 
 // applyDefaults fills what depends on other values once the file is decoded.

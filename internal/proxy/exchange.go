@@ -1,0 +1,292 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/proxy/accesslog"
+	"github.com/elbow-lb/elbow/internal/targetgroup"
+)
+
+// exchange is one request's state. It is at once the request's context
+// (so that ReverseProxy's Rewrite and the transport find it without a
+// context.WithValue allocation) and the client's ResponseWriter (so that
+// the status and the bytes sent are known).
+type exchange struct {
+	context.Context
+	w http.ResponseWriter
+	l *Listener
+
+	start    time.Time
+	clientIP string
+	action   *action
+	priority int
+
+	fw     *forwarder
+	member *targetgroup.Member
+	// failedTarget is the target whose connection failed before the retry.
+	failedTarget string
+	sentAt       time.Time
+	headersAt    time.Time
+	targetStatus int
+
+	status      int
+	sent        int64
+	redirectURL string
+
+	traceHdr [1]string
+	xffHdr   [1]string
+}
+
+type exchangeKey struct{}
+
+// Value finds the exchange from the transport's context.
+func (e *exchange) Value(key any) any {
+	if key == (exchangeKey{}) {
+		return e
+	}
+	return e.Context.Value(key)
+}
+
+func (e *exchange) Header() http.Header { return e.w.Header() }
+
+func (e *exchange) WriteHeader(code int) {
+	if e.status == 0 && code >= 200 {
+		e.status = code
+	}
+	e.w.WriteHeader(code)
+}
+
+func (e *exchange) Write(b []byte) (int, error) {
+	if e.status == 0 {
+		e.status = http.StatusOK
+	}
+	n, err := e.w.Write(b)
+	e.sent += int64(n)
+	return n, err
+}
+
+// Flush lets streamed responses (server-sent events) through at once.
+func (e *exchange) Flush() {
+	if f, ok := e.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the client's writer (hijack for
+// upgrades, deadlines).
+func (e *exchange) Unwrap() http.ResponseWriter { return e.w }
+
+// rewrite builds the request to the target: its address, and the headers
+// the ALB adds (alb.md section 5). ReverseProxy has already removed the
+// client's X-Forwarded-For/-Proto/-Host and the hop-by-hop headers.
+func rewrite(pr *httputil.ProxyRequest) {
+	ex := pr.In.Context().(*exchange)
+	out := pr.Out
+	out.URL.Scheme = ex.fw.scheme
+	out.URL.Host = ex.member.Addr()
+	// The Host header goes through as the client sent it, lower-cased.
+	if hasUpper(out.Host) {
+		out.Host = strings.ToLower(out.Host)
+	}
+	h := out.Header
+	// append mode: the client's values are kept, and never trusted for
+	// anything, then the address the connection came from.
+	if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
+		ex.xffHdr[0] = strings.Join(prior, ", ") + ", " + ex.clientIP
+	} else {
+		ex.xffHdr[0] = ex.clientIP
+	}
+	h["X-Forwarded-For"] = ex.xffHdr[:]
+	h["X-Forwarded-Proto"] = ex.l.xfProto
+	h["X-Forwarded-Port"] = ex.l.xfPort
+	h["X-Amzn-Trace-Id"] = ex.traceHdr[:]
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+// retrier is the proxy's transport: the shared keep-alive transport, and
+// one retry on another target when the connection to the first could not
+// be made. Nothing reached that target, so the retry is safe for every
+// method and body (the body was not read; ReverseProxy keeps it open).
+type retrier struct{ p *Proxy }
+
+func (rt retrier) RoundTrip(out *http.Request) (*http.Response, error) {
+	ex := out.Context().Value(exchangeKey{}).(*exchange)
+	ex.sentAt = time.Now()
+	res, err := rt.p.transport.RoundTrip(out)
+	if err != nil && isConnectError(err) && ex.Context.Err() == nil {
+		if next := ex.fw.group.Pick(ex.member); next != nil {
+			ex.failedTarget = ex.member.Addr()
+			ex.member.Release()
+			ex.member = next
+			out.URL.Host = next.Addr()
+			ex.sentAt = time.Now()
+			res, err = rt.p.transport.RoundTrip(out)
+		}
+	}
+	ex.headersAt = time.Now()
+	if err == nil {
+		ex.targetStatus = res.StatusCode
+	}
+	return res, err
+}
+
+func isConnectError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// proxyError answers as the ALB does when the target failed (alb.md 5):
+// 504 when it did not answer within the idle timeout (or could not be
+// connected to within the connect timeout), 502 when it refused, reset or
+// sent a malformed response; 460 in the log when the client went away.
+func (p *Proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	ex, ok := w.(*exchange)
+	if !ok {
+		serveError(w, http.StatusBadGateway)
+		return
+	}
+	code := http.StatusBadGateway
+	var ne net.Error
+	switch {
+	case ex.Context.Err() != nil:
+		code = 460 // the client closed the connection first
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		code = http.StatusGatewayTimeout
+	}
+	if ex.member != nil {
+		p.log.Debug("target failed", "target", ex.member.Addr(), "status", code, "err", err)
+	}
+	serveError(ex, code)
+}
+
+// errorPages are the ALB's own error bodies.
+var errorPages = map[int]string{
+	http.StatusBadGateway:         "502 Bad Gateway",
+	http.StatusServiceUnavailable: "503 Service Temporarily Unavailable",
+	http.StatusGatewayTimeout:     "504 Gateway Time-out",
+}
+
+func serveError(w http.ResponseWriter, code int) {
+	title, ok := errorPages[code]
+	h := w.Header()
+	if !ok {
+		w.WriteHeader(code)
+		return
+	}
+	body := "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title + "</h1></center>\r\n</body>\r\n</html>\r\n"
+	h.Set("Server", "awselb/2.0")
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(body))
+}
+
+// finish hands the response to the recorder and the access log.
+func (l *Listener) finish(ex *exchange, r *http.Request) {
+	p := l.p
+	if p.records == nil && p.access == nil {
+		return
+	}
+	end := time.Now()
+	if p.records != nil && ex.fw != nil {
+		rec := ResponseRecord{Time: end, Group: ex.fw.group.Name(), StatusCode: ex.status,
+			TargetStatusCode: ex.targetStatus, Latency: end.Sub(ex.start)}
+		if ex.member != nil {
+			rec.Target = ex.member.Target()
+		}
+		if ex.targetStatus != 0 {
+			rec.TargetLatency = ex.headersAt.Sub(ex.sentAt)
+		}
+		p.records.send(&rec)
+	}
+	if p.access != nil {
+		p.access.Log(l.accessEntry(ex, r, end))
+	}
+}
+
+func (l *Listener) accessEntry(ex *exchange, r *http.Request, end time.Time) *accesslog.Entry {
+	e := &accesslog.Entry{
+		Type: l.accessType, Time: end, ELB: l.p.elbID, Client: r.RemoteAddr,
+		RequestProcessing: -1, TargetProcessing: -1, ResponseProcessing: -1,
+		ELBStatusCode: ex.status, TargetStatusCode: ex.targetStatus,
+		ReceivedBytes: requestSize(r), SentBytes: ex.sent,
+		Method: r.Method, URL: l.accessURL(r), Proto: r.Proto,
+		UserAgent: r.UserAgent(), TraceID: ex.traceHdr[0],
+		MatchedRulePriority: ex.priority, RequestCreation: ex.start,
+		ActionsExecuted: ex.action.name, RedirectURL: ex.redirectURL,
+	}
+	if r.ProtoMajor == 2 {
+		e.Type = "h2"
+	}
+	if r.TLS != nil {
+		e.SSLProtocol = tlsVersionName(r.TLS.Version)
+		e.SSLCipher = tlsCipherName(r.TLS.CipherSuite)
+		e.DomainName = r.TLS.ServerName
+	}
+	if ex.fw != nil {
+		e.TargetGroupARN = ex.fw.arn
+	}
+	switch {
+	case ex.targetStatus != 0:
+		e.Target = ex.member.Addr()
+		e.RequestProcessing = ex.sentAt.Sub(ex.start)
+		e.TargetProcessing = ex.headersAt.Sub(ex.sentAt)
+		e.ResponseProcessing = end.Sub(ex.headersAt)
+	case ex.member != nil:
+		// Dispatched, no response: the target is logged, times are -1.
+		e.Target = ex.member.Addr()
+	case ex.fw == nil:
+		// Redirects and fixed responses are answered by the load balancer itself.
+		e.RequestProcessing, e.TargetProcessing, e.ResponseProcessing = end.Sub(ex.start), 0, 0
+	}
+	targets, codes := e.Target, "-"
+	if ex.targetStatus != 0 {
+		codes = strconv.Itoa(ex.targetStatus)
+	}
+	if ex.failedTarget != "" {
+		targets = ex.failedTarget + " " + targets
+		codes = "- " + codes
+	}
+	e.TargetList, e.TargetStatusList = targets, codes
+	if e.TargetList == "" {
+		e.TargetStatusList = ""
+	}
+	return e
+}
+
+func (l *Listener) accessURL(r *http.Request) string {
+	scheme := "http://"
+	if l.protocol == "HTTPS" {
+		scheme = "https://"
+	}
+	return scheme + strings.ToLower(hostOnly(r.Host)) + ":" + l.port + r.RequestURI
+}
+
+// requestSize estimates the bytes the client sent: request line, headers, body.
+func requestSize(r *http.Request) int64 {
+	n := int64(len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + len("Host: \r\n") + len(r.Host) + 2)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += int64(len(k) + len(v) + 4)
+		}
+	}
+	if r.ContentLength > 0 {
+		n += r.ContentLength
+	}
+	return n
+}

@@ -1,0 +1,208 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/config"
+)
+
+// Listener accepts client traffic on one address and routes it by its rules.
+type Listener struct {
+	p        *Proxy
+	protocol string // HTTP or HTTPS
+	address  string
+	// port is the port listened on, once bound (the configured one, or the
+	// one the system chose for port 0).
+	port       string
+	xfProto    []string
+	xfPort     []string
+	accessType string
+
+	table atomic.Pointer[table]
+
+	cert        *tls.Certificate
+	fingerprint string
+	srv         *http.Server
+	ln          net.Listener
+}
+
+// NewListener builds a listener from cl over groups; the Proxy's Start
+// binds it. Port 0 picks a free port (tests).
+func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error) {
+	l := &Listener{p: p, protocol: cl.Protocol, address: cl.Address, port: strconv.Itoa(cl.Port)}
+	if l.protocol == "" {
+		l.protocol = "HTTP"
+	}
+	l.accessType = "http"
+	l.xfProto = []string{"http"}
+	if l.protocol == "HTTPS" {
+		l.accessType = "https"
+		l.xfProto = []string{"https"}
+		var err error
+		if cl.CertificateFile != "" {
+			c, lerr := tls.LoadX509KeyPair(cl.CertificateFile, cl.KeyFile)
+			if lerr != nil {
+				return nil, fmt.Errorf("certificate %s: %w", cl.CertificateFile, lerr)
+			}
+			l.cert = &c
+		} else if l.cert, err = selfSigned(cl.Address, time.Now()); err != nil {
+			return nil, err
+		}
+		l.fingerprint = fingerprint(l.cert)
+	}
+	t, err := l.compile(cl, groups)
+	if err != nil {
+		return nil, err
+	}
+	l.table.Store(t)
+	l.srv = &http.Server{
+		Handler:           l,
+		ReadHeaderTimeout: p.o.IdleTimeout,
+		IdleTimeout:       p.o.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+	}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	if l.cert != nil {
+		protocols.SetHTTP2(true)
+		l.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*l.cert}, MinVersion: tls.VersionTLS12}
+	}
+	l.srv.Protocols = &protocols
+	return l, nil
+}
+
+// SetRoutes compiles cl's rules over groups and swaps them in atomically.
+// Only the rules and actions of cl are read.
+func (l *Listener) SetRoutes(cl config.Listener, groups Groups) error {
+	t, err := l.compile(cl, groups)
+	if err != nil {
+		return fmt.Errorf("listener %s: %w", l.Addr(), err)
+	}
+	l.table.Store(t)
+	return nil
+}
+
+// Addr is the address listened on (host:port); before Start, the configured one.
+func (l *Listener) Addr() string {
+	if l.ln != nil {
+		return l.ln.Addr().String()
+	}
+	return net.JoinHostPort(l.address, l.port)
+}
+
+// Protocol is HTTP or HTTPS.
+func (l *Listener) Protocol() string { return l.protocol }
+
+// URL is the base URL clients use, such as https://127.0.0.1:8443.
+func (l *Listener) URL() string {
+	if l.protocol == "HTTPS" {
+		return "https://" + l.Addr()
+	}
+	return "http://" + l.Addr()
+}
+
+// CertificateFingerprint is the SHA-256 fingerprint of an HTTPS listener's
+// certificate (AA:BB:...), "" for HTTP.
+func (l *Listener) CertificateFingerprint() string { return l.fingerprint }
+
+// Certificate is an HTTPS listener's certificate, nil for HTTP.
+func (l *Listener) Certificate() *tls.Certificate { return l.cert }
+
+func (l *Listener) bind() error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(l.address, l.port))
+	if err != nil {
+		return fmt.Errorf("listener %s %s: %w", l.protocol, net.JoinHostPort(l.address, l.port), err)
+	}
+	l.ln = ln
+	l.port = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	l.xfPort = []string{l.port}
+	return nil
+}
+
+func (l *Listener) serve() {
+	var err error
+	if l.cert != nil {
+		err = l.srv.ServeTLS(l.ln, "", "")
+	} else {
+		err = l.srv.Serve(l.ln)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		l.p.log.Error("listener stopped", "addr", l.Addr(), "err", err)
+	}
+}
+
+func (l *Listener) shutdown(ctx context.Context) error {
+	if l.ln == nil {
+		return nil
+	}
+	if err := l.srv.Shutdown(ctx); err != nil {
+		_ = l.srv.Close()
+		return fmt.Errorf("listener %s: requests still in flight at shutdown: %w", l.Addr(), err)
+	}
+	return nil
+}
+
+// ServeHTTP routes one request.
+func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ex := &exchange{Context: r.Context(), w: w, l: l, start: time.Now()}
+	client, _ := netip.ParseAddrPort(r.RemoteAddr)
+	ex.clientIP = ipOf(r.RemoteAddr)
+	a, priority := l.table.Load().route(r, client.Addr())
+	ex.action, ex.priority = a, priority
+	defer l.finish(ex, r)
+	switch a.kind {
+	case actionForward:
+		l.forward(ex, r, a)
+	case actionRedirect:
+		ex.redirectURL = l.redirectURL(&a.redirect, r)
+		ex.Header()["Location"] = []string{ex.redirectURL}
+		ex.WriteHeader(a.redirectCode)
+	case actionFixedResponse:
+		a.serveFixed(ex)
+	}
+}
+
+func (l *Listener) forward(ex *exchange, r *http.Request, a *action) {
+	fw := a.pickForwarder()
+	if fw == nil {
+		serveError(ex, http.StatusServiceUnavailable)
+		return
+	}
+	ex.fw = fw
+	m := fw.group.Pick(nil)
+	if m == nil {
+		// "The target groups for the load balancer have no registered targets."
+		serveError(ex, http.StatusServiceUnavailable)
+		return
+	}
+	ex.member = m
+	// Deferred: ReverseProxy panics with http.ErrAbortHandler when a
+	// response body breaks off mid-copy.
+	defer func() { ex.member.Release() }()
+	ex.traceHdr[0] = traceID(r.Header.Get("X-Amzn-Trace-Id"), ex.start)
+	l.p.rp.ServeHTTP(ex, r.WithContext(ex))
+}
+
+// ipOf is the IP part of an ip:port address, without allocating.
+func ipOf(addr string) string {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			ip := addr[:i]
+			if len(ip) > 1 && ip[0] == '[' {
+				ip = ip[1 : len(ip)-1]
+			}
+			return ip
+		}
+	}
+	return addr
+}

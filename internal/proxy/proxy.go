@@ -1,0 +1,249 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"sync"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/proxy/accesslog"
+	"github.com/elbow-lb/elbow/internal/targetgroup"
+)
+
+// Options wire a Proxy. Every field may be left zero.
+type Options struct {
+	// IdleTimeout: a target that does not start answering within it gets the
+	// client a 504; idle client connections are closed after it. Default 60 s.
+	IdleTimeout time.Duration
+	// AccessLog receives one ALB-format line per request; nil: no access log.
+	AccessLog io.Writer
+	// Recorder receives every proxied response, off the request path.
+	Recorder Recorder
+	Logger   *slog.Logger
+	// LoadBalancerName names the load balancer in access logs
+	// (app/<name>/<id>) and target group ARNs. Default "elbow".
+	LoadBalancerName string
+	// Region in ARNs. Default us-west-2.
+	Region string
+	// ShutdownTimeout bounds Shutdown when its context has no deadline. Default 30 s.
+	ShutdownTimeout time.Duration
+	// MaxIdleConnsPerTarget is the keep-alive pool per target. Default 1024:
+	// it must cover the concurrency per target, or the proxy churns
+	// connections (reference/proxy-bench.md).
+	MaxIdleConnsPerTarget int
+}
+
+// Proxy is the load balancer's data path: its listeners and the transport
+// they share.
+type Proxy struct {
+	o         Options
+	log       *slog.Logger
+	transport *http.Transport
+	rp        *httputil.ReverseProxy
+	records   *recordPump
+	access    *accesslog.Writer
+	elbID     string
+	listeners []*Listener
+
+	mu         sync.Mutex
+	forwarders map[*targetgroup.Group]*forwarder
+}
+
+// New builds the listeners cfg describes over groups (by name); nothing
+// listens until Start.
+func New(cfg *config.Config, groups Groups, o Options) (*Proxy, error) {
+	if o.LoadBalancerName == "" {
+		o.LoadBalancerName = cfg.LoadBalancer.Name
+	}
+	if o.IdleTimeout == 0 && cfg.LoadBalancer.IdleTimeout > 0 {
+		o.IdleTimeout = time.Duration(cfg.LoadBalancer.IdleTimeout) * time.Second
+	}
+	if o.Region == "" {
+		o.Region = cfg.Region
+	}
+	p := newProxy(o)
+	for i, cl := range cfg.Listeners {
+		l, err := p.NewListener(cl, groups)
+		if err != nil {
+			return nil, fmt.Errorf("listener %d (%s:%d): %w", i, cl.Address, cl.Port, err)
+		}
+		p.listeners = append(p.listeners, l)
+	}
+	return p, nil
+}
+
+// newProxy builds a Proxy without listeners.
+func newProxy(o Options) *Proxy {
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 60 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.LoadBalancerName == "" {
+		o.LoadBalancerName = "elbow"
+	}
+	if o.Region == "" {
+		o.Region = "us-west-2"
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 30 * time.Second
+	}
+	if o.MaxIdleConnsPerTarget <= 0 {
+		o.MaxIdleConnsPerTarget = 1024
+	}
+	p := &Proxy{o: o, log: o.Logger, forwarders: map[*targetgroup.Group]*forwarder{}}
+	p.elbID = "app/" + o.LoadBalancerName + "/" + resourceID(o.LoadBalancerName)
+	p.transport = &http.Transport{
+		DialContext: (&net.Dialer{
+			// The ALB's connect timeout (alb.md section 5).
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:          0, // no total limit: MaxIdleConnsPerHost bounds each target
+		MaxIdleConnsPerHost:   o.MaxIdleConnsPerTarget,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: o.IdleTimeout,
+		TLSHandshakeTimeout:   10 * time.Second,
+		// The ALB does not verify target certificates (alb.md section 3).
+		TLSClientConfig:    &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // ALB semantics
+		DisableCompression: true,
+		// Targets get HTTP/1.1, as from the ALB by default (alb.md section 5).
+		ForceAttemptHTTP2: false,
+		WriteBufferSize:   8 << 10,
+		ReadBufferSize:    8 << 10,
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:      rewrite,
+		Transport:    retrier{p},
+		BufferPool:   newBufferPool(),
+		ErrorHandler: p.proxyError,
+		ErrorLog:     slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
+	}
+	if o.Recorder != nil {
+		p.records = newRecordPump(o.Recorder)
+	}
+	if o.AccessLog != nil {
+		p.access = accesslog.NewWriter(o.AccessLog)
+	}
+	return p
+}
+
+// Listeners returns the listeners, in the order of the config.
+func (p *Proxy) Listeners() []*Listener { return p.listeners }
+
+// Start binds every listener, then serves them all. On a bind error nothing
+// is left listening.
+func (p *Proxy) Start() error {
+	for i, l := range p.listeners {
+		if err := l.bind(); err != nil {
+			for _, b := range p.listeners[:i] {
+				_ = b.ln.Close()
+			}
+			return err
+		}
+	}
+	for _, l := range p.listeners {
+		go l.serve()
+	}
+	return nil
+}
+
+// SetRoutes compiles cfg's listener rules over groups and swaps every
+// listener's routing table at once; requests in flight finish on the old
+// table. The listeners themselves (addresses, protocols, certificates) must
+// be the same as at New: changing them needs a restart.
+func (p *Proxy) SetRoutes(cfg *config.Config, groups Groups) error {
+	if len(cfg.Listeners) != len(p.listeners) {
+		return fmt.Errorf("routes: %d listeners configured, %d running: adding or removing listeners needs a restart", len(cfg.Listeners), len(p.listeners))
+	}
+	tables := make([]*table, len(p.listeners))
+	for i, l := range p.listeners {
+		t, err := l.compile(cfg.Listeners[i], groups)
+		if err != nil {
+			return fmt.Errorf("listener %d (%s): %w", i, l.Addr(), err)
+		}
+		tables[i] = t
+	}
+	for i, l := range p.listeners {
+		l.table.Store(tables[i])
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections, lets requests in flight finish
+// (bounded by ctx, or by Options.ShutdownTimeout when ctx has no
+// deadline), then flushes the access log and the recorder.
+func (p *Proxy) Shutdown(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.o.ShutdownTimeout)
+		defer cancel()
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(p.listeners))
+	for i, l := range p.listeners {
+		wg.Go(func() { errs[i] = l.shutdown(ctx) })
+	}
+	wg.Wait()
+	p.transport.CloseIdleConnections()
+	if p.access != nil {
+		p.access.Close()
+	}
+	if p.records != nil {
+		p.records.close()
+	}
+	return errors.Join(errs...)
+}
+
+// forwarder returns the (shared) forwarder of group g.
+func (p *Proxy) forwarder(_ *Listener, g *targetgroup.Group) *forwarder {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f := p.forwarders[g]; f != nil {
+		return f
+	}
+	scheme := "http"
+	if g.Protocol() == "HTTPS" {
+		scheme = "https"
+	}
+	f := &forwarder{group: g, scheme: scheme,
+		arn: "arn:aws:elasticloadbalancing:" + p.o.Region + ":000000000000:targetgroup/" + g.Name() + "/" + resourceID(g.Name())}
+	p.forwarders[g] = f
+	return f
+}
+
+// resourceID is a stable 16-hex-digit id for a name, as in ARNs.
+func resourceID(name string) string {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(name))
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// bufferSize is ReverseProxy's copy buffer size.
+const bufferSize = 32 << 10
+
+// bufferPool pools the response copy buffers as array pointers, so that
+// neither Get nor Put allocates.
+type bufferPool struct{ pool sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{pool: sync.Pool{New: func() any { return new([bufferSize]byte) }}}
+}
+
+func (b *bufferPool) Get() []byte { return b.pool.Get().(*[bufferSize]byte)[:] }
+
+func (b *bufferPool) Put(buf []byte) {
+	if len(buf) == bufferSize {
+		b.pool.Put((*[bufferSize]byte)(buf))
+	}
+}

@@ -1,0 +1,62 @@
+package proxy
+
+import (
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// newTraceValue is "1-<8 hex digits of epoch seconds>-<24 hex digits>", the
+// value of a Root or Self field (alb.md section 5).
+func appendTraceValue(b []byte, now time.Time) []byte {
+	b = append(b, '1', '-')
+	b = appendHex(b, uint64(now.Unix()), 8)
+	b = append(b, '-')
+	b = appendHex(b, rand.Uint64(), 16)
+	return appendHex(b, uint64(rand.Uint32()), 8)
+}
+
+func appendHex(b []byte, v uint64, digits int) []byte {
+	for i := digits - 1; i >= 0; i-- {
+		b = append(b, hexDigits[(v>>(4*uint(i)))&15])
+	}
+	return b
+}
+
+// traceID is the X-Amzn-Trace-Id the target gets: a new Root when the
+// client sent none; a Self field (replaced if present) in front of a Root
+// the client sent; custom fields kept.
+func traceID(existing string, now time.Time) string {
+	var buf [128]byte
+	if existing == "" {
+		return string(appendTraceValue(append(buf[:0], "Root="...), now))
+	}
+	fields := strings.Split(existing, ";")
+	hasRoot := false
+	rest := make([]string, 0, len(fields))
+	for _, f := range fields {
+		f = strings.TrimSpace(f)
+		switch {
+		case strings.HasPrefix(f, "Root="):
+			hasRoot = true
+			rest = append(rest, f)
+		case strings.HasPrefix(f, "Self="), f == "":
+		default:
+			rest = append(rest, f)
+		}
+	}
+	b := buf[:0]
+	if hasRoot {
+		b = append(b, "Self="...)
+	} else {
+		b = append(b, "Root="...)
+	}
+	b = appendTraceValue(b, now)
+	for _, f := range rest {
+		b = append(b, ';')
+		b = append(b, f...)
+	}
+	return string(b)
+}
