@@ -36,6 +36,8 @@ diagnosis that says why a target fails its health check and how to fix it.`,
 		newValidateCmd(),
 		newUpCmd(),
 		newSampleAppCmd(),
+		newHealthCmd(),
+		newTargetsCmd(),
 	)
 	return root
 }

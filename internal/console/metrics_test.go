@@ -162,7 +162,7 @@ func TestRecordResponseCountsAndLatency(t *testing.T) {
 		{Group: "web", Target: a, StatusCode: 200, TargetStatusCode: 200, TargetLatency: 30 * time.Millisecond},
 		{Group: "web", Target: a, StatusCode: 400, TargetStatusCode: 400, TargetLatency: 2 * time.Second},
 		{Group: "web", Target: a, StatusCode: 502}, // refused: no target response, no latency
-		{Group: "web", StatusCode: 503},            // no target at all
+		{Group: "web", StatusCode: 503}, // no target at all
 	} {
 		c.RecordResponse(r)
 	}
