@@ -11,39 +11,21 @@ import (
 
 	"github.com/elbow-lb/elbow/internal/console"
 	"github.com/elbow-lb/elbow/internal/monitor"
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
-
-// requireProgram returns the path of a program the test runs. When it is
-// missing the test is skipped naming it, or fails under ELBOW_REQUIRE_E2E=1
-// (CI), so that an end-to-end test cannot pass by skipping there.
-func requireProgram(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("ELBOW_REQUIRE_E2E") == "1" {
-		t.Fatalf("%s is required (ELBOW_REQUIRE_E2E=1) but missing: %v", name, err)
-	}
-	t.Skipf("%s is missing (%v); install it (apt-get install %s) or set ELBOW_REQUIRE_E2E=1 to make this a failure", name, err, name)
-	return ""
-}
 
 // TestHealthRefreshInTmux runs `elbow health --refresh` in a real terminal
 // (a tmux pane 160x40) against a console started here, and checks the
 // layout, the colors, the redraw when the environment changes, and that
 // Ctrl-C ends it.
 func TestHealthRefreshInTmux(t *testing.T) {
-	tmux := requireProgram(t, "tmux")
-	goTool := requireProgram(t, "go")
-	if testing.Short() {
-		t.Skip("builds the elbow binary")
+	tmux := testutil.RequireProgram(t, "tmux")
+	// The test binary stands in for elbow (TestMain, ELBOW_TEST_AS_MAIN).
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "elbow")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 
 	h := sampleHealth()
 	url := startConsole(t, console.New(console.Options{Health: h}))
@@ -55,7 +37,7 @@ func TestHealthRefreshInTmux(t *testing.T) {
 		return string(out), err
 	}
 	command := fmt.Sprintf("%s health --refresh --refresh-interval 200ms --console %s", bin, url)
-	if out, err := tm("new-session", "-d", "-x", "160", "-y", "40", "-s", "elbow", "env", "-u", "NO_COLOR", "TERM=xterm-256color", "sh", "-c", command); err != nil {
+	if out, err := tm("new-session", "-d", "-x", "160", "-y", "40", "-s", "elbow", "env", "-u", "NO_COLOR", "TERM=xterm-256color", "ELBOW_TEST_AS_MAIN=1", "sh", "-c", command); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { _, _ = tm("kill-server") })

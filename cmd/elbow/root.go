@@ -36,6 +36,7 @@ diagnosis that says why a target fails its health check and how to fix it.`,
 		newValidateCmd(),
 		newUpCmd(),
 		newSampleAppCmd(),
+		newCheckCmd(),
 		newHealthCmd(),
 		newTargetsCmd(),
 	)

@@ -1,33 +1,195 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/environment"
 	"github.com/spf13/cobra"
 )
 
 func newUpCmd() *cobra.Command {
 	var file string
+	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "up [-c FILE]",
 		Short: "Stand up the environment: instances, load balancer, health checks, console",
-		Args:  cobraArgs(cobra.NoArgs),
+		Long: `up runs the environment described by elbow.yaml (or -c FILE). Without a file it runs
+the built-in sample environment: the sample application on 2 instances (127.0.0.2 and
+127.0.0.3, port 8000, each with its own metadata service) behind an HTTP listener on
+http://127.0.0.1:8080, with the console on http://127.0.0.1:8099.
+
+It prints the listeners, the console and the instances, then every target health
+change, enhanced-health event and instance event as it happens. Ctrl-C (SIGINT or
+SIGTERM) drains and stops every instance, then exits.`,
+		Args: cobraArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, err := configPath(file)
 			if err != nil {
 				return err
 			}
-			c := config.Default()
+			cfg := config.Default()
 			if path != "" {
-				if c, err = config.Load(path); err != nil {
+				if cfg, err = config.Load(path); err != nil {
 					return err
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "environment %q: %d listener(s), %d target group(s)\n", c.Name, len(c.Listeners), len(c.TargetGroups))
-			return nil
+			return runUp(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr(), verbose)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "", "environment file (default: elbow.yaml in the current directory, else the built-in sample environment)")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also log every internal step to standard error")
 	return cmd
+}
+
+func runUp(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, verbose bool) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var outMu sync.Mutex
+	say := func(format string, args ...any) {
+		outMu.Lock()
+		defer outMu.Unlock()
+		fmt.Fprintf(stdout, format+"\n", args...)
+	}
+	source := "the built-in sample environment"
+	if cfg.File != "" {
+		source = cfg.File
+	}
+	say("elbow: starting environment %q from %s", cfg.Name, source)
+	env, err := environment.Start(ctx, cfg, environment.Options{
+		Logger: logger,
+		Events: func(ev environment.Event) {
+			say("%s %-5s %s", ev.Time.Local().Format("15:04:05"), ev.Severity, ev.Message)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("starting environment %q: %w", cfg.Name, err)
+	}
+	for _, l := range env.Listeners() {
+		line := fmt.Sprintf("  listener  %-5s %s", l.Protocol(), l.URL())
+		if fp := l.CertificateFingerprint(); fp != "" {
+			line += "  (self-signed certificate, SHA-256 " + fp + ")"
+		}
+		say("%s", line)
+	}
+	for _, in := range env.Instances() {
+		say("  instance  %s  %s  (metadata service http://%s:%d)", in.ID, in.Addr(), in.IP, cfg.Instances.MetadataOptions.Port)
+	}
+	for _, t := range cfg.Instances.Targets {
+		say("  target    %s", t)
+	}
+	say("elbow: environment %q is up; Ctrl-C stops it", cfg.Name)
+	if cfg.File != "" {
+		go watchConfig(ctx, env, cfg.File, say)
+	}
+
+	<-ctx.Done()
+	stop()
+	say("elbow: stopping: draining and stopping every instance (Ctrl-C again to force)")
+	stopCtx, cancel := context.WithTimeout(context.Background(), time.Duration(maxDrain(cfg))*time.Second+15*time.Second)
+	defer cancel()
+	force := make(chan os.Signal, 1)
+	signal.Notify(force, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(force)
+	go func() {
+		select {
+		case <-force:
+			cancel()
+		case <-stopCtx.Done():
+		}
+	}()
+	if err := env.Stop(stopCtx); err != nil {
+		return err
+	}
+	say("elbow: environment %q stopped", cfg.Name)
+	return nil
+}
+
+// watchConfig reloads the environment's file on SIGHUP and when its content
+// changes (polled every second: no dependency, and editors that replace the
+// file are seen too). An invalid file is refused with its errors printed, and
+// the running environment stays as it was.
+func watchConfig(ctx context.Context, env *environment.Env, path string, say func(string, ...any)) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	last, _ := os.ReadFile(path)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		forced := false
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			forced = true
+		case <-tick.C:
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			if forced {
+				say("elbow: reload refused: %v", err)
+			}
+			continue
+		}
+		if !forced && bytes.Equal(data, last) {
+			continue
+		}
+		last = data
+		next, err := config.Parse(path, data)
+		if err != nil {
+			var es config.Errors
+			if errors.As(err, &es) {
+				say("elbow: reload of %s refused, the environment is unchanged; %d error(s):", path, len(es))
+				for _, e := range es {
+					say("  %s", e)
+				}
+			} else {
+				say("elbow: reload of %s refused, the environment is unchanged: %v", path, err)
+			}
+			continue
+		}
+		applied, err := env.Reload(ctx, next)
+		if err != nil && len(applied) > 0 {
+			say("elbow: reloaded %s: applied %s; then failed: %v", path, strings.Join(applied, "; "), err)
+			continue
+		}
+		if err != nil {
+			say("elbow: reload of %s refused, the environment is unchanged:\n  %s", path, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+			continue
+		}
+		if len(applied) == 0 {
+			say("elbow: reloaded %s: nothing changed", path)
+			continue
+		}
+		say("elbow: reloaded %s: applied %s", path, strings.Join(applied, "; "))
+	}
+}
+
+func maxDrain(cfg *config.Config) int {
+	m := 0
+	for _, tg := range cfg.TargetGroups {
+		m = max(m, tg.DeregistrationDelay)
+	}
+	return m
 }

@@ -295,14 +295,62 @@ func (f *Fleet) ScaleIn(ctx context.Context) (Instance, error) {
 			newest = in
 		}
 	}
+	minSize := f.cfg.Min
 	f.mu.Unlock()
-	if newest == nil || active <= f.cfg.Min {
+	if newest == nil || active <= minSize {
 		return Instance{}, fmt.Errorf("fleet: cannot terminate an instance: the fleet has %d instances, its minimum (min %d): %w",
-			active, f.cfg.Min, ErrAtMin)
+			active, minSize, ErrAtMin)
 	}
 	newest.requestStop(ctx)
 	<-newest.done
 	return newest.Instance, nil
+}
+
+// SetCapacity changes the fleet's minimum and maximum at run time, then
+// launches or terminates (newest first) instances until the count is within
+// them. It returns the first launch or termination error.
+func (f *Fleet) SetCapacity(ctx context.Context, minSize, maxSize int) error {
+	if minSize < 1 || maxSize < minSize {
+		return fmt.Errorf("fleet: capacity min %d, max %d: min must be at least 1 and max at least min", minSize, maxSize)
+	}
+	f.mu.Lock()
+	f.cfg.Min, f.cfg.Max = minSize, maxSize
+	f.mu.Unlock()
+	for {
+		active := f.active()
+		switch {
+		case active < minSize:
+			if _, err := f.Launch(ctx); err != nil {
+				return err
+			}
+		case active > maxSize:
+			f.mu.Lock()
+			f.cfg.Min = maxSize // let ScaleIn go down to max, then restore
+			f.mu.Unlock()
+			_, err := f.ScaleIn(ctx)
+			f.mu.Lock()
+			f.cfg.Min = minSize
+			f.mu.Unlock()
+			if err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
+}
+
+// active counts the instances not being terminated.
+func (f *Fleet) active() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, in := range f.live {
+		if !in.stopRequested() {
+			n++
+		}
+	}
+	return n
 }
 
 // StopAll terminates every instance, as Terminate does, and returns when all

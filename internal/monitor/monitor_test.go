@@ -13,12 +13,26 @@ import (
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 )
 
-// clock is a synthetic clock the test advances by hand.
-type clock struct{ t time.Time }
+// clock is a synthetic clock the test advances by hand; the monitor may
+// read it from other goroutines (AddInstance).
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) tick() time.Time         { c.t = c.t.Add(windowSpan); return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func (c *clock) tick() time.Time { c.advance(windowSpan); return c.now() }
 
 // fakeProcs returns fixed samples per pid, advanced by the test.
 type fakeProcs struct {

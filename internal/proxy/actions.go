@@ -154,5 +154,8 @@ func (l *Listener) redirectURL(rd *config.RedirectAction, r *http.Request) strin
 type forwarder struct {
 	group  *targetgroup.Group
 	scheme string
-	arn    string
+	// plain: the targets speak plain HTTP, so the fast path (package
+	// upstream) can relay.
+	plain bool
+	arn   string
 }

@@ -98,15 +98,20 @@ func rewrite(pr *httputil.ProxyRequest) {
 	h := out.Header
 	// append mode: the client's values are kept, and never trusted for
 	// anything, then the address the connection came from.
-	if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
-		ex.xffHdr[0] = strings.Join(prior, ", ") + ", " + ex.clientIP
-	} else {
-		ex.xffHdr[0] = ex.clientIP
-	}
+	ex.xffHdr[0] = forwardedFor(pr.In, ex.clientIP)
 	h["X-Forwarded-For"] = ex.xffHdr[:]
 	h["X-Forwarded-Proto"] = ex.l.xfProto
 	h["X-Forwarded-Port"] = ex.l.xfPort
 	h["X-Amzn-Trace-Id"] = ex.traceHdr[:]
+}
+
+// forwardedFor is X-Forwarded-For in append mode: the client's values
+// kept, then the address the connection came from.
+func forwardedFor(r *http.Request, clientIP string) string {
+	if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
+		return strings.Join(prior, ", ") + ", " + clientIP
+	}
+	return clientIP
 }
 
 func hasUpper(s string) bool {
@@ -160,18 +165,22 @@ func (p *Proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		serveError(w, http.StatusBadGateway)
 		return
 	}
-	code := http.StatusBadGateway
-	var ne net.Error
-	switch {
-	case ex.Context.Err() != nil:
-		code = 460 // the client closed the connection first
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		code = http.StatusGatewayTimeout
-	}
+	code := errorStatus(ex, err)
 	if ex.member != nil {
 		p.log.Debug("target failed", "target", ex.member.Addr(), "status", code, "err", err)
 	}
 	serveError(ex, code)
+}
+
+func errorStatus(ex *exchange, err error) int {
+	var ne net.Error
+	switch {
+	case ex.Context.Err() != nil:
+		return 460 // the client closed the connection first
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusBadGateway
 }
 
 // errorPages are the ALB's own error bodies.

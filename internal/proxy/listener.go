@@ -5,11 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/elbow-lb/elbow/internal/proxy/upstream"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -190,7 +192,60 @@ func (l *Listener) forward(ex *exchange, r *http.Request, a *action) {
 	// response body breaks off mid-copy.
 	defer func() { ex.member.Release() }()
 	ex.traceHdr[0] = traceID(r.Header.Get("X-Amzn-Trace-Id"), ex.start)
+	if fw.plain && upstream.Eligible(r) {
+		l.relay(ex, r)
+		return
+	}
 	l.p.rp.ServeHTTP(ex, r.WithContext(ex))
+}
+
+// dropHeaders are client headers not relayed, as ReverseProxy's Rewrite
+// mode drops them: their values cannot be trusted.
+var dropHeaders = []string{"Forwarded", "X-Forwarded-Host"}
+
+// relay is the fast path of a forward to a plain-HTTP target: the request
+// is written and the response relayed on this goroutine (package upstream).
+// It behaves as the ReverseProxy path does: same headers, same errors, the
+// same retry when the connection could not be made.
+func (l *Listener) relay(ex *exchange, r *http.Request) {
+	host := r.Host
+	if hasUpper(host) {
+		host = strings.ToLower(host)
+	}
+	req := upstream.Request{Addr: ex.member.Addr(), In: r, Host: host, Drop: dropHeaders, Replace: [4]upstream.Header{
+		{Name: "X-Forwarded-For", Value: forwardedFor(r, ex.clientIP)},
+		{Name: "X-Forwarded-Proto", Value: l.xfProto[0]},
+		{Name: "X-Forwarded-Port", Value: l.xfPort[0]},
+		{Name: "X-Amzn-Trace-Id", Value: ex.traceHdr[0]},
+	}}
+	up := l.p.upstream
+	ex.sentAt = time.Now()
+	res := up.Forward(ex, &req)
+	if errors.Is(res.Err, upstream.ErrConnect) && ex.Context.Err() == nil {
+		if next := ex.fw.group.Pick(ex.member); next != nil {
+			ex.failedTarget = ex.member.Addr()
+			ex.member.Release()
+			ex.member = next
+			req.Addr = next.Addr()
+			ex.sentAt = time.Now()
+			res = up.Forward(ex, &req)
+		}
+	}
+	ex.targetStatus = res.StatusCode
+	ex.headersAt = res.HeaderAt
+	if res.HeaderAt.IsZero() {
+		ex.headersAt = time.Now()
+	}
+	switch {
+	case res.Err == nil:
+	case errors.Is(res.Err, upstream.ErrBody):
+		// The client has the header already: cut its connection, as
+		// ReverseProxy does, so that it sees a truncated response.
+		panic(http.ErrAbortHandler)
+	default:
+		l.p.log.Debug("target failed", "target", ex.member.Addr(), "err", res.Err)
+		serveError(ex, errorStatus(ex, res.Err))
+	}
 }
 
 // ipOf is the IP part of an ip:port address, without allocating.

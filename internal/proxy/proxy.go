@@ -16,6 +16,7 @@ import (
 
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/proxy/accesslog"
+	"github.com/elbow-lb/elbow/internal/proxy/upstream"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
 
@@ -40,6 +41,9 @@ type Options struct {
 	// it must cover the concurrency per target, or the proxy churns
 	// connections (reference/proxy-bench.md).
 	MaxIdleConnsPerTarget int
+	// DisableFastPath sends every request through httputil.ReverseProxy and
+	// net/http.Transport instead of package upstream (tests, comparisons).
+	DisableFastPath bool
 }
 
 // Proxy is the load balancer's data path: its listeners and the transport
@@ -49,6 +53,7 @@ type Proxy struct {
 	log       *slog.Logger
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
+	upstream  *upstream.Client
 	records   *recordPump
 	access    *accesslog.Writer
 	elbID     string
@@ -129,6 +134,8 @@ func newProxy(o Options) *Proxy {
 		ErrorHandler: p.proxyError,
 		ErrorLog:     slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
 	}
+	p.upstream = &upstream.Client{IdleTimeout: o.IdleTimeout, ConnectTimeout: 10 * time.Second,
+		MaxIdlePerTarget: o.MaxIdleConnsPerTarget, IdleConnTimeout: 90 * time.Second}
 	if o.Recorder != nil {
 		p.records = newRecordPump(o.Recorder)
 	}
@@ -196,6 +203,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	}
 	wg.Wait()
 	p.transport.CloseIdleConnections()
+	p.upstream.CloseIdle()
 	if p.access != nil {
 		p.access.Close()
 	}
@@ -216,7 +224,7 @@ func (p *Proxy) forwarder(_ *Listener, g *targetgroup.Group) *forwarder {
 	if g.Protocol() == "HTTPS" {
 		scheme = "https"
 	}
-	f := &forwarder{group: g, scheme: scheme,
+	f := &forwarder{group: g, scheme: scheme, plain: scheme == "http" && !p.o.DisableFastPath,
 		arn: "arn:aws:elasticloadbalancing:" + p.o.Region + ":000000000000:targetgroup/" + g.Name() + "/" + resourceID(g.Name())}
 	p.forwarders[g] = f
 	return f

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# proxy.sh: elbow's load balancer against nginx and HAProxy on this machine,
+# as in shared/reference/proxy-bench.md. Two tiny Go targets on
+# 127.0.0.2:8000 and 127.0.0.3:8000; each proxy round-robins over both;
+# wrk -t1 -c64 -d10s --latency on loopback; ROUNDS interleaved rounds
+# (direct, nginx, haproxy, elbow in each); medians. Everything shares the
+# machine's cores, so compare the ratios of one run and the proxy CPU per
+# request, not absolute requests/s.
+#
+# Needs: go, nginx, haproxy, wrk (apt-get install -y nginx haproxy wrk).
+# Usage: bench/proxy.sh            (ROUNDS=3 DURATION=10s CONNS=64 by default)
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-64}
+# TARGET_PORT: the targets' port on 127.0.0.2 and 127.0.0.3 (8000 unless taken).
+TARGET_PORT=${TARGET_PORT:-8000}
+T1=127.0.0.2:$TARGET_PORT
+T2=127.0.0.3:$TARGET_PORT
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d /tmp/elbow-bench.XXXXXX)
+PIDS=()
+
+cleanup() {
+	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for tool in go nginx haproxy wrk; do
+	command -v "$tool" >/dev/null || { echo "proxy.sh: $tool is not installed (apt-get install -y nginx haproxy wrk)" >&2; exit 1; }
+done
+
+for addr in $T1 $T2 127.0.0.1:8081 127.0.0.1:8082 127.0.0.1:8083; do
+	if ss -Hltn "( sport = :${addr##*:} )" | grep -q "${addr%:*}:${addr##*:}\b\|\*:${addr##*:}\b\|0.0.0.0:${addr##*:}\b"; then
+		echo "proxy.sh: $addr is in use; set TARGET_PORT or free it" >&2
+		exit 1
+	fi
+done
+
+echo "building targets and elbowlb..." >&2
+(cd "$ROOT" && go build -o "$WORK/backend" ./bench/backend && go build -o "$WORK/elbowlb" ./bench/elbowlb)
+
+"$WORK/backend" -addr "$T1" & PIDS+=($!)
+"$WORK/backend" -addr "$T2" & PIDS+=($!)
+
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<NGINX
+worker_processes 2;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 8192; use epoll; }
+http {
+  access_log off; keepalive_requests 1000000;
+  client_body_temp_path $WORK/nginx/body; proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi; uwsgi_temp_path $WORK/nginx/uwsgi; scgi_temp_path $WORK/nginx/scgi;
+  upstream backends { server $T1; server $T2; keepalive 64; keepalive_requests 1000000; }
+  server { listen 127.0.0.1:8081 backlog=4096;
+    location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+NGINX
+nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -g 'daemon off;' & PIDS+=($!)
+NGINX_PID=$!
+
+cat >"$WORK/haproxy.cfg" <<HAPROXY
+global
+  nbthread 2
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 10s
+  timeout client 60s
+  timeout server 60s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:8083
+  default_backend be
+backend be
+  balance roundrobin
+  server t1 $T1
+  server t2 $T2
+HAPROXY
+haproxy -f "$WORK/haproxy.cfg" & PIDS+=($!)
+HAPROXY_PID=$!
+
+"$WORK/elbowlb" -listen 127.0.0.1:8082 -targets "$T1,$T2" & PIDS+=($!)
+ELBOW_PID=$!
+
+for url in $T1 127.0.0.1:8081 127.0.0.1:8083 127.0.0.1:8082; do
+	for _ in $(seq 50); do curl -fsS -o /dev/null "http://$url/" 2>/dev/null && break; sleep 0.1; done
+	curl -fsS -o /dev/null "http://$url/" || { echo "proxy.sh: $url does not answer" >&2; exit 1; }
+done
+
+# pids of a proxy: the process and its children (nginx workers).
+procs() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }
+# cpu_ticks: utime+stime of the processes, in clock ticks.
+cpu_ticks() { local t=0 p; for p in $(procs "$1"); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
+# peak_rss_kib: VmHWM summed over the processes.
+peak_rss_kib() { local t=0 p; for p in $(procs "$1"); do t=$((t + $(awk '/VmHWM/{print $2}' "/proc/$p/status"))); done; echo "$t"; }
+# ms: a wrk latency (850.00us, 1.23ms, 1.01s) in milliseconds.
+ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v+0} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} else print v }'; }
+
+TICK=$(getconf CLK_TCK)
+RESULTS="$WORK/results"
+: >"$RESULTS"
+run() { # name url pid
+	local name=$1 url=$2 pid=${3:-} before=0 after=0 out rps p50 p99 cpu=-
+	[ -n "$pid" ] && before=$(cpu_ticks "$pid")
+	out=$(wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://$url/")
+	[ -n "$pid" ] && after=$(cpu_ticks "$pid")
+	rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+	p50=$(ms "$(awk '$1=="50%"{print $2}' <<<"$out")")
+	p99=$(ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
+	local total
+	total=$(awk '/requests in/{print $1}' <<<"$out")
+	if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then echo "proxy.sh: $name: $(grep 'Non-2xx\|Socket errors' <<<"$out")" >&2; fi
+	[ -n "$pid" ] && cpu=$(awk -v t=$((after - before)) -v n="$total" -v hz="$TICK" 'BEGIN{printf "%.1f", t/hz/n*1e6}')
+	echo "$name $rps $p50 $p99 $cpu" >>"$RESULTS"
+	printf '  %-8s %10s req/s  p50 %7s ms  p99 %7s ms  cpu/req %6s us\n' "$name" "$rps" "$p50" "$p99" "$cpu" >&2
+}
+
+for round in $(seq "$ROUNDS"); do
+	echo "round $round/$ROUNDS" >&2
+	run direct "$T1"
+	run nginx 127.0.0.1:8081 "$NGINX_PID"
+	run haproxy 127.0.0.1:8083 "$HAPROXY_PID"
+	run elbow 127.0.0.1:8082 "$ELBOW_PID"
+done
+
+median() { sort -g | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+col() { awk -v n="$1" -v c="$2" '$1==n{print $c}' "$RESULTS" | median; }
+
+echo
+echo "wrk -t1 -c$CONNS -d$DURATION --latency, $ROUNDS interleaved rounds, medians; $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-8s %10s %9s %9s %14s %14s\n' proxy "req/s" "p50 ms" "p99 ms" "cpu/req us" "peak RSS MiB"
+declare -A RPS P99
+for name in direct nginx haproxy elbow; do
+	pid=""
+	case $name in nginx) pid=$NGINX_PID ;; haproxy) pid=$HAPROXY_PID ;; elbow) pid=$ELBOW_PID ;; esac
+	rss=-
+	[ -n "$pid" ] && rss=$(awk -v k="$(peak_rss_kib "$pid")" 'BEGIN{printf "%.1f", k/1024}')
+	cpu=-
+	[ -n "$pid" ] && cpu=$(col "$name" 5)
+	RPS[$name]=$(col "$name" 2)
+	P99[$name]=$(col "$name" 4)
+	printf '%-8s %10.0f %9s %9s %14s %14s\n' "$name" "${RPS[$name]}" "$(col "$name" 3)" "${P99[$name]}" "$cpu" "$rss"
+done
+echo
+for other in nginx haproxy; do
+	awk -v e="${RPS[elbow]}" -v o="${RPS[$other]}" -v ep="${P99[elbow]}" -v op="${P99[$other]}" -v n="$other" \
+		'BEGIN{printf "elbow/%-8s req/s %.2f   p99 %.2f\n", n, e/o, ep/op}'
+done

@@ -1,0 +1,12 @@
+import os
+
+from django.http import HttpResponse
+
+
+def home(request):
+    instance = os.environ.get("ELBOW_INSTANCE_ID", "local")
+    return HttpResponse(f"Hello from the shop on {instance}.\n", content_type="text/plain")
+
+
+def health(request):
+    return HttpResponse("ok\n", content_type="text/plain")

@@ -1,0 +1,185 @@
+package environment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/targetgroup"
+)
+
+// ErrNeedsRestart marks a change that cannot apply to a running environment.
+var ErrNeedsRestart = errors.New("needs a restart of elbow up")
+
+// Reload applies a new, validated config to the running environment: health
+// check settings, deregistration delays, listener rules and actions, new
+// target groups, and the instance count. It checks the whole change first:
+// if any part cannot apply live, nothing is applied and the error lists
+// every such part (errors.Is ErrNeedsRestart), so the running environment is
+// left exactly as it was.
+func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error) {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	cur := e.cfg
+	if err := e.checkReload(cur, next); err != nil {
+		return nil, err
+	}
+
+	var applied []string
+	// New target groups first, so that routes can point at them.
+	groups := make(map[string]*targetgroup.Group, len(next.TargetGroups))
+	for name, g := range e.groups {
+		groups[name] = g
+	}
+	var started []*targetgroup.Group
+	for _, tg := range next.TargetGroups {
+		if cur.TargetGroup(tg.Name) != nil {
+			continue
+		}
+		g, err := e.newGroup(tg)
+		if err != nil {
+			return nil, err
+		}
+		groups[tg.Name] = g
+		started = append(started, g)
+		applied = append(applied, fmt.Sprintf("target group %s added", tg.Name))
+	}
+	if err := e.proxy.SetRoutes(next, groups); err != nil {
+		return nil, fmt.Errorf("listener rules: %w", err) // nothing changed yet: new groups have no targets
+	}
+	if !reflect.DeepEqual(cur.Listeners, next.Listeners) {
+		applied = append(applied, "listener rules and actions")
+	}
+	for _, g := range started {
+		e.runGroup(g)
+	}
+	for _, tg := range next.TargetGroups {
+		old := cur.TargetGroup(tg.Name)
+		if old == nil {
+			continue
+		}
+		g := groups[tg.Name]
+		if old.HealthCheck != tg.HealthCheck {
+			s, _ := tg.HealthCheck.Settings() // validated at load
+			g.ModifyHealthCheck(s)
+			applied = append(applied, fmt.Sprintf("target group %s health check: %s", tg.Name, describeHealthCheck(tg.HealthCheck)))
+		}
+		if old.DeregistrationDelay != tg.DeregistrationDelay {
+			g.SetDeregistrationDelay(time.Duration(tg.DeregistrationDelay) * time.Second)
+			applied = append(applied, fmt.Sprintf("target group %s deregistration delay: %d s", tg.Name, tg.DeregistrationDelay))
+		}
+	}
+	for _, tg := range cur.TargetGroups {
+		if next.TargetGroup(tg.Name) == nil {
+			e.stopGroup(tg.Name)
+			applied = append(applied, fmt.Sprintf("target group %s removed", tg.Name))
+		}
+	}
+	e.mu.Lock()
+	e.groups = groups
+	e.cfg = next
+	e.mu.Unlock()
+
+	if e.fleet != nil && (cur.Instances.Min != next.Instances.Min || cur.Instances.Max != next.Instances.Max) {
+		if err := e.fleet.SetCapacity(ctx, next.Instances.Min, next.Instances.Max); err != nil {
+			return applied, fmt.Errorf("instance count: %w", err)
+		}
+		e.monitor.SetCapacity(next.Instances.Min, e.online())
+		applied = append(applied, fmt.Sprintf("instances: min %d, max %d", next.Instances.Min, next.Instances.Max))
+	}
+	return applied, nil
+}
+
+// checkReload lists every change that cannot apply live.
+func (e *Env) checkReload(cur, next *config.Config) error {
+	var errs []error
+	needs := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrNeedsRestart))
+	}
+	if cur.Name != next.Name || cur.Region != next.Region {
+		needs("the environment's name or region changed")
+	}
+	ci, ni := cur.Instances, next.Instances
+	ci.Min, ci.Max, ni.Min, ni.Max = 0, 0, 0, 0
+	if !reflect.DeepEqual(ci, ni) {
+		needs("instances changed beyond min and max (command, port, env, targets, metadata options)")
+	}
+	if !reflect.DeepEqual(cur.LoadBalancer, next.LoadBalancer) {
+		needs("load_balancer changed")
+	}
+	if cur.Console != next.Console {
+		needs("console.address changed")
+	}
+	if len(cur.Listeners) != len(next.Listeners) {
+		needs("listeners were added or removed")
+	} else {
+		for i := range cur.Listeners {
+			c, n := cur.Listeners[i], next.Listeners[i]
+			if c.Protocol != n.Protocol || c.Address != n.Address || c.Port != n.Port ||
+				c.CertificateFile != n.CertificateFile || c.KeyFile != n.KeyFile {
+				needs("listeners[%d] changed its protocol, address, port or certificate", i)
+			}
+		}
+	}
+	for _, tg := range next.TargetGroups {
+		old := cur.TargetGroup(tg.Name)
+		if old == nil {
+			continue
+		}
+		if old.Protocol != tg.Protocol || old.Port != tg.Port || old.SlowStart != tg.SlowStart ||
+			old.LoadBalancingAlgorithmType != tg.LoadBalancingAlgorithmType {
+			needs("target group %s changed its protocol, port, slow_start or load_balancing_algorithm_type", tg.Name)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ModifyHealthCheck changes one target group's health check (and,
+// when delay is not nil, its deregistration delay) at run time. The block
+// must be valid (config.ValidateHealthCheck); the change applies from each
+// target's next probe.
+func (e *Env) ModifyHealthCheck(group string, hc config.HealthCheck, delay *int) error {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	e.mu.Lock()
+	g := e.groups[group]
+	e.mu.Unlock()
+	if g == nil {
+		return fmt.Errorf("target group %q: %w", group, ErrTargetGroupNotFound)
+	}
+	s, err := hc.Settings()
+	if err != nil {
+		return fmt.Errorf("target group %q: %w", group, err)
+	}
+	next := *e.cfg
+	next.TargetGroups = append([]config.TargetGroup(nil), e.cfg.TargetGroups...)
+	for i := range next.TargetGroups {
+		if next.TargetGroups[i].Name == group {
+			next.TargetGroups[i].HealthCheck = hc
+			if delay != nil {
+				next.TargetGroups[i].DeregistrationDelay = *delay
+			}
+		}
+	}
+	g.ModifyHealthCheck(s)
+	if delay != nil {
+		g.SetDeregistrationDelay(time.Duration(*delay) * time.Second)
+	}
+	e.mu.Lock()
+	e.cfg = &next
+	e.mu.Unlock()
+	e.events(Event{Time: time.Now(), Source: SourceTarget, Severity: "INFO", Group: group,
+		Message: fmt.Sprintf("Target group %s modified: health check %s.", group, describeHealthCheck(hc))})
+	return nil
+}
+
+// ErrTargetGroupNotFound is returned for a target group the environment does not have.
+var ErrTargetGroupNotFound = errors.New("TargetGroupNotFound: no such target group")
+
+func describeHealthCheck(h config.HealthCheck) string {
+	return fmt.Sprintf("%s %s port %s, interval %d s, timeout %d s, healthy %d, unhealthy %d, matcher %s",
+		h.Protocol, h.Path, h.Port, h.Interval, h.Timeout, h.HealthyThreshold, h.UnhealthyThreshold, h.Matcher)
+}

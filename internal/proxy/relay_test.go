@@ -1,0 +1,154 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/config"
+)
+
+// framingBackend answers by path with the response framings a target may use.
+func framingBackend(t *testing.T, big []byte, release chan struct{}) http.Handler {
+	raw := func(w http.ResponseWriter, s string) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString(s)
+		_ = brw.Flush()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/big":
+			_, _ = w.Write(big)
+		case "/chunked":
+			for _, s := range []string{"one,", "two,", "three"} {
+				_, _ = io.WriteString(w, s)
+				w.(http.Flusher).Flush()
+			}
+		case "/stream":
+			_, _ = io.WriteString(w, "first\n")
+			w.(http.Flusher).Flush()
+			<-release
+			_, _ = io.WriteString(w, "second\n")
+		case "/head":
+			w.Header().Set("Content-Length", "42")
+		case "/nocontent":
+			w.WriteHeader(http.StatusNoContent)
+		case "/until-close":
+			raw(w, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close")
+		case "/hop":
+			raw(w, "HTTP/1.1 200 OK\r\nconnection: X-Secret\r\nx-secret: 1\r\nKeep-Alive: timeout=5\r\ncontent-type: text/x\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 2\r\n\r\nok")
+		case "/hints":
+			w.Header().Set("Link", "</style.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			_, _ = io.WriteString(w, "after hints")
+		case "/echo":
+			b, _ := io.ReadAll(r.Body)
+			_, _ = io.WriteString(w, r.Method+" "+string(b)+" drop="+r.Header.Get("X-Drop")+" keep="+r.Header.Get("X-Keep"))
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+func TestRelayFraming(t *testing.T) { bothPaths(t, testRelayFraming) }
+
+func testRelayFraming(t *testing.T, base Options) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	release := make(chan struct{})
+	a := startBackend(t, "127.0.0.2", "a", framingBackend(t, big, release))
+	g := newTG(t, "g", nil, a)
+	p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	url := p.Listeners()[0].URL()
+	c := client()
+
+	for _, tc := range []struct {
+		name, method, path, body string
+		chunkedBody              bool
+		header                   http.Header
+		code                     int
+		want                     string
+		check                    func(t *testing.T, r reply)
+	}{
+		{name: "content-length 1 MiB", path: "/big", code: 200, want: string(big)},
+		{name: "chunked", path: "/chunked", code: 200, want: "one,two,three"},
+		{name: "HEAD keeps Content-Length, no body", method: "HEAD", path: "/head", code: 200, want: "",
+			check: func(t *testing.T, r reply) {
+				if r.header.Get("Content-Length") != "42" {
+					t.Errorf("Content-Length %q; want 42", r.header.Get("Content-Length"))
+				}
+			}},
+		{name: "204", path: "/nocontent", code: 204, want: ""},
+		{name: "body until close", path: "/until-close", code: 200, want: "until close"},
+		{name: "hop-by-hop response headers dropped, others kept", path: "/hop", code: 200, want: "ok",
+			check: func(t *testing.T, r reply) {
+				if r.header.Get("X-Secret") != "" || r.header.Get("Keep-Alive") != "" || r.header.Get("Content-Type") != "text/x" ||
+					strings.Join(r.header.Values("Set-Cookie"), ";") != "a=1;b=2" {
+					t.Errorf("headers %v", r.header)
+				}
+			}},
+		{name: "1xx then 200", path: "/hints", code: 200, want: "after hints"},
+		{name: "POST with a body", method: "POST", path: "/echo", body: "payload", code: 200, want: "POST payload drop= keep="},
+		{name: "chunked request body", method: "PUT", path: "/echo", body: "streamed", chunkedBody: true, code: 200, want: "PUT streamed drop= keep="},
+		{name: "request headers named in Connection dropped", path: "/echo",
+			header: http.Header{"Connection": {"X-Drop"}, "X-Drop": {"1"}, "X-Keep": {"2"}}, code: 200, want: "GET  drop= keep=2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			method := tc.method
+			if method == "" {
+				method = "GET"
+			}
+			var body io.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+				if tc.chunkedBody {
+					body = io.MultiReader(body) // unknown length: sent chunked
+				}
+			}
+			req, _ := http.NewRequest(method, url+tc.path, body)
+			for k, v := range tc.header {
+				req.Header[k] = v
+			}
+			got := do(t, c, req)
+			if got.code != tc.code || got.body != tc.want {
+				if len(got.body) > 64 {
+					got.body = got.body[:64] + "..."
+				}
+				t.Fatalf("%d %q (%d bytes); want %d and %d bytes", got.code, got.body, len(got.body), tc.code, len(tc.want))
+			}
+			if tc.check != nil {
+				tc.check(t, got)
+			}
+		})
+	}
+
+	t.Run("streamed response arrives before it ends", func(t *testing.T) {
+		res, err := c.Get(url + "/stream")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		line := make(chan string, 1)
+		go func() {
+			s, _ := bufio.NewReader(res.Body).ReadString('\n')
+			line <- s
+		}()
+		select {
+		case s := <-line:
+			if s != "first\n" {
+				t.Fatalf("first line %q", s)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatal("the first part of a streamed response was held back")
+		}
+		close(release)
+	})
+}

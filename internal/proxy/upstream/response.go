@@ -1,0 +1,266 @@
+package upstream
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxHeaderBytes bounds a response header; the ALB answers 502 above 32 KiB.
+const maxHeaderBytes = 32 << 10
+
+var errMalformed = errors.New("malformed response")
+
+type framing int
+
+const (
+	bodyNone framing = iota
+	bodyLength
+	bodyChunked
+	bodyUntilClose
+)
+
+// readHeader reads the response header (skipping 1xx interim responses)
+// into w's header map, and sets the body framing. keep reports whether the
+// connection may be reused after the body.
+func (cn *conn) readHeader(w http.ResponseWriter, method string) (status int, keep bool, err error) {
+	for range 8 {
+		status, keep, err = cn.readOneHeader(w, method)
+		if err != nil || status >= 200 {
+			return status, keep, err
+		}
+		clear(w.Header()) // an interim response: its headers are not the final ones
+	}
+	return 0, false, errors.New("too many interim responses")
+}
+
+func (cn *conn) readOneHeader(w http.ResponseWriter, method string) (int, bool, error) {
+	cn.head = cn.head[:0]
+	lines := 0
+	for {
+		line, err := cn.br.ReadSlice('\n')
+		if len(line) > 0 {
+			cn.readAny = true
+		}
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return 0, false, errMalformed
+			}
+			return 0, false, err
+		}
+		if len(cn.head)+len(line) > maxHeaderBytes {
+			return 0, false, errMalformed
+		}
+		cn.head = append(cn.head, line...)
+		lines++
+		if len(line) == 1 || (len(line) == 2 && line[0] == '\r') {
+			break
+		}
+	}
+	s := string(cn.head)
+	end := strings.IndexByte(s, '\n')
+	statusLine := trimCR(s[:end])
+	s = s[end+1:]
+	if len(statusLine) < 12 || !strings.HasPrefix(statusLine, "HTTP/1.") || statusLine[8] != ' ' ||
+		(len(statusLine) > 12 && statusLine[12] != ' ') {
+		return 0, false, errMalformed
+	}
+	status, err := strconv.Atoi(statusLine[9:12])
+	if err != nil || status < 100 || status > 599 || status == http.StatusSwitchingProtocols {
+		return 0, false, errMalformed
+	}
+	keep := statusLine[7] == '1'
+	h := w.Header()
+	vals := make([]string, max(lines-2, 0))
+	var contentLength, transferEncoding, connection string
+	n := 0
+	for len(s) > 0 {
+		end := strings.IndexByte(s, '\n')
+		line := trimCR(s[:end])
+		s = s[end+1:]
+		if line == "" {
+			break
+		}
+		colon := strings.IndexByte(line, ':')
+		if colon <= 0 || strings.ContainsAny(line[:colon], " \t") {
+			return 0, false, errMalformed
+		}
+		key := line[:colon]
+		if !isCanonical(key) {
+			key = http.CanonicalHeaderKey(key)
+		}
+		value := strings.TrimSpace(line[colon+1:])
+		switch key {
+		case "Content-Length":
+			contentLength = value
+		case "Transfer-Encoding":
+			transferEncoding = value
+			continue
+		case "Connection":
+			connection = value
+			continue
+		}
+		if isHop(key) {
+			continue
+		}
+		if prior := h[key]; prior != nil {
+			h[key] = append(prior, value)
+		} else {
+			vals[n] = value
+			h[key] = vals[n : n+1 : n+1]
+			n++
+		}
+	}
+	if connection != "" {
+		for _, tok := range strings.Split(connection, ",") {
+			tok = strings.TrimSpace(tok)
+			switch {
+			case strings.EqualFold(tok, "close"):
+				keep = false
+			case strings.EqualFold(tok, "keep-alive"):
+				keep = true
+			default:
+				delete(h, http.CanonicalHeaderKey(tok))
+			}
+		}
+	}
+	switch {
+	case method == http.MethodHead || status < 200 || status == http.StatusNoContent || status == http.StatusNotModified:
+		cn.framing = bodyNone
+	case transferEncoding != "":
+		if !strings.EqualFold(strings.TrimSpace(lastToken(transferEncoding)), "chunked") {
+			cn.framing, keep = bodyUntilClose, false
+		} else {
+			cn.framing = bodyChunked
+		}
+		delete(h, "Content-Length")
+	case contentLength != "":
+		n, err := strconv.ParseInt(contentLength, 10, 64)
+		if err != nil || n < 0 {
+			return 0, false, errMalformed
+		}
+		cn.framing, cn.remaining = bodyLength, n
+	default:
+		cn.framing, keep = bodyUntilClose, false
+	}
+	return status, keep, nil
+}
+
+func trimCR(s string) string {
+	if len(s) > 0 && s[len(s)-1] == '\r' {
+		return s[:len(s)-1]
+	}
+	return s
+}
+
+func lastToken(s string) string {
+	if i := strings.LastIndexByte(s, ','); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// isCanonical reports whether key is already in canonical MIME form
+// (Content-Length), so that it can be used without a copy.
+func isCanonical(key string) bool {
+	upper := true
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case upper && 'a' <= c && c <= 'z', !upper && 'A' <= c && c <= 'Z':
+			return false
+		case c == ' ' || c >= 0x80:
+			return false
+		}
+		upper = c == '-'
+	}
+	return true
+}
+
+// copyBody relays the response body by its framing.
+func (c *Client) copyBody(cn *conn, w http.ResponseWriter, _ string, _ int) error {
+	switch cn.framing {
+	case bodyNone:
+		return nil
+	case bodyLength:
+		for n := cn.remaining; n > 0; {
+			if cn.br.Buffered() == 0 {
+				c.extendDeadline(cn)
+				if _, err := cn.br.Peek(1); err != nil {
+					return err
+				}
+			}
+			k := min(int64(cn.br.Buffered()), n)
+			b, _ := cn.br.Peek(int(k))
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			_, _ = cn.br.Discard(int(k))
+			n -= k
+		}
+		return nil
+	case bodyChunked:
+		if err := c.stream(cn, w, httputil.NewChunkedReader(cn.br)); err != nil {
+			return err
+		}
+		// The trailer section ends with an empty line; trailers are dropped.
+		for range 64 {
+			line, err := cn.br.ReadSlice('\n')
+			if err != nil {
+				return err
+			}
+			if len(line) <= 2 && strings.TrimSpace(string(line)) == "" {
+				return nil
+			}
+		}
+		return errMalformed
+	default:
+		return c.stream(cn, w, cn.br)
+	}
+}
+
+type reader interface{ Read([]byte) (int, error) }
+
+// stream copies a body of unknown length, flushing each piece so that
+// streamed responses (server-sent events) reach the client at once.
+func (c *Client) stream(cn *conn, w http.ResponseWriter, r reader) error {
+	buf := c.getBuf()
+	defer c.bufs.Put(buf)
+	flusher, _ := w.(http.Flusher)
+	for {
+		c.extendDeadline(cn)
+		n, err := r.Read(buf[:])
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func (c *Client) getBuf() *[32 << 10]byte {
+	if b, ok := c.bufs.Get().(*[32 << 10]byte); ok {
+		return b
+	}
+	return new([32 << 10]byte)
+}
+
+func (c *Client) extendDeadline(cn *conn) {
+	if c.IdleTimeout > 0 {
+		_ = cn.nc.SetReadDeadline(time.Now().Add(c.IdleTimeout))
+	}
+}

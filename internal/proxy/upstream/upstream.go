@@ -1,0 +1,378 @@
+// Package upstream owns the load balancer's HTTP/1.1 client to its targets:
+// one pool of kept-alive connections per target address, and the relay of
+// one request and its response on the caller's goroutine. It exists for
+// speed: net/http.Transport hands every request to a write goroutine and
+// every response back from a read goroutine and allocates some fifty
+// objects per round trip; here a request is written, and its response read
+// and copied to the client, by the goroutine that serves the client.
+//
+// It handles plain HTTP targets and requests whose body, if any, has a
+// known length; everything else (TLS to targets, chunked request bodies,
+// protocol upgrades) stays with httputil.ReverseProxy.
+package upstream
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Errors a Forward returns, by stage; they wrap the cause.
+var (
+	// ErrConnect: no connection could be made; nothing reached the target,
+	// so the request may go to another target.
+	ErrConnect = errors.New("connect to target")
+	// ErrNoResponse: the target sent no valid response header (refused,
+	// reset, malformed, or timed out: test the cause with net.Error.Timeout).
+	ErrNoResponse = errors.New("no response from target")
+	// ErrBody: the response broke off after its header was relayed.
+	ErrBody = errors.New("response body from target")
+)
+
+// Client relays requests to targets.
+type Client struct {
+	// IdleTimeout bounds the wait for a response header and for each read
+	// of the body (the ALB's idle timeout).
+	IdleTimeout time.Duration
+	// ConnectTimeout bounds a dial. Default 10 s (the ALB's).
+	ConnectTimeout time.Duration
+	// MaxIdlePerTarget bounds each target's pool.
+	MaxIdlePerTarget int
+	// IdleConnTimeout: a pooled connection unused this long is closed rather
+	// than reused. Default 90 s.
+	IdleConnTimeout time.Duration
+
+	pools sync.Map // addr -> *pool
+	bufs  sync.Pool
+}
+
+// Header is one header added to the request.
+type Header struct{ Name, Value string }
+
+// Request is what goes to the target.
+type Request struct {
+	// Addr is the target, ip:port.
+	Addr string
+	// In is the client's request: method, URI, headers and body are relayed,
+	// less hop-by-hop headers and those named in Replace.
+	In *http.Request
+	// Host is the Host header to send.
+	Host string
+	// Replace are headers set by the load balancer: any client value of
+	// the same name is dropped. Names must be canonical; entries with an
+	// empty Name are unused. A fixed array, so that a Request on the
+	// caller's stack stays there.
+	Replace [4]Header
+	// Drop are further client headers not relayed (canonical names).
+	Drop []string
+}
+
+// Result of a Forward.
+type Result struct {
+	// StatusCode is the target's response code, 0 when none was read.
+	StatusCode int
+	// HeaderAt is when the response header was read.
+	HeaderAt time.Time
+	// Err is nil, or wraps ErrConnect, ErrNoResponse or ErrBody.
+	Err error
+}
+
+// Eligible reports whether Forward can relay r: no protocol upgrade, and a
+// body of known length (or none).
+func Eligible(r *http.Request) bool {
+	if r.Method == http.MethodConnect || r.Header["Upgrade"] != nil {
+		return false
+	}
+	return r.Body == nil || r.Body == http.NoBody || (r.ContentLength > 0 && len(r.TransferEncoding) == 0)
+}
+
+// Forward sends req to its target and relays the response to w. When Err
+// wraps ErrConnect or ErrNoResponse nothing was written to w.
+func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
+	p := c.pool(req.Addr)
+	cn, reused, err := p.get(c)
+	if err != nil {
+		return Result{Err: fmt.Errorf("%w %s: %w", ErrConnect, req.Addr, err)}
+	}
+	res, retry := c.exchange(cn, w, req)
+	if retry && reused && idempotent(req.In.Method) {
+		// A kept-alive connection the target had closed: nothing was read
+		// from it, so the request never reached the application. Again, on
+		// a new connection.
+		if cn, err = p.dial(c); err != nil {
+			return Result{Err: fmt.Errorf("%w %s: %w", ErrConnect, req.Addr, err)}
+		}
+		res, _ = c.exchange(cn, w, req)
+	}
+	return res
+}
+
+// exchange runs one request on cn; retry reports a failure before any byte
+// of response arrived, on the write or the first read.
+func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Result, retry bool) {
+	if err := cn.writeRequest(req); err != nil {
+		cn.close()
+		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, true
+	}
+	if c.IdleTimeout > 0 {
+		_ = cn.nc.SetReadDeadline(time.Now().Add(c.IdleTimeout))
+	}
+	status, keep, err := cn.readHeader(w, req.In.Method)
+	if err != nil {
+		nothing := cn.br.Buffered() == 0 && !cn.readAny
+		cn.close()
+		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, nothing && !isTimeout(err)
+	}
+	res = Result{StatusCode: status, HeaderAt: time.Now()}
+	w.WriteHeader(status)
+	if err := c.copyBody(cn, w, req.In.Method, status); err != nil {
+		cn.close()
+		res.Err = fmt.Errorf("%w %s: %w", ErrBody, req.Addr, err)
+		return res, false
+	}
+	if keep {
+		cn.pool.put(cn, c)
+	} else {
+		cn.close()
+	}
+	return res, false
+}
+
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func (c *Client) pool(addr string) *pool {
+	if p, ok := c.pools.Load(addr); ok {
+		return p.(*pool)
+	}
+	p, _ := c.pools.LoadOrStore(addr, &pool{addr: addr})
+	return p.(*pool)
+}
+
+// CloseIdle closes every pooled connection.
+func (c *Client) CloseIdle() {
+	c.pools.Range(func(_, v any) bool {
+		p := v.(*pool)
+		p.mu.Lock()
+		idle := p.idle
+		p.idle = nil
+		p.mu.Unlock()
+		for _, cn := range idle {
+			_ = cn.nc.Close()
+		}
+		return true
+	})
+}
+
+// pool is one target's idle connections, most recently used last.
+type pool struct {
+	addr string
+	mu   sync.Mutex
+	idle []*conn
+}
+
+func (p *pool) get(c *Client) (*conn, bool, error) {
+	maxIdle := c.IdleConnTimeout
+	if maxIdle <= 0 {
+		maxIdle = 90 * time.Second
+	}
+	now := time.Now()
+	for {
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
+			break
+		}
+		cn := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		if now.Sub(cn.lastUsed) < maxIdle {
+			return cn, true, nil
+		}
+		_ = cn.nc.Close()
+	}
+	cn, err := p.dial(c)
+	return cn, false, err
+}
+
+func (p *pool) dial(c *Client) (*conn, error) {
+	timeout := c.ConnectTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	nc, err := net.DialTimeout("tcp", p.addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{nc: nc, pool: p, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 8<<10)}, nil
+}
+
+func (p *pool) put(cn *conn, c *Client) {
+	cn.lastUsed = time.Now()
+	cn.readAny = false
+	p.mu.Lock()
+	if len(p.idle) < c.MaxIdlePerTarget || c.MaxIdlePerTarget <= 0 {
+		p.idle = append(p.idle, cn)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	_ = cn.nc.Close()
+}
+
+type conn struct {
+	nc        net.Conn
+	pool      *pool
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	lastUsed  time.Time
+	readAny   bool
+	framing   framing
+	remaining int64
+	head      []byte // scratch for the response header
+	vals      []string
+}
+
+func (cn *conn) close() { _ = cn.nc.Close() }
+
+// hopHeaders are not relayed in either direction (RFC 9110 section 7.6.1).
+func isHop(name string) bool {
+	switch name {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
+}
+
+func (cn *conn) writeRequest(req *Request) error {
+	in := req.In
+	bw := cn.bw
+	bw.WriteString(in.Method)
+	bw.WriteByte(' ')
+	uri := in.RequestURI
+	if uri == "" || uri[0] != '/' && uri != "*" {
+		uri = in.URL.RequestURI() // absolute-form or HTTP/2 requests
+	}
+	bw.WriteString(uri)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(req.Host)
+	bw.WriteString("\r\n")
+	connTokens := in.Header["Connection"]
+next:
+	for name, values := range in.Header {
+		if isHop(name) {
+			continue
+		}
+		for _, r := range req.Replace {
+			if r.Name == name && name != "" {
+				continue next
+			}
+		}
+		for _, d := range req.Drop {
+			if d == name {
+				continue next
+			}
+		}
+		if len(connTokens) > 0 && listed(connTokens, name) {
+			continue
+		}
+		for _, v := range values {
+			bw.WriteString(name)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+	for _, r := range req.Replace {
+		if r.Name == "" {
+			continue
+		}
+		bw.WriteString(r.Name)
+		bw.WriteString(": ")
+		bw.WriteString(r.Value)
+		bw.WriteString("\r\n")
+	}
+	if in.ContentLength > 0 {
+		bw.WriteString("Content-Length: ")
+		var num [20]byte
+		bw.Write(strconv.AppendInt(num[:0], in.ContentLength, 10))
+		bw.WriteString("\r\n\r\n")
+		if _, err := io.CopyN(bw, in.Body, in.ContentLength); err != nil {
+			return fmt.Errorf("request body: %w", err)
+		}
+	} else {
+		bw.WriteString("\r\n")
+	}
+	return bw.Flush()
+}
+
+// listed reports whether name is one of the comma-separated tokens of a
+// Connection header (case-insensitive).
+func listed(values []string, name string) bool {
+	for _, v := range values {
+		for len(v) > 0 {
+			tok := v
+			if i := indexByte(v, ','); i >= 0 {
+				tok, v = v[:i], v[i+1:]
+			} else {
+				v = ""
+			}
+			if equalFoldTrim(tok, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func equalFoldTrim(tok, name string) bool {
+	for len(tok) > 0 && (tok[0] == ' ' || tok[0] == '\t') {
+		tok = tok[1:]
+	}
+	for len(tok) > 0 && (tok[len(tok)-1] == ' ' || tok[len(tok)-1] == '\t') {
+		tok = tok[:len(tok)-1]
+	}
+	if len(tok) != len(name) {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		if lower(tok[i]) != lower(name[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 32
+	}
+	return c
+}
