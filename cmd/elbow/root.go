@@ -37,6 +37,8 @@ diagnosis that says why a target fails its health check and how to fix it.`,
 		newUpCmd(),
 		newSampleAppCmd(),
 		newCheckCmd(),
+		newHealthCmd(),
+		newTargetsCmd(),
 	)
 	return root
 }

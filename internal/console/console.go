@@ -1,0 +1,244 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/healthcheck"
+	"github.com/elbow-lb/elbow/internal/monitor"
+	"github.com/elbow-lb/elbow/internal/proxy"
+	"github.com/elbow-lb/elbow/internal/targetgroup"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// DefaultAddr is where the console listens unless told otherwise: loopback only.
+const DefaultAddr = "127.0.0.1:8099"
+
+// Health is the environment's enhanced health; *monitor.Monitor satisfies it.
+type Health interface {
+	EnvironmentHealth() monitor.EnvironmentHealth
+	InstancesHealth() monitor.InstancesHealth
+	// Events returns the events dated after since, oldest first.
+	Events(since time.Time) []monitor.Event
+}
+
+// TargetGroup is what the console reads of one target group;
+// *targetgroup.Group satisfies it.
+type TargetGroup interface {
+	Name() string
+	Protocol() string
+	Port() int
+	HealthCheck() healthcheck.Settings
+	Describe() []targetgroup.TargetHealthDescription
+}
+
+// TargetGroups lists the environment's target groups at the time of the
+// call, so that a reload that adds or removes groups shows at once.
+type TargetGroups func() []TargetGroup
+
+// Groups returns a TargetGroups listing a fixed set of groups.
+func Groups(gs ...*targetgroup.Group) TargetGroups {
+	list := make([]TargetGroup, len(gs))
+	for i, g := range gs {
+		list[i] = g
+	}
+	return func() []TargetGroup { return list }
+}
+
+// Diagnoser explains why a target fails its health check. It returns a
+// JSON-encodable value (diagnose.Diagnosis), or nil when it has nothing to
+// say. The API shows it as Diagnosis beside TargetHealth; `elbow targets`
+// prints its Summary field. It is called only for unhealthy targets, with
+// the request's context, and may probe the target.
+type Diagnoser func(ctx context.Context, group string, t healthcheck.Target, h healthcheck.TargetHealth) any
+
+// InstanceInfo is what the fleet knows of an instance that the monitor does
+// not: its instance type and availability zone.
+type InstanceInfo struct {
+	InstanceType     string
+	AvailabilityZone string
+}
+
+// Options wire a Console. All fields may be left zero: a route whose source
+// is missing answers 503 HealthUnavailable (Health) or lists nothing
+// (TargetGroups).
+type Options struct {
+	Health       Health
+	TargetGroups TargetGroups
+	Diagnose     Diagnoser
+	// Instance fills InstanceType and AvailabilityZone of
+	// DescribeInstancesHealth; ok is false for an unknown instance.
+	Instance func(id string) (info InstanceInfo, ok bool)
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// AllowAnyHost accepts any Host header. By default only IP literals and
+	// localhost are accepted, which defeats DNS rebinding against a console
+	// on loopback; set it when the console is reached by a DNS name.
+	AllowAnyHost bool
+	// ShutdownTimeout bounds the graceful shutdown of Serve. Default 5 s.
+	ShutdownTimeout time.Duration
+}
+
+// Console serves the API and /metrics, and counts the proxy's responses.
+type Console struct {
+	o        Options
+	log      *slog.Logger
+	mux      *http.ServeMux
+	registry *prometheus.Registry
+	requests *requestMetrics
+}
+
+var _ proxy.Recorder = (*Console)(nil)
+
+// New builds a console with its own Prometheus registry.
+func New(o Options) *Console {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.TargetGroups == nil {
+		o.TargetGroups = func() []TargetGroup { return nil }
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 5 * time.Second
+	}
+	c := &Console{o: o, log: o.Logger, mux: http.NewServeMux(), registry: prometheus.NewRegistry()}
+	c.requests = newRequestMetrics()
+	c.registry.MustRegister(c.requests.total, c.requests.latency, &stateCollector{c: c})
+	c.routes()
+	return c
+}
+
+// Registry is the console's own registry, for callers that add collectors
+// (the proxy's dropped records, the fleet's restarts).
+func (c *Console) Registry() *prometheus.Registry { return c.registry }
+
+func (c *Console) routes() {
+	c.mux.Handle("/api/v1/environment", get(c.environment))
+	c.mux.Handle("/api/v1/instances", get(c.instances))
+	c.mux.Handle("/api/v1/target-groups", get(c.targetGroups))
+	c.mux.Handle("/api/v1/target-groups/{name}/targets", get(c.targets))
+	c.mux.Handle("/api/v1/events", get(c.events))
+	c.mux.Handle("/metrics", get(promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{
+		ErrorLog: slogPrinter{c.log}, Registry: c.registry,
+	}).ServeHTTP))
+	c.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("no such resource: %s", r.URL.Path))
+	})
+}
+
+// get lets GET and HEAD through and answers 405 to anything else.
+func get(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed",
+				fmt.Sprintf("method %s is not allowed on %s; use GET", r.Method, r.URL.Path))
+			return
+		}
+		h(w, r)
+	})
+}
+
+// ServeHTTP serves the API and /metrics.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	if !c.o.AllowAnyHost && !localHost(r.Host) {
+		c.log.Warn("console request refused: Host is not an IP address or localhost", "host", r.Host, "remote", r.RemoteAddr)
+		writeError(w, http.StatusForbidden, "Forbidden",
+			fmt.Sprintf("host %q is not accepted: use an IP address or localhost", r.Host))
+		return
+	}
+	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	start := time.Now()
+	c.mux.ServeHTTP(rw, r)
+	// The path only: the query may one day carry something private.
+	c.log.Debug("console request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", time.Since(start))
+}
+
+// localHost reports whether a Host header names an IP address or localhost.
+func localHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Serve answers on ln until ctx ends, then shuts down gracefully: requests
+// in flight get ShutdownTimeout to finish. It returns nil after a shutdown
+// asked for by ctx.
+func (c *Console) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           c,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	done := make(chan error, 1)
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stopped:
+			done <- nil
+			return
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.ShutdownTimeout)
+		defer cancel()
+		done <- srv.Shutdown(sctx)
+	}()
+	c.log.Info("console listening", "addr", ln.Addr().String())
+	err := srv.Serve(ln)
+	if !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("console on %s: %w", ln.Addr(), err)
+	}
+	if err := <-done; err != nil {
+		return fmt.Errorf("console on %s: shutdown: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// ListenAndServe listens on addr (DefaultAddr when empty) and serves until
+// ctx ends.
+func (c *Console) ListenAndServe(ctx context.Context, addr string) error {
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	return c.Serve(ctx, ln)
+}
+
+// slogPrinter adapts slog to promhttp's ErrorLog.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) { p.log.Warn("metrics: " + fmt.Sprint(v...)) }

@@ -1,0 +1,57 @@
+// Package console owns what elbow shows of an environment to people and to
+// tools: the JSON API that `elbow health`, `elbow targets` and the dashboard
+// read, and the Prometheus /metrics endpoint.
+//
+// It reads its data through small interfaces (Health, TargetGroups, an
+// optional Diagnoser) that *monitor.Monitor and *targetgroup.Group satisfy,
+// so that tests can feed it real objects or fakes. It never changes them.
+//
+// # API
+//
+// Every route answers JSON with AWS's field names; errors are
+// {"Error": {"Code": ..., "Message": ...}} with the HTTP status AWS would use
+// (400 bad parameter, 404 unknown path or target group, 405 wrong method).
+//
+//	GET /api/v1/environment                   DescribeEnvironmentHealth
+//	GET /api/v1/instances                     DescribeInstancesHealth
+//	GET /api/v1/target-groups                 DescribeTargetGroups, with host counts
+//	GET /api/v1/target-groups/{name}/targets  DescribeTargetHealth, with Diagnosis
+//	GET /api/v1/events?since=RFC3339          DescribeEvents, newest first
+//	GET /metrics                              Prometheus text exposition
+//
+// The console listens on loopback by default (DefaultAddr). It sends no CORS
+// header, so a web page from elsewhere cannot read it, and it refuses a Host
+// header that is a name other than localhost (DNS rebinding) unless
+// Options.AllowAnyHost is set.
+//
+// # Metrics
+//
+// The registry belongs to the Console (no global registry). Health and
+// counts are read at scrape time; requests and latency are counted by the
+// Console's RecordResponse, which implements proxy.Recorder.
+//
+//	elbow_target_health{target_group,target,port,state}
+//	    gauge, 1 for the target's current state and 0 for the other states
+//	    (initial, healthy, unhealthy, unused, draining, unavailable).
+//	elbow_target_group_healthy_hosts{target_group}
+//	elbow_target_group_unhealthy_hosts{target_group}
+//	    gauges, the targets in state healthy / unhealthy (ALB's
+//	    HealthyHostCount and UnHealthyHostCount).
+//	elbow_requests_total{target_group,target,port,code_class}
+//	    counter of responses the load balancer gave for forwarded requests,
+//	    by the class of the code the client got (1xx..5xx). A 502/504 the
+//	    load balancer answered counts under the target it was meant for; a 503
+//	    with no target has target="".
+//	elbow_target_response_time_seconds{target_group,target,port}
+//	    histogram of the time from sending the request to the target to its
+//	    response headers (ALB's TargetResponseTime); only responses a target
+//	    gave.
+//	elbow_environment_health{environment}
+//	elbow_instance_health{environment,instance}
+//	    gauges with Elastic Beanstalk's numbers (the EnvironmentHealth and
+//	    InstanceHealth CloudWatch metrics): Ok 0, Info 1, Unknown 5,
+//	    No data 10, Warning 15, Degraded 20, Severe 25. Pending and Suspended
+//	    have no number in AWS's mapping: the series is absent meanwhile.
+//	elbow_environment_instances{environment,status}
+//	    gauge, instances by enhanced-health status (InstancesOk, ...).
+package console

@@ -1,0 +1,168 @@
+package console
+
+import (
+	"strconv"
+	"sync"
+
+	"github.com/elbow-lb/elbow/internal/healthcheck"
+	"github.com/elbow-lb/elbow/internal/monitor"
+	"github.com/elbow-lb/elbow/internal/proxy"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// targetStates are the states elbow_target_health reports for every
+// target, so that a state's series does not vanish when no target is in it.
+var targetStates = []healthcheck.State{
+	healthcheck.StateInitial, healthcheck.StateHealthy, healthcheck.StateUnhealthy,
+	healthcheck.StateUnused, healthcheck.StateDraining, healthcheck.StateUnavailable,
+}
+
+// codeClasses indexes a status code's class: 1xx..5xx; anything else
+// (none, or out of range) is "other".
+var codeClasses = [...]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+func classIndex(code int) int {
+	if code >= 100 && code <= 599 {
+		return code / 100
+	}
+	return 0
+}
+
+// requestMetrics counts the proxy's responses. Each (group, target) pair
+// resolves its counters and histogram once; after that a record costs a
+// map read and two atomic adds.
+type requestMetrics struct {
+	total   *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+	series  sync.Map // seriesKey -> *targetSeries
+}
+
+type seriesKey struct {
+	group, id string
+	port      int
+}
+
+type targetSeries struct {
+	byClass [len(codeClasses)]prometheus.Counter
+	latency prometheus.Observer
+}
+
+func newRequestMetrics() *requestMetrics {
+	return &requestMetrics{
+		total: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elbow_requests_total",
+			Help: "Responses the load balancer gave for forwarded requests, by target group, target and class of the code the client got.",
+		}, []string{"target_group", "target", "port", "code_class"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "elbow_target_response_time_seconds",
+			Help: "Time from sending a request to the target until its response headers arrived (ALB TargetResponseTime).",
+			// From a millisecond to the ALB's 60 s idle timeout.
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"target_group", "target", "port"}),
+	}
+}
+
+func (m *requestMetrics) seriesFor(group string, t healthcheck.Target) *targetSeries {
+	key := seriesKey{group: group, id: t.ID, port: t.Port}
+	if s, ok := m.series.Load(key); ok {
+		return s.(*targetSeries)
+	}
+	port := ""
+	if t.Port != 0 {
+		port = strconv.Itoa(t.Port)
+	}
+	s := &targetSeries{latency: m.latency.WithLabelValues(group, t.ID, port)}
+	for i, class := range codeClasses {
+		s.byClass[i] = m.total.WithLabelValues(group, t.ID, port, class)
+	}
+	actual, _ := m.series.LoadOrStore(key, s)
+	return actual.(*targetSeries)
+}
+
+// RecordResponse counts one proxied response; it implements proxy.Recorder.
+// The proxy calls it off the request path.
+func (c *Console) RecordResponse(r proxy.ResponseRecord) {
+	s := c.requests.seriesFor(r.Group, r.Target)
+	s.byClass[classIndex(r.StatusCode)].Inc()
+	if r.TargetStatusCode != 0 {
+		s.latency.Observe(r.TargetLatency.Seconds())
+	}
+}
+
+// stateCollector reads health and counts at scrape time.
+type stateCollector struct{ c *Console }
+
+var (
+	targetHealthDesc = prometheus.NewDesc("elbow_target_health",
+		"1 for the target's current health state (DescribeTargetHealth State), 0 for the others.",
+		[]string{"target_group", "target", "port", "state"}, nil)
+	healthyHostsDesc = prometheus.NewDesc("elbow_target_group_healthy_hosts",
+		"Targets in state healthy (ALB HealthyHostCount).", []string{"target_group"}, nil)
+	unhealthyHostsDesc = prometheus.NewDesc("elbow_target_group_unhealthy_hosts",
+		"Targets in state unhealthy (ALB UnHealthyHostCount).", []string{"target_group"}, nil)
+	environmentHealthDesc = prometheus.NewDesc("elbow_environment_health",
+		"Environment health as Elastic Beanstalk's EnvironmentHealth metric: Ok 0, Info 1, Unknown 5, No data 10, Warning 15, Degraded 20, Severe 25.",
+		[]string{"environment"}, nil)
+	instanceHealthDesc = prometheus.NewDesc("elbow_instance_health",
+		"Instance health as Elastic Beanstalk's InstanceHealth metric: Ok 0, Info 1, Unknown 5, No data 10, Warning 15, Degraded 20, Severe 25.",
+		[]string{"environment", "instance"}, nil)
+	environmentInstancesDesc = prometheus.NewDesc("elbow_environment_instances",
+		"Instances by enhanced-health status (Elastic Beanstalk's InstancesOk, InstancesWarning, ...).",
+		[]string{"environment", "status"}, nil)
+)
+
+func (sc *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{targetHealthDesc, healthyHostsDesc, unhealthyHostsDesc,
+		environmentHealthDesc, instanceHealthDesc, environmentInstancesDesc} {
+		ch <- d
+	}
+}
+
+func (sc *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, g := range sc.c.o.TargetGroups() {
+		healthy, unhealthy := 0, 0
+		for _, t := range g.Describe() {
+			port := strconv.Itoa(t.Target.Port)
+			for _, st := range targetStates {
+				v := 0.0
+				if t.TargetHealth.State == st {
+					v = 1
+				}
+				ch <- prometheus.MustNewConstMetric(targetHealthDesc, prometheus.GaugeValue, v, g.Name(), t.Target.ID, port, string(st))
+			}
+			switch t.TargetHealth.State {
+			case healthcheck.StateHealthy:
+				healthy++
+			case healthcheck.StateUnhealthy:
+				unhealthy++
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(healthyHostsDesc, prometheus.GaugeValue, float64(healthy), g.Name())
+		ch <- prometheus.MustNewConstMetric(unhealthyHostsDesc, prometheus.GaugeValue, float64(unhealthy), g.Name())
+	}
+
+	h := sc.c.o.Health
+	if h == nil {
+		return
+	}
+	env := h.EnvironmentHealth()
+	if v, ok := env.HealthStatus.MetricValue(); ok {
+		ch <- prometheus.MustNewConstMetric(environmentHealthDesc, prometheus.GaugeValue, float64(v), env.EnvironmentName)
+	}
+	counts := env.InstancesHealth
+	for _, sv := range []struct {
+		status monitor.Status
+		n      int
+	}{
+		{monitor.StatusOk, counts.Ok}, {monitor.StatusInfo, counts.Info}, {monitor.StatusUnknown, counts.Unknown},
+		{monitor.StatusNoData, counts.NoData}, {monitor.StatusPending, counts.Pending},
+		{monitor.StatusWarning, counts.Warning}, {monitor.StatusDegraded, counts.Degraded}, {monitor.StatusSevere, counts.Severe},
+	} {
+		ch <- prometheus.MustNewConstMetric(environmentInstancesDesc, prometheus.GaugeValue, float64(sv.n), env.EnvironmentName, string(sv.status))
+	}
+	for _, in := range h.InstancesHealth().InstanceHealthList {
+		if v, ok := in.HealthStatus.MetricValue(); ok {
+			ch <- prometheus.MustNewConstMetric(instanceHealthDesc, prometheus.GaugeValue, float64(v), env.EnvironmentName, in.InstanceId)
+		}
+	}
+}
