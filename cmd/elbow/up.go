@@ -92,6 +92,7 @@ func runUp(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, ve
 		}
 		say("%s", line)
 	}
+	say("  console   %s  (elbow health, elbow targets, %s/metrics)", env.ConsoleURL(), env.ConsoleURL())
 	for _, in := range env.Instances() {
 		say("  instance  %s  %s  (metadata service http://%s:%d)", in.ID, in.Addr(), in.IP, cfg.Instances.MetadataOptions.Port)
 	}

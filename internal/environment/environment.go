@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/console"
 	"github.com/elbow-lb/elbow/internal/diagnose"
 	"github.com/elbow-lb/elbow/internal/fleet"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
@@ -71,7 +72,10 @@ type Env struct {
 	log     *slog.Logger
 	events  func(Event)
 	monitor *monitor.Monitor
-	groups  proxy.Groups
+	console *console.Console
+	// consoleAddr is the address the console listens on, once bound.
+	consoleAddr string
+	groups      proxy.Groups
 	proxy   *proxy.Proxy
 	fleet   *fleet.Fleet
 	cancel  context.CancelFunc
@@ -130,6 +134,47 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 		e.runGroup(g)
 	}
 
+	e.console = console.New(console.Options{
+		Health: e.monitor,
+		TargetGroups: func() []console.TargetGroup {
+			groups := e.Groups()
+			names := make([]string, 0, len(groups))
+			for n := range groups {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			list := make([]console.TargetGroup, len(names))
+			for i, n := range names {
+				list[i] = groups[n]
+			}
+			return list
+		},
+		Diagnose: func(_ context.Context, group string, t healthcheck.Target, _ healthcheck.TargetHealth) any {
+			if d, ok := e.Diagnosis(group, t); ok {
+				return d
+			}
+			return nil
+		},
+		Instance: func(id string) (console.InstanceInfo, bool) {
+			if e.fleet == nil {
+				return console.InstanceInfo{}, false
+			}
+			st, ok := e.fleet.Status(id)
+			if !ok {
+				return console.InstanceInfo{}, false
+			}
+			in := imds.NewInstance(id, st.IP.String(), cfg.Region)
+			return console.InstanceInfo{InstanceType: in.InstanceType, AvailabilityZone: in.AvailabilityZone}, true
+		},
+		Logger: o.Logger,
+	})
+	consoleLn, err := net.Listen("tcp", cfg.Console.Address)
+	if err != nil {
+		return nil, fmt.Errorf("console on %s: %w", cfg.Console.Address, err)
+	}
+	e.consoleAddr = consoleLn.Addr().String()
+	e.goRun(func() { e.console.Serve(runCtx, consoleLn) })
+
 	accessLog, err := openAccessLog(cfg)
 	if err != nil {
 		return nil, err
@@ -137,7 +182,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 	e.proxy, err = proxy.New(cfg, e.groups, proxy.Options{
 		IdleTimeout:      time.Duration(cfg.LoadBalancer.IdleTimeout) * time.Second,
 		AccessLog:        accessLog,
-		Recorder:         monitorRecorder{e.monitor},
+		Recorder:         recorders{monitorRecorder{e.monitor}, e.console},
 		Logger:           o.Logger,
 		LoadBalancerName: cfg.LoadBalancer.Name,
 		Region:           cfg.Region,
@@ -488,6 +533,18 @@ func (k failureKeeper) ObserveProbe(r healthcheck.Result) {
 	k.e.lastFailure[k.group+"/"+r.Target.Key()] = r
 	k.e.mu.Unlock()
 }
+
+// recorders fans each proxied response out to the monitor and the console's metrics.
+type recorders []proxy.Recorder
+
+func (rs recorders) RecordResponse(rec proxy.ResponseRecord) {
+	for _, r := range rs {
+		r.RecordResponse(rec)
+	}
+}
+
+// ConsoleURL is the console's base URL.
+func (e *Env) ConsoleURL() string { return "http://" + e.consoleAddr }
 
 // monitorRecorder counts each proxied response for the instance that gave
 // it, and the load balancer's own errors for the environment.
