@@ -76,11 +76,11 @@ type Env struct {
 	// consoleAddr is the address the console listens on, once bound.
 	consoleAddr string
 	groups      proxy.Groups
-	proxy   *proxy.Proxy
-	fleet   *fleet.Fleet
-	cancel  context.CancelFunc
-	done    sync.WaitGroup
-	opts    Options
+	proxy       *proxy.Proxy
+	fleet       *fleet.Fleet
+	cancel      context.CancelFunc
+	done        sync.WaitGroup
+	opts        Options
 
 	// reloadMu serialises configuration changes (Reload, ModifyHealthCheck).
 	reloadMu sync.Mutex
