@@ -45,8 +45,8 @@ listeners:
     default_action:
       target_group: web
 console:
-  address: 127.0.0.1:%d
-`, dir, appPort, allowInstanceIP, imdsPort, matcher, httpsPort, httpsPort+1)
+  address: 127.0.0.1:0
+`, dir, appPort, allowInstanceIP, imdsPort, matcher, httpsPort)
 }
 
 func requireDjango(t *testing.T) {

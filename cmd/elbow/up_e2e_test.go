@@ -214,8 +214,8 @@ listeners:
     default_action:
       target_group: web
 console:
-  address: 127.0.0.1:%d
-`, appPort, instances, imdsPort, listenPort, listenPort+1)
+  address: 127.0.0.1:0
+`, appPort, instances, imdsPort, listenPort)
 }
 
 func get(client *http.Client, url string) (int, string, error) {
