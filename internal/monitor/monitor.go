@@ -115,15 +115,18 @@ type tracked struct {
 
 func (t *tracked) observe(s Status, causes []string, need int) (from Status, changed bool) {
 	if !t.set {
-		t.set, t.status, t.causes = true, s, causes
-		return "", false
+		// Everything starts Pending, as a new Beanstalk environment or
+		// instance does, so that the first verdict is a transition with an
+		// event ("... has transitioned from Pending to Ok.").
+		t.set, t.status = true, StatusPending
 	}
 	if s == t.status {
 		t.causes, t.held = causes, 0
 		return "", false
 	}
 	t.held++
-	if t.held < need {
+	// Leaving Pending needs no confirmation: it is the first verdict, not a flap.
+	if t.held < need && t.status != StatusPending {
 		return "", false
 	}
 	from = t.status

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/testutil"
+)
+
+const (
+	causeELB = "ELB health is failing or not available for all instances."
+	cause4xx = "100.0 % of the requests are erroring with HTTP 4xx."
+)
+
+// TestEnhancedHealthSevereAndRecovery: targets that answer 400 to the health
+// check turn instances and the environment Severe with both causes, in the
+// output of elbow up, the console API, elbow health --json and /metrics; when
+// they answer 200 again, the environment returns to Ok and an event says so.
+func TestEnhancedHealthSevereAndRecovery(t *testing.T) {
+	t.Parallel()
+	python := testutil.RequireProgram(t, testutil.SystemPython)
+	app, _ := filepath.Abs("testdata/switchapp.py")
+	broken := filepath.Join(t.TempDir(), "broken")
+	os.WriteFile(broken, nil, 0o644)
+	yaml := fmt.Sprintf(`name: e2e-health
+instances:
+  command: [%q, %q]
+  port: %d
+  min: 2
+  env:
+    BROKEN_FILE: %q
+  metadata_options:
+    port: %d
+target_groups:
+  - name: web
+    health_check:
+      interval: 5
+      timeout: 2
+      healthy_threshold: 2
+      unhealthy_threshold: 2
+listeners:
+  - port: %d
+    default_action:
+      target_group: web
+enhanced_health:
+  evaluation_period: 10
+  transition_evaluations: 1
+  launch_grace_period: 0
+console:
+  address: 127.0.0.1:0
+`, python, app, freePort(t), broken, freePort(t), freePort(t))
+	p := startUp(t, yaml)
+	consoleURL := regexp.MustCompile(`console\s+(http://\S+)`).FindStringSubmatch(p.waitFor(t, `console\s+http://`, 30*time.Second))[1]
+
+	severe := p.waitFor(t, `Environment health has transitioned from \w+ to Severe\.`, 60*time.Second)
+	for _, c := range []string{causeELB, cause4xx} {
+		if !strings.Contains(severe, c) {
+			t.Errorf("the Severe event does not give the cause %q: %s", c, severe)
+		}
+	}
+	// Instance transitions come before the environment's, which reads them.
+	out := p.output()
+	if i, e := strings.Index(out, "health has transitioned from"), strings.Index(out, "Environment health has transitioned"); i < 0 || i > e {
+		t.Errorf("no instance transition before the environment's:\n%s", out)
+	}
+
+	var env struct {
+		HealthStatus, Color string
+		Causes              []string
+	}
+	getJSON(t, consoleURL+"/api/v1/environment", &env)
+	if env.HealthStatus != "Severe" || env.Color != "Red" || !contains(env.Causes, causeELB) || !contains(env.Causes, cause4xx) {
+		t.Errorf("API environment: %+v", env)
+	}
+	var inst struct {
+		InstanceHealthList []struct {
+			InstanceId   string //nolint:revive // AWS's spelling
+			HealthStatus string
+			Causes       []string
+		}
+	}
+	getJSON(t, consoleURL+"/api/v1/instances", &inst)
+	if len(inst.InstanceHealthList) != 2 {
+		t.Fatalf("API instances: %+v", inst)
+	}
+	for _, in := range inst.InstanceHealthList {
+		if in.HealthStatus != "Severe" || !contains(in.Causes, cause4xx) {
+			t.Errorf("instance %s: %s %v", in.InstanceId, in.HealthStatus, in.Causes)
+		}
+	}
+	cli := exec.Command(os.Args[0], "health", "--json", "--console", consoleURL)
+	cli.Env = append(os.Environ(), "ELBOW_TEST_AS_MAIN=1")
+	b, err := cli.Output()
+	if err != nil {
+		t.Fatalf("elbow health --json: %v", err)
+	}
+	var doc struct {
+		Environment struct {
+			HealthStatus string
+			Causes       []string
+		}
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || doc.Environment.HealthStatus != "Severe" || !contains(doc.Environment.Causes, cause4xx) {
+		t.Errorf("elbow health --json: %v %s", err, b)
+	}
+	metrics := getText(t, consoleURL+"/metrics")
+	if !regexp.MustCompile(`(?m)^elbow_environment_health\{environment="e2e-health"\} 25$`).MatchString(metrics) {
+		t.Errorf("/metrics has no environment health 25 (Severe):\n%s", grep(metrics, "elbow_environment_health"))
+	}
+	if !regexp.MustCompile(`(?m)^elbow_target_group_unhealthy_hosts\{target_group="web"\} 2$`).MatchString(metrics) {
+		t.Errorf("/metrics: %s", grep(metrics, "unhealthy_hosts"))
+	}
+
+	os.Remove(broken)
+	ok := p.waitFor(t, `Environment health has transitioned from \w+ to Ok\.`, 60*time.Second)
+	t.Logf("recovered: %s", ok)
+	getJSON(t, consoleURL+"/api/v1/environment", &env)
+	if env.HealthStatus != "Ok" || env.Color != "Green" {
+		t.Errorf("API environment after recovery: %+v", env)
+	}
+	var events struct {
+		Events []struct{ Message string }
+	}
+	getJSON(t, consoleURL+"/api/v1/events", &events)
+	if len(events.Events) == 0 || !strings.Contains(events.Events[0].Message, "to Ok.") {
+		t.Errorf("newest event is not the recovery: %+v", events)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(getText(t, url)), v); err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
+}
+
+func getText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %s", url, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func grep(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
