@@ -124,7 +124,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 		}
 	}()
 
-	e.monitor = monitor.New(monitor.Options{EnvironmentName: cfg.Name, Rules: cfg.EnhancedHealth, Logger: o.Logger})
+	// The monitor's transitions reach the user as events (below); its own
+	// log of them would print each one twice.
+	e.monitor = monitor.New(monitor.Options{EnvironmentName: cfg.Name, Rules: cfg.EnhancedHealth, Logger: slog.New(slog.DiscardHandler)})
 	for _, tg := range cfg.TargetGroups {
 		g, err := e.newGroup(tg)
 		if err != nil {
