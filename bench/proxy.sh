@@ -147,7 +147,10 @@ for name in direct nginx haproxy elbow; do
 	printf '%-8s %10.0f %9s %9s %14s %14s\n' "$name" "${RPS[$name]}" "$(col "$name" 3)" "${P99[$name]}" "$cpu" "$rss"
 done
 echo
+echo "elbow against the others, median of the per-round ratios (same round, same machine state):"
 for other in nginx haproxy; do
-	awk -v e="${RPS[elbow]}" -v o="${RPS[$other]}" -v ep="${P99[elbow]}" -v op="${P99[$other]}" -v n="$other" \
-		'BEGIN{printf "elbow/%-8s req/s %.2f   p99 %.2f\n", n, e/o, ep/op}'
+	rps=$(awk -v o="$other" '$1=="elbow"{e[++i]=$2} $1==o{n[++j]=$2} END{for(k=1;k<=i;k++) print e[k]/n[k]}' "$RESULTS" | median)
+	p99=$(awk -v o="$other" '$1=="elbow"{e[++i]=$4} $1==o{n[++j]=$4} END{for(k=1;k<=i;k++) print e[k]/n[k]}' "$RESULTS" | median)
+	cpu=$(awk -v o="$other" '$1=="elbow"{e[++i]=$5} $1==o{n[++j]=$5} END{for(k=1;k<=i;k++) print e[k]/n[k]}' "$RESULTS" | median)
+	printf 'elbow/%-8s req/s %.2f   p99 %.2f   cpu/req %.2f\n' "$other" "$rps" "$p99" "$cpu"
 done

@@ -50,7 +50,7 @@ func (l *Listener) compileAction(a config.Action, groups Groups) (*action, error
 			if g == nil {
 				return nil, fmt.Errorf("forward: target group %q does not exist", wg.Name)
 			}
-			out.forwards = append(out.forwards, l.p.forwarder(l, g))
+			out.forwards = append(out.forwards, l.p.forwarder(g))
 			out.weights = append(out.weights, *wg.Weight)
 			out.totalWeight += *wg.Weight
 		}

@@ -24,6 +24,7 @@ type backend struct {
 	t      *testing.T
 	target healthcheck.Target
 	h      http.Handler
+	idle   time.Duration
 	mu     sync.Mutex
 	srv    *http.Server
 }
@@ -31,18 +32,24 @@ type backend struct {
 // startBackend serves h on ip with a free port; its Target ID is its name.
 func startBackend(t *testing.T, ip, name string, h http.Handler) *backend {
 	t.Helper()
+	return startBackendWith(t, ip, name, h, 0)
+}
+
+// startBackendWith also sets the backend server's keep-alive idle timeout.
+func startBackendWith(t *testing.T, ip, name string, h http.Handler, idle time.Duration) *backend {
+	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatalf("backend %s: %v", name, err)
 	}
-	b := &backend{t: t, h: h, target: healthcheck.Target{ID: name, IP: ip, Port: ln.Addr().(*net.TCPAddr).Port}}
+	b := &backend{t: t, h: h, idle: idle, target: healthcheck.Target{ID: name, IP: ip, Port: ln.Addr().(*net.TCPAddr).Port}}
 	b.serve(ln)
 	t.Cleanup(b.stop)
 	return b
 }
 
 func (b *backend) serve(ln net.Listener) {
-	srv := &http.Server{Handler: b.h}
+	srv := &http.Server{Handler: b.h, IdleTimeout: b.idle}
 	b.mu.Lock()
 	b.srv = srv
 	b.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"os"
 	"sync"
 	"time"
 
@@ -25,7 +26,9 @@ type Options struct {
 	// IdleTimeout: a target that does not start answering within it gets the
 	// client a 504; idle client connections are closed after it. Default 60 s.
 	IdleTimeout time.Duration
-	// AccessLog receives one ALB-format line per request; nil: no access log.
+	// AccessLog receives one ALB-format line per request. nil: New opens
+	// load_balancer.access_logs when enabled (appending; - is standard
+	// output), else there is no access log.
 	AccessLog io.Writer
 	// Recorder receives every proxied response, off the request path.
 	Recorder Recorder
@@ -56,6 +59,7 @@ type Proxy struct {
 	upstream  *upstream.Client
 	records   *recordPump
 	access    *accesslog.Writer
+	logFile   *os.File // the access log file New opened, closed at Shutdown
 	elbID     string
 	listeners []*Listener
 
@@ -75,10 +79,30 @@ func New(cfg *config.Config, groups Groups, o Options) (*Proxy, error) {
 	if o.Region == "" {
 		o.Region = cfg.Region
 	}
+	var logFile *os.File
+	if o.AccessLog == nil && cfg.LoadBalancer.AccessLogs.Enabled {
+		switch path := cfg.LoadBalancer.AccessLogs.Path; path {
+		case "-", "":
+			o.AccessLog = os.Stdout
+		default:
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+			if err != nil {
+				return nil, fmt.Errorf("access log %s: %w", path, err)
+			}
+			logFile, o.AccessLog = f, f
+		}
+	}
 	p := newProxy(o)
+	p.logFile = logFile
 	for i, cl := range cfg.Listeners {
 		l, err := p.NewListener(cl, groups)
 		if err != nil {
+			if p.access != nil {
+				p.access.Close()
+			}
+			if logFile != nil {
+				_ = logFile.Close()
+			}
 			return nil, fmt.Errorf("listener %d (%s:%d): %w", i, cl.Address, cl.Port, err)
 		}
 		p.listeners = append(p.listeners, l)
@@ -207,6 +231,9 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	if p.access != nil {
 		p.access.Close()
 	}
+	if p.logFile != nil {
+		_ = p.logFile.Close()
+	}
 	if p.records != nil {
 		p.records.close()
 	}
@@ -214,7 +241,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 }
 
 // forwarder returns the (shared) forwarder of group g.
-func (p *Proxy) forwarder(_ *Listener, g *targetgroup.Group) *forwarder {
+func (p *Proxy) forwarder(g *targetgroup.Group) *forwarder {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if f := p.forwarders[g]; f != nil {

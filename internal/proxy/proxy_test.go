@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -698,5 +699,46 @@ func testSetRoutesSwapsAtomically(t *testing.T, base Options) {
 	}
 	if got := get(t, client(), url).body; got != "a" {
 		t.Fatalf("a failed SetRoutes changed the routes: %q", got)
+	}
+}
+
+// TestNewFromConfig builds the listeners of an environment from its config,
+// with the access log file it names.
+func TestNewFromConfig(t *testing.T) {
+	a := startBackend(t, "127.0.0.2", "a", named("a"))
+	path := t.TempDir() + "/access.log"
+	cfg := &config.Config{Name: "env", Region: "us-east-2",
+		LoadBalancer: config.LoadBalancer{Name: "env", IdleTimeout: 60, AccessLogs: config.AccessLogs{Enabled: true, Path: path}},
+		Listeners: []config.Listener{
+			{Protocol: "HTTP", Address: "127.0.0.1", DefaultAction: forwardTo("web")},
+			{Protocol: "HTTPS", Address: "127.0.0.1", DefaultAction: forwardTo("web")},
+		}}
+	p, err := New(cfg, Groups{"web": newTG(t, "web", nil, a)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ls := p.Listeners()
+	if ls[0].CertificateFingerprint() != "" || ls[1].CertificateFingerprint() == "" {
+		t.Fatalf("fingerprints %q %q; want none for HTTP, one for HTTPS", ls[0].CertificateFingerprint(), ls[1].CertificateFingerprint())
+	}
+	for _, l := range ls {
+		if got := get(t, client(), l.URL()+"/"); got.code != 200 || got.body != "a" {
+			t.Fatalf("%s: %d %q", l.URL(), got.code, got.body)
+		}
+	}
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "http ") || !strings.HasPrefix(lines[1], "https ") ||
+		!strings.Contains(lines[0], "targetgroup/web/") || !strings.Contains(lines[1], " app/env/") {
+		t.Fatalf("access log:\n%s", b)
 	}
 }

@@ -152,3 +152,22 @@ func testRelayFraming(t *testing.T, base Options) {
 		close(release)
 	})
 }
+
+// TestTargetClosedIdleConnection: a target that closes kept-alive
+// connections sooner than the load balancer (Node's 5 s default, here 20
+// ms) must not cost the client a 502 on the next request (alb.md section 8,
+// pain point 5).
+func TestTargetClosedIdleConnection(t *testing.T) { bothPaths(t, testTargetClosedIdleConnection) }
+
+func testTargetClosedIdleConnection(t *testing.T, base Options) {
+	b := startBackendWith(t, "127.0.0.2", "a", named("a"), 20*time.Millisecond)
+	g := newTG(t, "g", nil, b)
+	p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	c := client()
+	for i := range 5 {
+		if got := get(t, c, p.Listeners()[0].URL()); got.code != 200 {
+			t.Fatalf("request %d after the target closed its idle connection: %d %q", i, got.code, got.body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

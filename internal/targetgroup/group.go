@@ -27,7 +27,9 @@ const (
 type Options struct {
 	// Reporters also receive every health change of the group's targets,
 	// including draining and unused, which the checker does not know (the
-	// monitor, a logger). They must not block.
+	// monitor, a logger). They must not block, and must not call the
+	// group's Register or Deregister (reports are delivered in order under
+	// the group's report lock).
 	Reporters []healthcheck.Reporter
 	// Observers receive every finished probe.
 	Observers []healthcheck.ResultObserver

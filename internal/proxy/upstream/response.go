@@ -259,8 +259,18 @@ func (c *Client) getBuf() *[32 << 10]byte {
 	return new([32 << 10]byte)
 }
 
+// extendDeadline gives the next read the idle timeout. Setting a deadline
+// costs a runtime timer update, so it is renewed only when it has run down
+// by more than a tenth of the timeout (at most a second): the effective
+// timeout lies within that slack below IdleTimeout.
 func (c *Client) extendDeadline(cn *conn) {
-	if c.IdleTimeout > 0 {
-		_ = cn.nc.SetReadDeadline(time.Now().Add(c.IdleTimeout))
+	if c.IdleTimeout <= 0 {
+		return
 	}
+	now := time.Now()
+	if cn.deadline.Sub(now) >= c.IdleTimeout-min(time.Second, c.IdleTimeout/10) {
+		return
+	}
+	cn.deadline = now.Add(c.IdleTimeout)
+	_ = cn.nc.SetReadDeadline(cn.deadline)
 }

@@ -130,9 +130,7 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 		cn.close()
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, true
 	}
-	if c.IdleTimeout > 0 {
-		_ = cn.nc.SetReadDeadline(time.Now().Add(c.IdleTimeout))
-	}
+	c.extendDeadline(cn)
 	status, keep, err := cn.readHeader(w, req.In.Method)
 	if err != nil {
 		nothing := cn.br.Buffered() == 0 && !cn.readAny
@@ -255,10 +253,10 @@ type conn struct {
 	bw        *bufio.Writer
 	lastUsed  time.Time
 	readAny   bool
+	deadline  time.Time // the read deadline set last
 	framing   framing
 	remaining int64
 	head      []byte // scratch for the response header
-	vals      []string
 }
 
 func (cn *conn) close() { _ = cn.nc.Close() }

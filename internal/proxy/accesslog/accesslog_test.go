@@ -1,0 +1,57 @@
+package accesslog
+
+import (
+	"bytes"
+	"testing"
+	"time"
+)
+
+func TestAppendLineALBExample(t *testing.T) {
+	// The ALB user guide's example entry (alb.md section 6), with elbow's
+	// trailing fields: classification, classification_reason,
+	// conn_trace_id and the three transform fields.
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339Nano, s); return v }
+	e := Entry{
+		Type: "http", Time: at("2018-07-02T22:23:00.186641Z"), ELB: "app/my-loadbalancer/50dc6c495c0c9188",
+		Client: "192.168.131.39:2817", Target: "10.0.0.1:80",
+		RequestProcessing: 0, TargetProcessing: time.Millisecond, ResponseProcessing: 0,
+		ELBStatusCode: 200, TargetStatusCode: 200, ReceivedBytes: 34, SentBytes: 366,
+		Method: "GET", URL: "http://www.example.com:80/", Proto: "HTTP/1.1", UserAgent: "curl/7.46.0",
+		TargetGroupARN: "arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067",
+		TraceID:        "Root=1-58337262-36d228ad5d99923122bbe354", RequestCreation: at("2018-07-02T22:22:48.364Z"),
+		ActionsExecuted: "forward", TargetList: "10.0.0.1:80", TargetStatusList: "200",
+	}
+	want := `http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2018-07-02T22:22:48.364000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-" - "-" "-" "-"` + "\n"
+	if got := string(AppendLine(nil, &e)); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestAppendLineAbsentAndEscaped(t *testing.T) {
+	e := Entry{Type: "https", RequestProcessing: -1, TargetProcessing: -1, ResponseProcessing: -1,
+		ELBStatusCode: 503, Method: "GET", URL: "/", Proto: "HTTP/1.1", UserAgent: "a \"b\"\n"}
+	got := string(AppendLine(nil, &e))
+	for _, part := range []string{" - -1 -1 -1 503 - 0 0 ", `"a \"b\"\x0a"`} {
+		if !bytes.Contains([]byte(got), []byte(part)) {
+			t.Errorf("%q lacks %q", got, part)
+		}
+	}
+}
+
+func TestWriterNeverBlocks(t *testing.T) {
+	block := make(chan struct{})
+	w := NewWriter(writerFunc(func(p []byte) (int, error) { <-block; return len(p), nil }))
+	e := &Entry{Type: "http"}
+	for range 2 * QueueLength { // the writer goroutine buffers some before it blocks
+		w.Log(e)
+	}
+	if w.Dropped() == 0 {
+		t.Fatal("a stuck writer dropped nothing: Log must have queued beyond its bound")
+	}
+	close(block)
+	w.Close()
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
