@@ -96,13 +96,12 @@ func Eligible(r *http.Request) bool {
 	return r.Body == nil || r.Body == http.NoBody || (r.ContentLength > 0 && len(r.TransferEncoding) == 0)
 }
 
-// Forward sends req to its target and relays the response to w. When Err
-// wraps ErrConnect or ErrNoResponse nothing was written to w.
-//
 // Idempotent reports whether a request with method may be sent again after
 // its connection failed without an answer (RFC 9110 section 9.2.2).
 func Idempotent(method string) bool { return idempotent(method) }
 
+// Forward sends req to its target and relays the response to w. When Err
+// wraps ErrConnect or ErrNoResponse nothing was written to w.
 func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 	p := c.pool(req.Addr)
 	cn, reused, err := p.get(c)
