@@ -40,6 +40,7 @@ func main() {
 	warmup := flag.Duration("warmup", 10*time.Second, "time before measuring")
 	measure := flag.Duration("measure", 30*time.Second, "measured time")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured time to this file")
+	floor := flag.Int("floor", 0, "instead, time this many bare checks with blocking syscalls (socket, connect, write, read, close): the kernel's share of a check on this machine")
 	flag.Parse()
 
 	srv := exec.Command(os.Args[0])
@@ -51,6 +52,10 @@ func main() {
 	}
 	defer srv.Process.Kill()
 	waitListening(*ips)
+	if *floor > 0 {
+		measureFloor(*floor)
+		return
+	}
 
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -114,6 +119,37 @@ func main() {
 	fmt.Printf("CPU per probe       %8.1f µs\n", (cpu1-cpu0).Seconds()*1e6/float64(max(p1-p0, 1)))
 	fmt.Printf("heap per target     %8.0f B      (goal < 8192 B)\n", heapPer)
 	fmt.Printf("RSS per target      %8.0f B      (goal < 8192 B)\n", rssPer)
+}
+
+// measureFloor sends n checks with bare blocking syscalls and no Go
+// networking at all, and prints the CPU each took: what the loopback TCP
+// stack costs per check (both ends run in this process's syscalls), which no
+// checker can go below.
+func measureFloor(n int) {
+	req := []byte("GET / HTTP/1.1\r\nHost: 127.0.0.2:18123\r\nConnection: close\r\nUser-Agent: ELB-HealthChecker/2.0\r\n\r\n")
+	buf := make([]byte, 4096)
+	sa := &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 2}}
+	cpu0, t0 := cpuTime(), time.Now()
+	for range n {
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+		if err != nil {
+			fail(err)
+		}
+		if err := syscall.Connect(fd, sa); err != nil {
+			fail(err)
+		}
+		syscall.Write(fd, req)
+		for {
+			m, err := syscall.Read(fd, buf)
+			if m <= 0 || err != nil {
+				break
+			}
+		}
+		syscall.Close(fd)
+	}
+	cpu := cpuTime() - cpu0
+	fmt.Printf("floor: %d bare checks in %v, CPU per check %.1f µs; at 2000 checks/s that is %.1f %% of one core\n",
+		n, time.Since(t0).Round(time.Millisecond), cpu.Seconds()*1e6/float64(n), cpu.Seconds()*1e6/float64(n)*2000/1e6*100)
 }
 
 type observer func(healthcheck.Result)
