@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -174,4 +175,75 @@ func grep(text, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestUpGracefulShutdown: on SIGTERM elbow stops accepting, lets the
+// requests in flight finish, and exits 0.
+func TestUpGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	python := testutil.RequireProgram(t, testutil.SystemPython)
+	app, _ := filepath.Abs("testdata/switchapp.py")
+	listen := freePort(t)
+	p := startUp(t, fmt.Sprintf(`name: e2e-shutdown
+instances:
+  command: [%q, %q]
+  port: %d
+  min: 2
+  metadata_options:
+    port: %d
+target_groups:
+  - name: web
+    deregistration_delay: 5
+    health_check: {interval: 5, timeout: 2}
+listeners:
+  - port: %d
+    default_action:
+      target_group: web
+console:
+  address: 127.0.0.1:0
+`, python, app, freePort(t), freePort(t), listen))
+	p.waitForN(t, `in web: healthy`, 2, 30*time.Second)
+
+	const inFlight = 6
+	results := make(chan string, inFlight)
+	for range inFlight {
+		go func() {
+			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/slow", listen))
+			if err != nil {
+				results <- err.Error()
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			results <- fmt.Sprintf("%d %s", resp.StatusCode, body)
+		}()
+	}
+	time.Sleep(500 * time.Millisecond) // the requests are at the instances now
+	p.cmd.Process.Signal(os.Interrupt)
+	time.Sleep(200 * time.Millisecond)
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", listen), time.Second); err == nil {
+		c.Close()
+		t.Error("the listener still accepts connections after SIGINT")
+	}
+	for range inFlight {
+		select {
+		case r := <-results:
+			if r != "200 ok" {
+				t.Errorf("a request in flight at shutdown got %q, want 200 ok", r)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a request in flight never finished")
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("elbow up exited with %v, want status 0", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("elbow up did not exit after SIGINT")
+	}
+	p.waitFor(t, `environment "e2e-shutdown" stopped`, time.Second)
 }

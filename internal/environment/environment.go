@@ -399,18 +399,21 @@ func openAccessLog(cfg *config.Config) (io.Writer, error) {
 	return f, nil
 }
 
-// Stop drains and stops every instance, then the listeners (requests in
-// flight finish), the checkers and the monitor. It returns when all are gone
+// Stop closes the listeners (requests in flight finish), then drains and
+// stops every instance, the checkers and the monitor. It returns when all are gone
 // or ctx ends.
 func (e *Env) Stop(ctx context.Context) error {
 	var errs []error
-	if e.fleet != nil {
-		e.fleet.StopAll(ctx)
-	}
+	// Listeners first: they stop accepting and let requests in flight finish
+	// on instances that still run; then the instances drain (nothing is in
+	// flight any more) and stop.
 	if e.proxy != nil {
 		if err := e.proxy.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stopping the listeners: %w", err))
 		}
+	}
+	if e.fleet != nil {
+		e.fleet.StopAll(ctx)
 	}
 	e.cancel()
 	e.done.Wait()
