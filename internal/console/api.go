@@ -46,6 +46,9 @@ type TargetGroupDescription struct {
 	Matcher                    Matcher `json:"Matcher"`
 	HealthyHostCount           int     `json:"HealthyHostCount"`
 	UnhealthyHostCount         int     `json:"UnhealthyHostCount"`
+	// DeregistrationDelay in seconds (the deregistration_delay.timeout_seconds
+	// attribute), when the group tells it.
+	DeregistrationDelay *int `json:"DeregistrationDelay,omitempty"`
 }
 
 // Matcher is the success codes of the health check.
@@ -171,6 +174,9 @@ func describeGroup(g TargetGroup) TargetGroupDescription {
 		HealthyThresholdCount: s.HealthyThreshold, UnhealthyThresholdCount: s.UnhealthyThreshold,
 		Matcher: Matcher{HttpCode: s.Matcher.String()},
 	}
+	if delay, ok := deregistrationDelay(g); ok {
+		d.DeregistrationDelay = &delay
+	}
 	for _, t := range g.Describe() {
 		switch t.TargetHealth.State {
 		case healthcheck.StateHealthy:
@@ -191,6 +197,21 @@ func (c *Console) targetGroups(w http.ResponseWriter, r *http.Request) {
 		out.TargetGroups = append(out.TargetGroups, describeGroup(g))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// targetGroup is GET /api/v1/target-groups/{name}: one group, in the shape
+// of the list.
+func (c *Console) targetGroup(w http.ResponseWriter, r *http.Request) {
+	if !checkParams(w, r) {
+		return
+	}
+	name := r.PathValue("name")
+	g := c.group(name)
+	if g == nil {
+		writeError(w, http.StatusNotFound, "TargetGroupNotFound", fmt.Sprintf("One or more target groups not found: %q", name))
+		return
+	}
+	writeJSON(w, http.StatusOK, TargetGroupsResponse{TargetGroups: []TargetGroupDescription{describeGroup(g)}})
 }
 
 func (c *Console) group(name string) TargetGroup {
@@ -242,8 +263,10 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 	if h == nil {
 		return
 	}
-	events := slices.Clone(h.Events(since))
-	slices.Reverse(events)
+	// The monitor's transitions and the console's own changes, newest first.
+	events := append(slices.Clone(h.Events(since)), c.changes.since(since)...)
+	slices.Reverse(events) // equal dates keep the latest first
+	slices.SortStableFunc(events, func(a, b monitor.Event) int { return b.EventDate.Compare(a.EventDate) })
 	if events == nil {
 		events = []monitor.Event{}
 	}

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/console/web"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/monitor"
 	"github.com/elbow-lb/elbow/internal/proxy"
@@ -84,6 +87,12 @@ type Options struct {
 	AllowAnyHost bool
 	// ShutdownTimeout bounds the graceful shutdown of Serve. Default 5 s.
 	ShutdownTimeout time.Duration
+	// ModifyHealthCheck applies PATCH /api/v1/target-groups/{name}; nil
+	// answers 503.
+	ModifyHealthCheck HealthCheckModifier
+	// HistoryInterval is how often Serve samples the environment's metrics
+	// for /api/v1/history. Default 10 s, the monitor's window.
+	HistoryInterval time.Duration
 }
 
 // Console serves the API and /metrics, and counts the proxy's responses.
@@ -93,6 +102,9 @@ type Console struct {
 	mux      *http.ServeMux
 	registry *prometheus.Registry
 	requests *requestMetrics
+	history  *history
+	changes  *changeLog
+	page     http.Handler
 }
 
 var _ proxy.Recorder = (*Console)(nil)
@@ -108,7 +120,11 @@ func New(o Options) *Console {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 5 * time.Second
 	}
-	c := &Console{o: o, log: o.Logger, mux: http.NewServeMux(), registry: prometheus.NewRegistry()}
+	if o.HistoryInterval <= 0 {
+		o.HistoryInterval = historyInterval
+	}
+	c := &Console{o: o, log: o.Logger, mux: http.NewServeMux(), registry: prometheus.NewRegistry(),
+		history: newHistory(historyPoints), changes: &changeLog{}, page: web.Handler()}
 	c.requests = newRequestMetrics()
 	c.registry.MustRegister(c.requests.total, c.requests.latency, &stateCollector{c: c})
 	c.routes()
@@ -124,7 +140,13 @@ func (c *Console) routes() {
 	c.mux.Handle("/api/v1/instances", get(c.instances))
 	c.mux.Handle("/api/v1/target-groups", get(c.targetGroups))
 	c.mux.Handle("/api/v1/target-groups/{name}/targets", get(c.targets))
+	c.mux.Handle("/api/v1/target-groups/{name}", methods{
+		http.MethodGet: c.targetGroup, http.MethodPatch: c.modifyTargetGroup})
 	c.mux.Handle("/api/v1/events", get(c.events))
+	c.mux.Handle("/api/v1/history", get(c.historyHandler))
+	// The dashboard: its page at / and its script and style under /ui/.
+	c.mux.Handle("/{$}", get(c.page.ServeHTTP))
+	c.mux.Handle("/ui/", get(c.page.ServeHTTP))
 	c.mux.Handle("/metrics", get(promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{
 		ErrorLog: slogPrinter{c.log}, Registry: c.registry,
 	}).ServeHTTP))
@@ -146,7 +168,26 @@ func get(h http.HandlerFunc) http.Handler {
 	})
 }
 
-// ServeHTTP serves the API and /metrics.
+// methods routes by method and answers 405 with Allow to the others; GET
+// lets HEAD through.
+type methods map[string]http.HandlerFunc
+
+func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	if h, ok := m[method]; ok {
+		h(w, r)
+		return
+	}
+	allowed := slices.Sorted(maps.Keys(m))
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed",
+		fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
+}
+
+// ServeHTTP serves the API, /metrics and the dashboard.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
@@ -213,6 +254,9 @@ func (c *Console) Serve(ctx context.Context, ln net.Listener) error {
 		defer cancel()
 		done <- srv.Shutdown(sctx)
 	}()
+	historyDone := make(chan struct{})
+	go func() { defer close(historyDone); c.runHistory(ctx) }()
+	defer func() { <-historyDone }()
 	c.log.Info("console listening", "addr", ln.Addr().String())
 	err := srv.Serve(ln)
 	if !errors.Is(err, http.ErrServerClosed) {

@@ -1,0 +1,309 @@
+package console
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/healthcheck"
+	"github.com/elbow-lb/elbow/internal/monitor"
+)
+
+// HealthCheckModifier changes a target group's health check at run time
+// (and its deregistration delay when delay is not nil); the block it gets
+// is already valid. *environment.Env's ModifyHealthCheck is one. An error
+// wrapping ErrTargetGroupNotFound answers 404.
+type HealthCheckModifier func(group string, hc config.HealthCheck, delay *int) error
+
+// ErrTargetGroupNotFound is what a HealthCheckModifier wraps for a group it
+// does not have (a reload may remove one between lookup and change).
+var ErrTargetGroupNotFound = errors.New("target group not found")
+
+// maxModifyBody bounds a PATCH body: the settings fit in a few hundred bytes.
+const maxModifyBody = 64 << 10
+
+// TargetGroupModification is the body of PATCH /api/v1/target-groups/{name},
+// with ModifyTargetGroup's names; an absent (or null) field keeps its value.
+// DeregistrationDelay is the deregistration_delay.timeout_seconds attribute.
+type TargetGroupModification struct {
+	HealthCheckEnabled         *bool          `json:"HealthCheckEnabled,omitempty"`
+	HealthCheckPath            *string        `json:"HealthCheckPath,omitempty"`
+	HealthCheckPort            *string        `json:"HealthCheckPort,omitempty"`
+	HealthCheckProtocol        *string        `json:"HealthCheckProtocol,omitempty"`
+	HealthCheckIntervalSeconds *int           `json:"HealthCheckIntervalSeconds,omitempty"`
+	HealthCheckTimeoutSeconds  *int           `json:"HealthCheckTimeoutSeconds,omitempty"`
+	HealthyThresholdCount      *int           `json:"HealthyThresholdCount,omitempty"`
+	UnhealthyThresholdCount    *int           `json:"UnhealthyThresholdCount,omitempty"`
+	Matcher                    *MatcherChange `json:"Matcher,omitempty"`
+	DeregistrationDelay        *int           `json:"DeregistrationDelay,omitempty"`
+}
+
+// MatcherChange is the Matcher of a modification.
+type MatcherChange struct {
+	HttpCode *string `json:"HttpCode,omitempty"` //nolint:revive // AWS's spelling.
+}
+
+// ValidationErrorResponse is the 400 answer to an invalid modification: the
+// AWS error, whose Message lists every problem, one per line, and the same
+// problems by field, so that a form can show each beside its input.
+type ValidationErrorResponse struct {
+	Error  ErrorDetail  `json:"Error"`
+	Errors []FieldError `json:"Errors"`
+}
+
+// FieldError is one problem with one field of a modification.
+type FieldError struct {
+	// Field is the body's field name, such as HealthCheckIntervalSeconds.
+	Field   string `json:"Field"`
+	Message string `json:"Message"`
+}
+
+// apiField maps the health_check block's keys, as config.ValidateHealthCheck
+// names them, to the API's field names. The interval-versus-timeout rule
+// concerns the block ("") and is shown beside the interval.
+var apiField = map[string]string{
+	"":                    "HealthCheckIntervalSeconds",
+	"path":                "HealthCheckPath",
+	"port":                "HealthCheckPort",
+	"protocol":            "HealthCheckProtocol",
+	"interval":            "HealthCheckIntervalSeconds",
+	"timeout":             "HealthCheckTimeoutSeconds",
+	"healthy_threshold":   "HealthyThresholdCount",
+	"unhealthy_threshold": "UnhealthyThresholdCount",
+	"matcher":             "Matcher",
+}
+
+// healthCheckBlock is the running group's health_check block, rebuilt from
+// the checker's settings: the values a modification starts from.
+func healthCheckBlock(s healthcheck.Settings) config.HealthCheck {
+	port := "traffic-port"
+	if s.Port != 0 {
+		port = strconv.Itoa(s.Port)
+	}
+	return config.HealthCheck{
+		Enabled: s.Enabled, Path: s.Path, Port: port, Protocol: string(s.Protocol),
+		Interval: int(s.Interval / time.Second), Timeout: int(s.Timeout / time.Second),
+		HealthyThreshold: s.HealthyThreshold, UnhealthyThreshold: s.UnhealthyThreshold,
+		Matcher: s.Matcher.String(),
+	}
+}
+
+// apply returns hc with the modification's fields set.
+func (m TargetGroupModification) apply(hc config.HealthCheck) config.HealthCheck {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	setInt := func(dst *int, src *int) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	if m.HealthCheckEnabled != nil {
+		hc.Enabled = *m.HealthCheckEnabled
+	}
+	set(&hc.Path, m.HealthCheckPath)
+	set(&hc.Port, m.HealthCheckPort)
+	set(&hc.Protocol, m.HealthCheckProtocol)
+	setInt(&hc.Interval, m.HealthCheckIntervalSeconds)
+	setInt(&hc.Timeout, m.HealthCheckTimeoutSeconds)
+	setInt(&hc.HealthyThreshold, m.HealthyThresholdCount)
+	setInt(&hc.UnhealthyThreshold, m.UnhealthyThresholdCount)
+	if m.Matcher != nil {
+		set(&hc.Matcher, m.Matcher.HttpCode)
+	}
+	return hc
+}
+
+// validate checks the merged block with the config file's rules and
+// messages, and the delay with the file's range.
+func validateModification(hc config.HealthCheck, delay *int) []FieldError {
+	var errs []FieldError
+	for _, fe := range config.ValidateHealthCheck(hc) {
+		errs = append(errs, FieldError{Field: apiField[fe.Key], Message: fe.Msg})
+	}
+	// deregistration_delay.timeout_seconds: 0-3600, worded as the file's check.
+	if delay != nil && (*delay < 0 || *delay > 3600) {
+		errs = append(errs, FieldError{Field: "DeregistrationDelay",
+			Message: fmt.Sprintf("%d is out of range: must be between 0 and 3600 seconds", *delay)})
+	}
+	return errs
+}
+
+// decodeModification reads a strict JSON body: one object, known fields only.
+func decodeModification(r io.Reader) (TargetGroupModification, error) {
+	var m TargetGroupModification
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		var maxErr *http.MaxBytesError
+		switch {
+		case errors.As(err, &maxErr):
+			return m, fmt.Errorf("the body is larger than %d bytes", maxErr.Limit)
+		case errors.As(err, &typeErr):
+			return m, fmt.Errorf("field %s must be a JSON %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+		case errors.Is(err, io.EOF):
+			return m, errors.New("the body is empty: send a JSON object of the settings to change")
+		}
+		// Unknown fields: "json: unknown field \"Foo\"".
+		return m, fmt.Errorf("the body is not a valid modification: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return m, errors.New("the body holds more than one JSON value")
+	}
+	return m, nil
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "int", "int64":
+		return "integer"
+	case "bool":
+		return "boolean"
+	}
+	return goKind
+}
+
+// modifyTargetGroup is PATCH /api/v1/target-groups/{name}: ModifyTargetGroup
+// and the deregistration delay of ModifyTargetGroupAttributes, in one call.
+func (c *Console) modifyTargetGroup(w http.ResponseWriter, r *http.Request) {
+	if !checkParams(w, r) {
+		return
+	}
+	// A cross-site form can only send form or text content types without a
+	// CORS preflight, which this console never grants: requiring JSON keeps
+	// other sites' pages from changing the environment (CSRF).
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "UnsupportedMediaType",
+			fmt.Sprintf("Content-Type %q is not accepted: send application/json", r.Header.Get("Content-Type")))
+		return
+	}
+	if c.o.ModifyHealthCheck == nil {
+		writeError(w, http.StatusServiceUnavailable, "ModificationUnavailable", "this console cannot change target groups")
+		return
+	}
+	name := r.PathValue("name")
+	g := c.group(name)
+	if g == nil {
+		writeError(w, http.StatusNotFound, "TargetGroupNotFound", fmt.Sprintf("One or more target groups not found: %q", name))
+		return
+	}
+	m, err := decodeModification(http.MaxBytesReader(w, r.Body, maxModifyBody))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "ValidationError", err.Error())
+		return
+	}
+	before := healthCheckBlock(g.HealthCheck())
+	after := m.apply(before)
+	if errs := validateModification(after, m.DeregistrationDelay); len(errs) > 0 {
+		lines := make([]string, len(errs))
+		for i, e := range errs {
+			lines[i] = e.Field + ": " + e.Message
+		}
+		writeJSON(w, http.StatusBadRequest, ValidationErrorResponse{
+			Error:  ErrorDetail{Code: "ValidationError", Message: strings.Join(lines, "\n")},
+			Errors: errs,
+		})
+		return
+	}
+	oldDelay, hasDelay := deregistrationDelay(g)
+	if err := c.o.ModifyHealthCheck(name, after, m.DeregistrationDelay); err != nil {
+		if errors.Is(err, ErrTargetGroupNotFound) {
+			writeError(w, http.StatusNotFound, "TargetGroupNotFound", fmt.Sprintf("One or more target groups not found: %q", name))
+			return
+		}
+		c.log.Error("modifying a target group", "target_group", name, "err", err)
+		writeError(w, http.StatusInternalServerError, "InternalFailure", fmt.Sprintf("modifying target group %s: %v", name, err))
+		return
+	}
+	changes := describeChanges(before, after)
+	if m.DeregistrationDelay != nil && (!hasDelay || oldDelay != *m.DeregistrationDelay) {
+		changes = append(changes, fmt.Sprintf("DeregistrationDelay %d s", *m.DeregistrationDelay))
+	}
+	msg := fmt.Sprintf("Target group %s modified: %s.", name, strings.Join(changes, ", "))
+	if len(changes) == 0 {
+		msg = fmt.Sprintf("Target group %s modified: no setting changed.", name)
+	}
+	c.log.Info("target group modified through the console", "target_group", name, "changes", strings.Join(changes, ", "))
+	c.changes.add(monitor.Event{EventDate: time.Now(), EnvironmentName: c.environmentName(), Severity: "INFO", Message: msg})
+	writeJSON(w, http.StatusOK, TargetGroupsResponse{TargetGroups: []TargetGroupDescription{describeGroup(g)}})
+}
+
+// deregistrationDelay reads the group's delay when it tells it
+// (*targetgroup.Group does), in whole seconds.
+func deregistrationDelay(g TargetGroup) (int, bool) {
+	d, ok := g.(interface{ DeregistrationDelay() time.Duration })
+	if !ok {
+		return 0, false
+	}
+	return int(d.DeregistrationDelay() / time.Second), true
+}
+
+// describeChanges names each field that changed, as "Matcher 200 → 200-301".
+func describeChanges(a, b config.HealthCheck) []string {
+	var out []string
+	add := func(field string, from, to any) {
+		if from != to {
+			out = append(out, fmt.Sprintf("%s %v → %v", field, from, to))
+		}
+	}
+	add("HealthCheckEnabled", a.Enabled, b.Enabled)
+	add("HealthCheckProtocol", a.Protocol, b.Protocol)
+	add("HealthCheckPath", a.Path, b.Path)
+	add("HealthCheckPort", a.Port, b.Port)
+	add("HealthCheckIntervalSeconds", a.Interval, b.Interval)
+	add("HealthCheckTimeoutSeconds", a.Timeout, b.Timeout)
+	add("HealthyThresholdCount", a.HealthyThreshold, b.HealthyThreshold)
+	add("UnhealthyThresholdCount", a.UnhealthyThreshold, b.UnhealthyThreshold)
+	add("Matcher", a.Matcher, b.Matcher)
+	return out
+}
+
+func (c *Console) environmentName() string {
+	if c.o.Health == nil {
+		return ""
+	}
+	return c.o.Health.EnvironmentHealth().EnvironmentName
+}
+
+// changeLog keeps the console's own events (modifications made through the
+// API), which /api/v1/events lists with the monitor's.
+type changeLog struct {
+	mu     sync.Mutex
+	events []monitor.Event // oldest first, at most maxChanges
+}
+
+const maxChanges = 100
+
+func (l *changeLog) add(e monitor.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+	if len(l.events) > maxChanges {
+		l.events = slices.Delete(l.events, 0, len(l.events)-maxChanges)
+	}
+}
+
+// since returns the events dated after t, oldest first.
+func (l *changeLog) since(t time.Time) []monitor.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []monitor.Event
+	for _, e := range l.events {
+		if e.EventDate.After(t) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
