@@ -150,7 +150,7 @@ function buildGroupCard(name) {
     el("h2", { id: id + "-h", text: "Target group " + name }),
     el("p", { class: "group-settings" }),
     el("div", { class: "scroll" }, el("table", { class: "targets stack" },
-      el("thead", {}, el("tr", {}, ...["target", "address", "state", "reason", "description"].map((h) => el("th", { text: h })))),
+      el("thead", {}, el("tr", {}, ...["target", "port", "state", "reason", "description"].map((h) => el("th", { text: h })))),
       el("tbody"))),
     el("div", { class: "diagnoses" }),
     el("h3", { text: "Health check settings" }),
@@ -305,7 +305,7 @@ function renderGroups(groups, targets) {
         const h = t.TargetHealth || {};
         return el("tr", { "data-target": t.Target.Id },
           el("td", { "data-label": "target", class: "mono", text: t.Target.Id }),
-          el("td", { "data-label": "address", class: "mono", text: t.Target.Ip + ":" + t.Target.Port }),
+          el("td", { "data-label": "port", class: "num", text: String(t.Target.Port) }),
           el("td", { "data-label": "state" }, el("span", { class: "pill state-" + h.State, text: h.State })),
           el("td", { "data-label": "reason", text: h.Reason || "" }),
           el("td", { "data-label": "description", text: h.Description || "" }));
