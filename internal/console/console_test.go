@@ -275,6 +275,7 @@ func TestTargetGroups(t *testing.T) {
 		"HealthCheckPath": "/", "HealthCheckIntervalSeconds": float64(15), "HealthCheckTimeoutSeconds": float64(5),
 		"HealthyThresholdCount": float64(3), "UnhealthyThresholdCount": float64(5),
 		"Matcher": map[string]any{"HttpCode": "200"}, "HealthyHostCount": float64(0), "UnhealthyHostCount": float64(0),
+		"DeregistrationDelay": float64(20),
 	}
 	for k, want := range wantWeb {
 		got, ok := web[k]
@@ -428,7 +429,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{"GET", e.url + "/api/v1/target-groups/nope/targets", 404, "TargetGroupNotFound", `One or more target groups not found: "nope"`},
 		{"GET", e.url + "/api/v1/nothing", 404, "NotFound", "/api/v1/nothing"},
-		{"GET", e.url + "/", 404, "NotFound", "no such resource"},
+		{"GET", e.url + "/nothing", 404, "NotFound", "no such resource"},
 		{"GET", e.url + "/api/v1/events?since=yesterday", 400, "InvalidParameterValue", `"yesterday" is not an RFC 3339 time`},
 		{"GET", e.url + "/api/v1/events?sinse=2026-01-01T00:00:00Z", 400, "InvalidParameterValue", `unknown parameter "sinse"`},
 		{"GET", e.url + "/api/v1/environment?x=1", 400, "InvalidParameterValue", `unknown parameter "x"`},

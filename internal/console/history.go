@@ -79,9 +79,9 @@ func (c *Console) sampleHistory(now time.Time) {
 	})
 }
 
-// runHistory samples every HistoryInterval until ctx ends.
+// runHistory samples every HistoryInterval until ctx ends. The first
+// sample comes after one interval, when the monitor has a full window.
 func (c *Console) runHistory(ctx context.Context) {
-	c.sampleHistory(time.Now())
 	t := time.NewTicker(c.o.HistoryInterval)
 	defer t.Stop()
 	for {
