@@ -39,6 +39,7 @@ diagnosis that says why a target fails its health check and how to fix it.`,
 		newCheckCmd(),
 		newHealthCmd(),
 		newTargetsCmd(),
+		newModifyTargetGroupCmd(),
 	)
 	return root
 }
