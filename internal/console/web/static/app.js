@@ -335,7 +335,7 @@ function renderEvents(events) {
 
 // ---- charts ---------------------------------------------------------------
 
-const W = 600, H = 160, PAD_L = 44, PAD_B = 18, PAD_T = 8;
+const W = 600, H = 160, PAD_L = 58, PAD_B = 18, PAD_T = 8;
 
 function niceMax(v) {
   if (v <= 0) return 1;
@@ -344,12 +344,15 @@ function niceMax(v) {
   return 10 * p;
 }
 
+// fmtAxis writes a scale value: whole numbers as they are, others with digits.
+function fmtAxis(v, digits) { return Number.isInteger(v) ? String(v) : v.toFixed(Math.max(1, digits)); }
+
 function axes(s, max, points, unit, digits) {
   const plotH = H - PAD_B - PAD_T;
   for (const f of [0, 0.5, 1]) {
     const y = PAD_T + plotH * (1 - f);
     s.append(svg("line", { class: "grid", x1: PAD_L, x2: W, y1: y, y2: y }));
-    s.append(svg("text", { class: "axis-label", x: PAD_L - 4, y: y + 4, "text-anchor": "end" }, (max * f).toFixed(digits) + unit));
+    s.append(svg("text", { class: "axis-label", x: PAD_L - 4, y: y + 4, "text-anchor": "end" }, fmtAxis(max * f, digits) + unit));
   }
   s.append(svg("text", { class: "axis-label", x: PAD_L, y: H - 4 }, "\u221215 min"));
   s.append(svg("text", { class: "axis-label", x: W - 2, y: H - 4, "text-anchor": "end" }, "now"));
