@@ -199,4 +199,9 @@ console:
 		waitJS("a chart sample", `document.querySelectorAll("#chart-requests rect").length > 0`, 15*time.Second)
 	}
 	screenshot("dashboard-ok.png")
+	if os.Getenv(screenshotDirEnv) != "" {
+		// The same page on a phone's screen.
+		run("a phone's viewport", chromedp.EmulateViewport(390, 844))
+		screenshot("dashboard-ok-phone.png")
+	}
 }

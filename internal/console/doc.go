@@ -1,10 +1,17 @@
 // Package console owns what elbow shows of an environment to people and to
-// tools: the JSON API that `elbow health`, `elbow targets` and the dashboard
-// read, and the Prometheus /metrics endpoint.
+// tools, and the one change they may make while it runs: the JSON API that
+// `elbow health`, `elbow targets`, `elbow modify-target-group` and the
+// dashboard use, the Prometheus /metrics endpoint, and the serving of the
+// dashboard page (its files belong to the sub-package web).
 //
 // It reads its data through small interfaces (Health, TargetGroups, an
 // optional Diagnoser) that *monitor.Monitor and *targetgroup.Group satisfy,
-// so that tests can feed it real objects or fakes. It never changes them.
+// so that tests can feed it real objects or fakes. The only change it makes
+// goes through the injected HealthCheckModifier (Env.ModifyHealthCheck),
+// after checking it with the config file's rules. It keeps two small
+// records of its own: 15 minutes of the environment's metrics for the
+// dashboard's charts, and the modifications made through it, which
+// /api/v1/events lists beside the monitor's transitions.
 //
 // # API
 //
@@ -16,8 +23,23 @@
 //	GET /api/v1/instances                     DescribeInstancesHealth
 //	GET /api/v1/target-groups                 DescribeTargetGroups, with host counts
 //	GET /api/v1/target-groups/{name}/targets  DescribeTargetHealth, with Diagnosis
+//	GET /api/v1/target-groups/{name}          one group, in the list's shape
+//	PATCH /api/v1/target-groups/{name}        ModifyTargetGroup (health check
+//	                                          and DeregistrationDelay)
 //	GET /api/v1/events?since=RFC3339          DescribeEvents, newest first
+//	GET /api/v1/history                       90 samples of 10 s: requests by
+//	                                          class, p99, p50, status
 //	GET /metrics                              Prometheus text exposition
+//	GET /                                     the dashboard (and /ui/ files)
+//
+// PATCH takes a JSON body with ModifyTargetGroup's names; absent fields keep
+// their values. The merged block is checked by config.ValidateHealthCheck,
+// so a refusal has the file's wording: 400 ValidationError whose Message
+// lists every problem, one per line, and whose Errors list them by field.
+// Unknown fields are refused (strict decoding), and so is any Content-Type
+// but application/json (415): a cross-site form cannot send JSON without a
+// CORS preflight, which the console never grants, so another site's page
+// cannot change the environment.
 //
 // The console listens on loopback by default (DefaultAddr). It sends no CORS
 // header, so a web page from elsewhere cannot read it, and it refuses a Host
