@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/console/web"
@@ -105,6 +106,8 @@ type Console struct {
 	history  *history
 	changes  *changeLog
 	page     http.Handler
+	// modifyMu serialises PATCHes from merge to apply.
+	modifyMu sync.Mutex
 }
 
 var _ proxy.Recorder = (*Console)(nil)

@@ -204,6 +204,10 @@ func (c *Console) modifyTargetGroup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "ValidationError", err.Error())
 		return
 	}
+	// One change at a time: two PATCHes merged onto the same settings would
+	// otherwise undo each other's fields.
+	c.modifyMu.Lock()
+	defer c.modifyMu.Unlock()
 	before := healthCheckBlock(g.HealthCheck())
 	after := m.apply(before)
 	if errs := validateModification(after, m.DeregistrationDelay); len(errs) > 0 {
