@@ -260,6 +260,21 @@ func TestUpServesAndLeavesNoOrphans(t *testing.T) {
 			t.Errorf("instance %s answered but elbow up did not print it", id)
 		}
 	}
+	// Each instance's output is kept: its tail through the console, all of it in a file.
+	consoleURL := regexp.MustCompile(`console\s+(http://\S+)`).FindStringSubmatch(p.waitFor(t, `console\s+http://`, time.Second))[1]
+	for id := range seen {
+		var tail struct {
+			Lines   []string
+			LogFile string
+		}
+		getJSON(t, consoleURL+"/api/v1/instances/"+id+"/log?lines=50", &tail)
+		if !strings.Contains(strings.Join(tail.Lines, "\n"), "sample app listening") {
+			t.Errorf("log tail of %s lacks the app's start line: %q", id, tail.Lines)
+		}
+		if b, err := os.ReadFile(tail.LogFile); err != nil || !strings.Contains(string(b), "sample app listening") {
+			t.Errorf("log file %q of %s: %v", tail.LogFile, id, err)
+		}
+	}
 	if n := len(markedProcesses(p.marker)); n < 5 { // elbow, 2 supervisors, 2 apps
 		t.Fatalf("%d processes before the kill, want at least 5", n)
 	}

@@ -91,6 +91,10 @@ type Options struct {
 	// ModifyHealthCheck applies PATCH /api/v1/target-groups/{name}; nil
 	// answers 503.
 	ModifyHealthCheck HealthCheckModifier
+	// Logs returns the last n lines of an instance's output and the file
+	// holding all of it, for GET /api/v1/instances/{id}/log; ok is false for
+	// an unknown instance. nil: the environment launches no instances.
+	Logs func(id string, n int) (lines []string, file string, ok bool)
 	// HistoryInterval is how often Serve samples the environment's metrics
 	// for /api/v1/history. Default 10 s, the monitor's window.
 	HistoryInterval time.Duration
@@ -141,6 +145,7 @@ func (c *Console) Registry() *prometheus.Registry { return c.registry }
 func (c *Console) routes() {
 	c.mux.Handle("/api/v1/environment", get(c.environment))
 	c.mux.Handle("/api/v1/instances", get(c.instances))
+	c.mux.Handle("/api/v1/instances/{id}/log", get(c.instanceLog))
 	c.mux.Handle("/api/v1/target-groups", get(c.targetGroups))
 	c.mux.Handle("/api/v1/target-groups/{name}/targets", get(c.targets))
 	c.mux.Handle("/api/v1/target-groups/{name}", methods{

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -545,5 +546,40 @@ func TestListenAndServeReportsBusyAddress(t *testing.T) {
 	err = New(Options{}).ListenAndServe(context.Background(), ln.Addr().String())
 	if err == nil || !strings.Contains(err.Error(), "address already in use") {
 		t.Errorf("ListenAndServe on a busy address: %v", err)
+	}
+}
+
+func TestInstanceLog(t *testing.T) {
+	c := New(Options{Logs: func(id string, n int) ([]string, string, bool) {
+		if id != "i-0123456789abcdef0" {
+			return nil, "", false
+		}
+		lines := []string{"one", "two", "three"}
+		return lines[max(0, len(lines)-n):], "/var/log/x.log", true
+	}})
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	cases := []struct {
+		path string
+		code int
+		body string
+	}{
+		{"/api/v1/instances/i-0123456789abcdef0/log?lines=2", 200, `{"InstanceId":"i-0123456789abcdef0","Lines":["two","three"],"LogFile":"/var/log/x.log"}`},
+		{"/api/v1/instances/i-0123456789abcdef0/log", 200, `{"InstanceId":"i-0123456789abcdef0","Lines":["one","two","three"],"LogFile":"/var/log/x.log"}`},
+		{"/api/v1/instances/i-nope/log", 404, `{"Error":{"Code":"InvalidInstanceID.NotFound","Message":"no instance \"i-nope\" in this environment"}}`},
+		{"/api/v1/instances/i-0123456789abcdef0/log?lines=0", 400, `{"Error":{"Code":"InvalidParameterValue","Message":"parameter lines \"0\" is not allowed: give a number of lines between 1 and 1000"}}`},
+	}
+	for _, tc := range cases {
+		resp, err := http.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var compact bytes.Buffer
+		json.Compact(&compact, b)
+		if resp.StatusCode != tc.code || compact.String() != tc.body {
+			t.Errorf("%s: %d %s, want %d %s", tc.path, resp.StatusCode, compact.String(), tc.code, tc.body)
+		}
 	}
 }

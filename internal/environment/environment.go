@@ -175,6 +175,16 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 			}
 			return err
 		},
+		Logs: func(id string, n int) ([]string, string, bool) {
+			if e.fleet == nil {
+				return nil, "", false
+			}
+			st, ok := e.fleet.Status(id)
+			if !ok {
+				return nil, "", false
+			}
+			return e.fleet.Tail(id, n), st.LogPath, true
+		},
 		Logger: o.Logger,
 	})
 	consoleLn, err := net.Listen("tcp", cfg.Console.Address)
