@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,8 @@ instances:
     PYTHONDONTWRITEBYTECODE: "1"
   metadata_options:
     port: %d
+load_balancer:
+  public_host: www.example.com
 target_groups:
   - name: web
     deregistration_delay: 1
@@ -66,13 +69,14 @@ func TestReferenceScenario(t *testing.T) {
 	type step struct {
 		name, allowIP, matcher string
 		want                   string
+		diagnosisCase          string
 	}
 	steps := []step{
 		{"1 ALLOWED_HOSTS rejects the instance IP", "0", "200",
-			`in web: unhealthy \(Target\.ResponseCodeMismatch: Health checks failed with these codes: \[400\]\)`},
+			`in web: unhealthy \(Target\.ResponseCodeMismatch: Health checks failed with these codes: \[400\]\)`, "django-allowed-hosts"},
 		{"2 the IP from the metadata service is allowed; SECURE_SSL_REDIRECT answers", "1", "200",
-			`in web: unhealthy \(Target\.ResponseCodeMismatch: Health checks failed with these codes: \[301\]\)`},
-		{"3 the matcher accepts 200-301", "1", "200-301", `in web: healthy$`},
+			`in web: unhealthy \(Target\.ResponseCodeMismatch: Health checks failed with these codes: \[301\]\)`, "https-redirect"},
+		{"3 the matcher accepts 200-301", "1", "200-301", `in web: healthy$`, ""},
 	}
 	diagnosis := map[string]string{
 		"1 ALLOWED_HOSTS rejects the instance IP":                                    "ALLOWED_HOSTS",
@@ -85,9 +89,28 @@ func TestReferenceScenario(t *testing.T) {
 			p.waitFor(t, `is up`, 30*time.Second)
 			p.waitForN(t, st.want, 2, 40*time.Second) // both instances
 			if want, ok := diagnosis[st.name]; ok {
-				line := p.waitFor(t, `Diagnosis for i-`, 20*time.Second)
+				line := p.waitForN(t, `Diagnosis for i-`, 2, 20*time.Second) // one per instance
 				if !strings.Contains(line, want) {
 					t.Errorf("diagnosis %q does not mention %q", line, want)
+				}
+				// The console serves the whole diagnosis beside the target
+				// health, with the user's request (the public host) as evidence.
+				consoleURL := regexp.MustCompile(`console\s+(http://\S+)`).FindStringSubmatch(p.waitFor(t, `console\s+http://`, time.Second))[1]
+				var doc struct {
+					TargetHealthDescriptions []struct {
+						Diagnosis *struct {
+							Case     string
+							Evidence struct{ AsUser *struct{ StatusCode int } }
+						}
+					}
+				}
+				getJSON(t, consoleURL+"/api/v1/target-groups/web/targets", &doc)
+				for _, d := range doc.TargetHealthDescriptions {
+					if d.Diagnosis == nil || d.Diagnosis.Case != st.diagnosisCase {
+						t.Errorf("console diagnosis %+v, want case %s", d.Diagnosis, st.diagnosisCase)
+					} else if u := d.Diagnosis.Evidence.AsUser; u == nil || u.StatusCode != 200 {
+						t.Errorf("the user's request (Host: www.example.com, X-Forwarded-Proto: https) should get 200: %+v", u)
+					}
 				}
 				return
 			}

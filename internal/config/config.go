@@ -118,6 +118,10 @@ type LoadBalancer struct {
 	IdleTimeout int `yaml:"idle_timeout"`
 	// AccessLogs in the ALB access-log format.
 	AccessLogs AccessLogs `yaml:"access_logs"`
+	// PublicHost is the Host your users send (your domain, such as
+	// www.example.com). The diagnosis of a failing health check compares the
+	// check with a user's request carrying it. Default example.com.
+	PublicHost string `yaml:"public_host"`
 }
 
 // AccessLogs destination.
@@ -188,7 +192,7 @@ var (
 		Port: 8000, Min: 2,
 		MetadataOptions: MetadataOptions{HTTPTokens: "optional", Port: 1338},
 	}
-	DefaultLoadBalancer = LoadBalancer{IdleTimeout: 60, AccessLogs: AccessLogs{Path: "-"}}
+	DefaultLoadBalancer = LoadBalancer{IdleTimeout: 60, AccessLogs: AccessLogs{Path: "-"}, PublicHost: "example.com"}
 	DefaultConsole      = Console{Address: "127.0.0.1:8099"}
 )
 

@@ -513,7 +513,7 @@ func (e *Env) diagnose(group, key string, t healthcheck.Target, r healthcheck.Re
 	if g == nil {
 		return
 	}
-	d := diagnose.Diagnoser{Logger: e.log}.Diagnose(e.runCtx, t, g.HealthCheck(), r)
+	d := diagnose.Diagnoser{Logger: e.log, PublicHost: e.Config().LoadBalancer.PublicHost}.Diagnose(e.runCtx, t, g.HealthCheck(), r)
 	if e.runCtx.Err() != nil {
 		return
 	}
