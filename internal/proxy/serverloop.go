@@ -283,6 +283,13 @@ func (c *clientConn) reject(status int) {
 	_, _ = c.bw.WriteString("HTTP/1.1 " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" + text)
 	_ = c.bw.Flush()
 	c.l.p.log.Debug("request rejected", "client", c.remoteAddr, "status", status, "reason", c.head.Reason)
+	// Closing with unread bytes would send a reset, and the client could
+	// lose the answer: stop writing, and drain for a moment first.
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+		_ = c.nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		_, _ = io.CopyN(io.Discard, c.nc, maxDiscard)
+	}
 }
 
 // handOff gives the connection, from the request at buf[r:] on, to the
