@@ -245,11 +245,32 @@ func (r *Request) parseRequestLine(line string) Outcome {
 		// absolute-form, authority-form (CONNECT), asterisk-form.
 		return r.fallback("target form")
 	}
+	if !validEscapes(target) {
+		return r.reject(http.StatusBadRequest, "invalid escape in the path")
+	}
 	if method == http.MethodConnect {
 		return r.fallback("CONNECT")
 	}
 	r.Method, r.Target, r.Proto = method, target, proto
 	return OK
+}
+
+// validEscapes reports whether every % in the path (before any ?) starts
+// a two-digit hex escape, as url.ParseRequestURI requires.
+func validEscapes(target string) bool {
+	for i := 0; i < len(target) && target[i] != '?'; i++ {
+		if target[i] == '%' {
+			if i+2 >= len(target) || !isHex(target[i+1]) || !isHex(target[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func (r *Request) add(key, value string) {

@@ -91,6 +91,8 @@ func TestParseRejects(t *testing.T) {
 		{"invalid method", "G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
 		{"control character in the target", "GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
 		{"no target", "GET  HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+		{"invalid escape in the path", "GET /a%zz HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+		{"truncated escape", "GET /a% HTTP/1.1\r\nHost: h\r\n\r\n", 400},
 		{"request line too long", long, 414},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
