@@ -9,6 +9,9 @@
 #
 # Needs: go, nginx, haproxy, wrk (apt-get install -y nginx haproxy wrk).
 # Usage: bench/proxy.sh            (ROUNDS=3 DURATION=10s CONNS=64 by default)
+# ELBOW_BASE=/path/to/elbowlb adds that build as a fifth contender, "base",
+# on 127.0.0.1:8084 (before/after figures from the same run); ELBOW_FLAGS
+# are extra flags for this tree's elbowlb.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -33,7 +36,9 @@ for tool in go nginx haproxy wrk; do
 	command -v "$tool" >/dev/null || { echo "proxy.sh: $tool is not installed (apt-get install -y nginx haproxy wrk)" >&2; exit 1; }
 done
 
-for addr in $T1 $T2 127.0.0.1:8081 127.0.0.1:8082 127.0.0.1:8083; do
+ELBOW_BASE=${ELBOW_BASE:-}
+ELBOW_FLAGS=${ELBOW_FLAGS:-}
+for addr in $T1 $T2 127.0.0.1:8081 127.0.0.1:8082 127.0.0.1:8083 127.0.0.1:8084; do
 	if ss -Hltn "( sport = :${addr##*:} )" | grep -q "${addr%:*}:${addr##*:}\b\|\*:${addr##*:}\b\|0.0.0.0:${addr##*:}\b"; then
 		echo "proxy.sh: $addr is in use; set TARGET_PORT or free it" >&2
 		exit 1
@@ -84,10 +89,18 @@ HAPROXY
 haproxy -f "$WORK/haproxy.cfg" & PIDS+=($!)
 HAPROXY_PID=$!
 
-"$WORK/elbowlb" -listen 127.0.0.1:8082 -targets "$T1,$T2" & PIDS+=($!)
+# shellcheck disable=SC2086 # ELBOW_FLAGS is a list of flags
+"$WORK/elbowlb" -listen 127.0.0.1:8082 -targets "$T1,$T2" $ELBOW_FLAGS & PIDS+=($!)
 ELBOW_PID=$!
+BASE_PID=
+NAMES="direct nginx haproxy elbow"
+if [ -n "$ELBOW_BASE" ]; then
+	"$ELBOW_BASE" -listen 127.0.0.1:8084 -targets "$T1,$T2" & PIDS+=($!)
+	BASE_PID=$!
+	NAMES="$NAMES base"
+fi
 
-for url in $T1 127.0.0.1:8081 127.0.0.1:8083 127.0.0.1:8082; do
+for url in $T1 127.0.0.1:8081 127.0.0.1:8083 127.0.0.1:8082 ${BASE_PID:+127.0.0.1:8084}; do
 	for _ in $(seq 50); do curl -fsS -o /dev/null "http://$url/" 2>/dev/null && break; sleep 0.1; done
 	curl -fsS -o /dev/null "http://$url/" || { echo "proxy.sh: $url does not answer" >&2; exit 1; }
 done
@@ -126,6 +139,7 @@ for round in $(seq "$ROUNDS"); do
 	run nginx 127.0.0.1:8081 "$NGINX_PID"
 	run haproxy 127.0.0.1:8083 "$HAPROXY_PID"
 	run elbow 127.0.0.1:8082 "$ELBOW_PID"
+	if [ -n "$BASE_PID" ]; then run base 127.0.0.1:8084 "$BASE_PID"; fi
 done
 
 median() { sort -g | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
@@ -135,9 +149,9 @@ echo
 echo "wrk -t1 -c$CONNS -d$DURATION --latency, $ROUNDS interleaved rounds, medians; $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s %10s %9s %9s %14s %14s\n' proxy "req/s" "p50 ms" "p99 ms" "cpu/req us" "peak RSS MiB"
 declare -A RPS P99
-for name in direct nginx haproxy elbow; do
+for name in $NAMES; do
 	pid=""
-	case $name in nginx) pid=$NGINX_PID ;; haproxy) pid=$HAPROXY_PID ;; elbow) pid=$ELBOW_PID ;; esac
+	case $name in nginx) pid=$NGINX_PID ;; haproxy) pid=$HAPROXY_PID ;; elbow) pid=$ELBOW_PID ;; base) pid=$BASE_PID ;; esac
 	rss=-
 	[ -n "$pid" ] && rss=$(awk -v k="$(peak_rss_kib "$pid")" 'BEGIN{printf "%.1f", k/1024}')
 	cpu=-
@@ -148,7 +162,7 @@ for name in direct nginx haproxy elbow; do
 done
 echo
 echo "elbow against the others, median of the per-round ratios (same round, same machine state):"
-for other in nginx haproxy; do
+for other in nginx haproxy ${BASE_PID:+base}; do
 	rps=$(awk -v o="$other" '$1=="elbow"{e[++i]=$2} $1==o{n[++j]=$2} END{for(k=1;k<=i;k++) print e[k]/n[k]}' "$RESULTS" | median)
 	p99=$(awk -v o="$other" '$1=="elbow"{e[++i]=$4} $1==o{n[++j]=$4} END{for(k=1;k<=i;k++) print e[k]/n[k]}' "$RESULTS" | median)
 	cpu=$(awk -v o="$other" '$1=="elbow"{e[++i]=$5} $1==o{n[++j]=$5} END{for(k=1;k<=i;k++) print e[k]/n[k]}' "$RESULTS" | median)

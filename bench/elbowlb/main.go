@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -29,14 +30,27 @@ func main() {
 	algorithm := flag.String("algorithm", "round_robin", "round_robin, least_outstanding_requests or weighted_random")
 	accessLog := flag.String("access-log", "", "access log file, - for standard output; empty: none")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until exit")
+	gcPercent := flag.Int("gc-percent", 0, "garbage collection target percentage (debug.SetGCPercent); 0: the runtime's (GOGC)")
+	memoryLimit := flag.Int64("memory-limit", 0, "soft memory limit in bytes (debug.SetMemoryLimit), with -gc-percent -1 the only GC trigger; 0: none")
+	noLoop := flag.Bool("no-server-loop", false, "serve clients with net/http's server instead of the listener's connection loop")
 	flag.Parse()
-	if err := run(*listen, *targets, *algorithm, *accessLog, *cpuProfile); err != nil {
+	// Process-wide GC settings: the load balancer's heap is small and
+	// short-lived, so collecting less often trades a few MiB for CPU.
+	if *gcPercent != 0 {
+		debug.SetGCPercent(*gcPercent)
+	}
+	if *memoryLimit > 0 {
+		debug.SetMemoryLimit(*memoryLimit)
+	}
+
+	o := proxy.Options{DisableServerLoop: *noLoop}
+	if err := run(*listen, *targets, *algorithm, *accessLog, *cpuProfile, o); err != nil {
 		fmt.Fprintln(os.Stderr, "elbowlb:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, targets, algorithm, accessLog, cpuProfile string) error {
+func run(listen, targets, algorithm, accessLog, cpuProfile string, o proxy.Options) error {
 	ap, err := netip.ParseAddrPort(listen)
 	if err != nil {
 		return fmt.Errorf("listen %q: %w", listen, err)
@@ -61,7 +75,7 @@ func run(listen, targets, algorithm, accessLog, cpuProfile string) error {
 		LoadBalancer: config.LoadBalancer{Name: "bench", IdleTimeout: 60},
 		Listeners: []config.Listener{{Protocol: "HTTP", Address: ap.Addr().String(), Port: int(ap.Port()),
 			DefaultAction: config.Action{Type: "forward", TargetGroup: "bench"}}}}
-	o := proxy.Options{Logger: log}
+	o.Logger = log
 	switch accessLog {
 	case "":
 	case "-":

@@ -29,6 +29,9 @@ type action struct {
 	forwards    []*forwarder
 	weights     []int
 	totalWeight int
+	// allPlain: every group forwarded to relays through package upstream,
+	// so the connection loop can serve the request itself.
+	allPlain bool
 
 	// redirect
 	redirect     config.RedirectAction
@@ -44,13 +47,15 @@ type action struct {
 func (l *Listener) compileAction(a config.Action, groups Groups) (*action, error) {
 	switch a.Type {
 	case "forward", "":
-		out := &action{kind: actionForward, name: "forward"}
+		out := &action{kind: actionForward, name: "forward", allPlain: true}
 		for _, wg := range a.TargetGroups() {
 			g := groups[wg.Name]
 			if g == nil {
 				return nil, fmt.Errorf("forward: target group %q does not exist", wg.Name)
 			}
-			out.forwards = append(out.forwards, l.p.forwarder(g))
+			fw := l.p.forwarder(g)
+			out.allPlain = out.allPlain && fw.plain
+			out.forwards = append(out.forwards, fw)
 			out.weights = append(out.weights, *wg.Weight)
 			out.totalWeight += *wg.Weight
 		}

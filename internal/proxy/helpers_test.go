@@ -135,6 +135,12 @@ func startProxy(t *testing.T, o Options, groups Groups, listeners ...config.List
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = p.Shutdown(ctx)
+		// The loop variant must have gone through the loop, not around it.
+		for _, l := range p.listeners {
+			if l.loop != nil && l.loop.served.Load() == 0 {
+				t.Errorf("listener %s: the connection loop served no request (%d handed to net/http)", l.Addr(), l.loop.handedOff.Load())
+			}
+		}
 	})
 	return p
 }
@@ -251,14 +257,18 @@ func newTGFor(tb testing.TB, tg config.TargetGroup, targets ...healthcheck.Targe
 	return g
 }
 
-// bothPaths runs a test through the fast path (package upstream) and
-// through httputil.ReverseProxy: both must behave the same.
+// bothPaths runs a test through each data path: the listener's own
+// connection loop with package upstream, net/http's server with package
+// upstream, and net/http's server with httputil.ReverseProxy. All must
+// behave the same.
 func bothPaths(t *testing.T, test func(t *testing.T, base Options)) {
-	t.Run("upstream", func(t *testing.T) { test(t, Options{}) })
+	t.Run("serverloop", func(t *testing.T) { test(t, Options{}) })
+	t.Run("upstream", func(t *testing.T) { test(t, Options{DisableServerLoop: true}) })
 	t.Run("reverseproxy", func(t *testing.T) { test(t, Options{DisableFastPath: true}) })
 }
 
 func fastPath(base, o Options) Options {
 	o.DisableFastPath = base.DisableFastPath
+	o.DisableServerLoop = base.DisableServerLoop
 	return o
 }

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,9 @@ type Listener struct {
 	fingerprint string
 	srv         *http.Server
 	ln          net.Listener
+	// loop is the client-side connection loop of a plain-HTTP listener
+	// (serverloop.go); nil when net/http serves every connection.
+	loop *loopState
 }
 
 // NewListener builds a listener from cl over groups; the Proxy's Start
@@ -80,6 +84,9 @@ func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error
 		l.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*l.cert}, MinVersion: tls.VersionTLS12}
 	}
 	l.srv.Protocols = &protocols
+	if l.cert == nil && !p.o.DisableFastPath && !p.o.DisableServerLoop {
+		l.loop = &loopState{conns: map[*clientConn]struct{}{}}
+	}
 	return l, nil
 }
 
@@ -126,16 +133,23 @@ func (l *Listener) bind() error {
 		return fmt.Errorf("listener %s %s: %w", l.protocol, net.JoinHostPort(l.address, l.port), err)
 	}
 	l.ln = ln
+	if l.loop != nil {
+		l.loop.handoff = newHandoffListener(ln.Addr())
+	}
 	l.port = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	l.xfPort = []string{l.port}
 	return nil
 }
 
-func (l *Listener) serve() {
+func (l *Listener) run() {
 	var err error
-	if l.cert != nil {
+	switch {
+	case l.cert != nil:
 		err = l.srv.ServeTLS(l.ln, "", "")
-	} else {
+	case l.loop != nil:
+		go l.acceptLoop()
+		err = l.srv.Serve(l.loop.handoff)
+	default:
 		err = l.srv.Serve(l.ln)
 	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -147,8 +161,21 @@ func (l *Listener) shutdown(ctx context.Context) error {
 	if l.ln == nil {
 		return nil
 	}
-	if err := l.srv.Shutdown(ctx); err != nil {
+	var loopErr error
+	var wg sync.WaitGroup
+	if l.loop != nil {
+		// Stop accepting first: the accept loop owns the socket, and
+		// http.Server only closes its hand-off adapter.
+		l.loop.closing.Store(true)
+		_ = l.ln.Close()
+		wg.Go(func() { loopErr = l.shutdownLoop(ctx) })
+	}
+	err := l.srv.Shutdown(ctx)
+	if err != nil {
 		_ = l.srv.Close()
+	}
+	wg.Wait()
+	if err = errors.Join(err, loopErr); err != nil {
 		return fmt.Errorf("listener %s: requests still in flight at shutdown: %w", l.Addr(), err)
 	}
 	return nil
@@ -160,6 +187,11 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	client, _ := netip.ParseAddrPort(r.RemoteAddr)
 	ex.clientIP = ipOf(r.RemoteAddr)
 	a, priority := l.table.Load().route(r, client.Addr())
+	l.serve(ex, r, a, priority)
+}
+
+// serve answers a routed request, for net/http and for the connection loop.
+func (l *Listener) serve(ex *exchange, r *http.Request, a *action, priority int) {
 	ex.action, ex.priority = a, priority
 	defer l.finish(ex, r)
 	switch a.kind {

@@ -47,6 +47,10 @@ type Options struct {
 	// DisableFastPath sends every request through httputil.ReverseProxy and
 	// net/http.Transport instead of package upstream (tests, comparisons).
 	DisableFastPath bool
+	// DisableServerLoop leaves every client connection of a plain-HTTP
+	// listener to net/http's server instead of the listener's own
+	// connection loop (tests, comparisons).
+	DisableServerLoop bool
 }
 
 // Proxy is the load balancer's data path: its listeners and the transport
@@ -62,6 +66,7 @@ type Proxy struct {
 	logFile   *os.File // the access log file New opened, closed at Shutdown
 	elbID     string
 	listeners []*Listener
+	pools     connPools
 
 	mu         sync.Mutex
 	forwarders map[*targetgroup.Group]*forwarder
@@ -184,7 +189,7 @@ func (p *Proxy) Start() error {
 		}
 	}
 	for _, l := range p.listeners {
-		go l.serve()
+		go l.run()
 	}
 	return nil
 }

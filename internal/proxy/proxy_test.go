@@ -170,8 +170,8 @@ func TestHTTPToHTTPSRedirect(t *testing.T) {
 	if err := http1.bind(); err != nil {
 		t.Fatal(err)
 	}
-	go https.serve()
-	go http1.serve()
+	go https.run()
+	go http1.run()
 	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
 
 	c := client()

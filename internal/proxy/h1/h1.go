@@ -1,0 +1,416 @@
+// Package h1 parses the head of an HTTP/1.x request strictly, for the
+// load balancer's own client-side connection loop. It accepts only what it
+// fully understands and says so in three ways: a parsed request, a
+// rejection (the status to answer before closing the connection: framing
+// that two parsers could read differently is never passed on), or a
+// fallback (valid HTTP the loop does not handle itself, such as chunked
+// bodies, upgrades, Expect, absolute-form targets or HTTP/2 prior
+// knowledge, which net/http then serves).
+//
+// Line endings follow RFC 9112 section 2.2: CRLF, or a bare LF (the CR is
+// optional); a bare CR anywhere is rejected. The head is always passed on
+// re-serialised with CRLF, so accepting a bare LF cannot desynchronise a
+// target.
+package h1
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+)
+
+// Outcome of Parse.
+type Outcome int
+
+const (
+	// OK: Request holds the request.
+	OK Outcome = iota
+	// Reject: answer Request.Status (400, 414, 431, 501) and close.
+	Reject
+	// Fallback: hand the connection, this request included, to net/http.
+	Fallback
+)
+
+// Limits of a request head. The ALB answers 414 and 431 likewise above its
+// own limits; net/http's default header limit is 1 MiB.
+const (
+	MaxRequestLine = 16 << 10
+	MaxHead        = 64 << 10
+)
+
+// Request is one parsed request head. Every string is a substring of the
+// head the caller passed, so a Request costs no allocation of its own; its
+// Header map and value storage are reused by the next Parse.
+type Request struct {
+	Method, Target, Proto string
+	Minor                 int // HTTP/1.Minor
+	Host                  string
+	// Header holds every field but Host, under canonical names.
+	Header http.Header
+	// ContentLength is the body's length, 0 when there is none.
+	ContentLength int64
+	// Close: the connection must close after the response (Connection:
+	// close, or HTTP/1.0).
+	Close bool
+	// Status is the answer to a Reject.
+	Status int
+	// Reason says why a request was rejected or fell back (tests, logs).
+	Reason string
+
+	values []string
+}
+
+// HeadEnd returns the length of the head at the start of b (through the
+// empty line ending it), or 0 when b does not yet hold a whole head.
+func HeadEnd(b []byte) int {
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return 0
+		}
+		line := b[i : i+j]
+		i += j + 1
+		if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
+			return i
+		}
+	}
+}
+
+func (r *Request) reject(status int, reason string) Outcome {
+	r.Status, r.Reason = status, reason
+	return Reject
+}
+
+func (r *Request) fallback(reason string) Outcome {
+	r.Reason = reason
+	return Fallback
+}
+
+// Parse parses head, which must be exactly one request head as HeadEnd
+// delimits it, into r.
+func (r *Request) Parse(head string) Outcome {
+	if r.Header == nil {
+		r.Header = make(http.Header, 16)
+	} else {
+		clear(r.Header)
+	}
+	r.values = r.values[:0]
+	r.Method, r.Target, r.Proto, r.Host, r.Minor = "", "", "", "", 0
+	r.ContentLength, r.Close, r.Status, r.Reason = 0, false, 0, ""
+
+	if len(head) > 0 && (head[0] == '\r' || head[0] == '\n') {
+		// RFC 9112 lets a server skip empty lines before a request line;
+		// net/http decides.
+		return r.fallback("leading empty line")
+	}
+	line, rest, ok := nextLine(head)
+	if !ok {
+		return r.reject(http.StatusBadRequest, "bare CR in request line")
+	}
+	if len(line) > MaxRequestLine {
+		return r.reject(http.StatusRequestURITooLong, "request line too long")
+	}
+	if o := r.parseRequestLine(line); o != OK {
+		return o
+	}
+	var (
+		hostSeen, teSeen, clSeen, expect, upgrade bool
+		keepAlive                                 bool
+		cl                                        string
+	)
+	for {
+		line, rest, ok = nextLine(rest)
+		if !ok {
+			return r.reject(http.StatusBadRequest, "bare CR in header")
+		}
+		if line == "" {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return r.reject(http.StatusBadRequest, "obs-fold") // RFC 9112 section 5.2
+		}
+		colon := 0
+		for colon < len(line) && isTokenChar(line[colon]) {
+			colon++
+		}
+		if colon == 0 || colon == len(line) || line[colon] != ':' {
+			// An empty name, a character outside token, or whitespace
+			// before the colon (RFC 9112 section 5.1: must be a 400).
+			return r.reject(http.StatusBadRequest, "invalid header name")
+		}
+		name := line[:colon]
+		value := trimOWS(line[colon+1:])
+		if !validValue(value) {
+			return r.reject(http.StatusBadRequest, "invalid header value")
+		}
+		key := canonical(name)
+		switch key {
+		case "Host":
+			if hostSeen {
+				return r.reject(http.StatusBadRequest, "more than one Host")
+			}
+			if !validHost(value) {
+				return r.reject(http.StatusBadRequest, "invalid Host")
+			}
+			hostSeen, r.Host = true, value
+			continue
+		case "Content-Length":
+			if clSeen && value != cl {
+				return r.reject(http.StatusBadRequest, "differing Content-Length")
+			}
+			if clSeen {
+				continue // an identical repeat: keep one
+			}
+			n, ok := parseLength(value)
+			if !ok {
+				return r.reject(http.StatusBadRequest, "invalid Content-Length")
+			}
+			clSeen, cl, r.ContentLength = true, value, n
+		case "Transfer-Encoding":
+			teSeen = true
+		case "Expect":
+			expect = true
+		case "Upgrade":
+			upgrade = true
+		case "Connection":
+			for tok := range tokens(value) {
+				switch {
+				case equalFold(tok, "close"):
+					r.Close = true
+				case equalFold(tok, "keep-alive"):
+					keepAlive = true
+				case equalFold(tok, "upgrade"):
+					upgrade = true
+				}
+			}
+		}
+		r.add(key, value)
+	}
+	switch {
+	case teSeen && clSeen:
+		return r.reject(http.StatusBadRequest, "both Transfer-Encoding and Content-Length")
+	case r.Minor == 1 && !hostSeen:
+		return r.reject(http.StatusBadRequest, "no Host")
+	case r.Minor == 0 && !hostSeen:
+		return r.fallback("HTTP/1.0 without Host")
+	case teSeen:
+		return r.fallback("Transfer-Encoding")
+	case expect:
+		return r.fallback("Expect")
+	case upgrade:
+		return r.fallback("Upgrade")
+	case r.Minor == 0 && keepAlive:
+		return r.fallback("HTTP/1.0 keep-alive")
+	}
+	if r.Minor == 0 {
+		r.Close = true
+	}
+	return OK
+}
+
+func (r *Request) parseRequestLine(line string) Outcome {
+	sp1 := indexByte(line, ' ')
+	if sp1 <= 0 {
+		return r.reject(http.StatusBadRequest, "malformed request line")
+	}
+	sp2 := sp1 + 1 + indexByte(line[sp1+1:], ' ')
+	if sp2 <= sp1 {
+		return r.reject(http.StatusBadRequest, "malformed request line")
+	}
+	method, target, proto := line[:sp1], line[sp1+1:sp2], line[sp2+1:]
+	for i := 0; i < len(method); i++ {
+		if !isTokenChar(method[i]) {
+			return r.reject(http.StatusBadRequest, "invalid method")
+		}
+	}
+	switch proto {
+	case "HTTP/1.1":
+		r.Minor = 1
+	case "HTTP/1.0":
+		r.Minor = 0
+	default:
+		// HTTP/2 prior knowledge ("PRI * HTTP/2.0"), other versions, and
+		// garbage: net/http answers them as it always has.
+		return r.fallback("protocol " + proto)
+	}
+	if target == "" {
+		return r.reject(http.StatusBadRequest, "empty target")
+	}
+	for i := 0; i < len(target); i++ {
+		if c := target[i]; c <= ' ' || c == 0x7f {
+			return r.reject(http.StatusBadRequest, "invalid target")
+		}
+	}
+	if target[0] != '/' {
+		// absolute-form, authority-form (CONNECT), asterisk-form.
+		return r.fallback("target form")
+	}
+	if !validEscapes(target) {
+		return r.reject(http.StatusBadRequest, "invalid escape in the path")
+	}
+	if method == http.MethodConnect {
+		return r.fallback("CONNECT")
+	}
+	r.Method, r.Target, r.Proto = method, target, proto
+	return OK
+}
+
+// validEscapes reports whether every % in the path (before any ?) starts
+// a two-digit hex escape, as url.ParseRequestURI requires.
+func validEscapes(target string) bool {
+	for i := 0; i < len(target) && target[i] != '?'; i++ {
+		if target[i] == '%' {
+			if i+2 >= len(target) || !isHex(target[i+1]) || !isHex(target[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func (r *Request) add(key, value string) {
+	if prior := r.Header[key]; prior != nil {
+		r.Header[key] = append(prior, value)
+		return
+	}
+	r.values = append(r.values, value)
+	n := len(r.values)
+	r.Header[key] = r.values[n-1 : n : n]
+}
+
+// nextLine splits off the first line of s, without its CRLF or LF; ok is
+// false when the line holds a CR not followed by LF.
+func nextLine(s string) (line, rest string, ok bool) {
+	i := indexByte(s, '\n')
+	if i < 0 {
+		line, rest = s, ""
+	} else {
+		line, rest = s[:i], s[i+1:]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, rest, indexByte(line, '\r') < 0
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// validValue: field-content is VCHAR, obs-text, SP and HTAB; no other
+// control character (RFC 9110 section 5.5).
+func validValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validHost accepts the characters of a uri-host and port (RFC 3986),
+// as net/http's own check does.
+func validHost(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case indexByte("-._~!$&'()*+,;=:[]%", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// parseLength accepts 1*DIGIT only: no sign, no space, no list.
+func parseLength(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+func isTokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return indexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// canonical is http.CanonicalHeaderKey without an allocation when the name
+// is already canonical (the common case).
+func canonical(name string) string {
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return http.CanonicalHeaderKey(name)
+		}
+		upper = c == '-'
+	}
+	return name
+}
+
+// tokens yields the comma-separated elements of a list value, trimmed.
+func tokens(v string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for len(v) > 0 {
+			tok := v
+			if i := indexByte(v, ','); i >= 0 {
+				tok, v = v[:i], v[i+1:]
+			} else {
+				v = ""
+			}
+			if tok = trimOWS(tok); tok != "" && !yield(tok) {
+				return
+			}
+		}
+	}
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

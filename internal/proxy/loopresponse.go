@@ -1,0 +1,266 @@
+package proxy
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// response is the loop's http.ResponseWriter: the status line and header
+// go out at the first Write or Flush, or at the end; the body is framed as
+// net/http frames it (its Content-Length, else chunked to HTTP/1.1 clients,
+// else until close), so that clients see what they saw from net/http.
+type response struct {
+	c      *clientConn
+	req    *http.Request
+	header http.Header
+
+	status        int
+	committed     bool
+	chunked       bool
+	noBody        bool  // HEAD, or a status without a body
+	contentLength int64 // -1: not declared
+	written       int64
+	closeAfter    bool
+	sniffed       [1]string
+	num           [32]byte // digits, and the Date
+	zero          [1]string
+}
+
+func (w *response) reset(r *http.Request) {
+	clear(w.header)
+	w.req = r
+	w.status, w.committed, w.chunked, w.noBody = 0, false, false, false
+	w.contentLength, w.written, w.closeAfter = -1, 0, r.Close
+}
+
+func (w *response) Header() http.Header { return w.header }
+
+// WriteHeader records the status. 1xx interim responses are not relayed
+// (package upstream skips them, and nothing else on the loop's path sends
+// one).
+func (w *response) WriteHeader(code int) {
+	if w.status != 0 || code < 200 || code > 999 {
+		return
+	}
+	w.status = code
+}
+
+func (w *response) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if !w.committed {
+		w.commit(p, false)
+	}
+	if w.noBody {
+		if w.req.Method == http.MethodHead {
+			return len(p), nil
+		}
+		return 0, http.ErrBodyNotAllowed
+	}
+	bw := w.c.bw
+	if w.chunked {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		_, _ = bw.Write(strconv.AppendInt(w.num[:0], int64(len(p)), 16))
+		_, _ = bw.WriteString("\r\n")
+		n, err := bw.Write(p)
+		_, _ = bw.WriteString("\r\n")
+		w.written += int64(n)
+		return n, err
+	}
+	if w.contentLength >= 0 && w.written+int64(len(p)) > w.contentLength {
+		n, _ := bw.Write(p[:w.contentLength-w.written])
+		w.written += int64(n)
+		return n, http.ErrContentLength
+	}
+	n, err := bw.Write(p)
+	w.written += int64(n)
+	return n, err
+}
+
+// Flush sends what is buffered: streamed responses reach the client at once.
+func (w *response) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if !w.committed {
+		w.commit(nil, false)
+	}
+	_ = w.c.bw.Flush()
+}
+
+// finish ends the response; false when the connection is to be closed (or
+// is broken).
+func (w *response) finish() bool {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if !w.committed {
+		w.commit(nil, true)
+	}
+	bw := w.c.bw
+	if w.chunked {
+		_, _ = bw.WriteString("0\r\n\r\n")
+	}
+	if w.contentLength >= 0 && w.written < w.contentLength && !w.noBody {
+		// The body fell short of its length: the client can only tell by
+		// the connection closing.
+		w.closeAfter = true
+	}
+	if w.closeAfter {
+		_ = bw.Flush()
+		return false
+	}
+	// Pipelined requests already read get their responses in one write;
+	// the loop flushes before it waits for more.
+	if w.c.r == w.c.w {
+		return bw.Flush() == nil
+	}
+	return true
+}
+
+// commit writes the status line and header. first is the start of the
+// body (for Content-Type sniffing); done reports that the handler has
+// returned without writing a body.
+func (w *response) commit(first []byte, done bool) {
+	w.committed = true
+	h := w.header
+	code := w.status
+	bodyAllowed := code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
+	isHead := w.req.Method == http.MethodHead
+	w.noBody = !bodyAllowed || isHead
+	if cl := h["Content-Length"]; len(cl) == 1 {
+		if n, err := strconv.ParseInt(cl[0], 10, 64); err == nil && n >= 0 {
+			w.contentLength = n
+		}
+	}
+	if v := h["Connection"]; len(v) > 0 && listed(v, "close") {
+		w.closeAfter = true
+	}
+	if _, ok := h["Content-Type"]; !ok && bodyAllowed && len(first) > 0 && len(h["Content-Encoding"]) == 0 {
+		w.sniffed[0] = http.DetectContentType(first)
+		h["Content-Type"] = w.sniffed[:]
+	}
+	switch {
+	case w.noBody:
+	case w.contentLength >= 0:
+	case done:
+		// Nothing was written: say so, and keep the connection.
+		w.contentLength = 0
+		w.zero[0] = "0"
+		h["Content-Length"] = w.zero[:]
+	case w.req.ProtoMinor >= 1:
+		w.chunked = true
+	default:
+		w.closeAfter = true // HTTP/1.0: the body runs until close
+	}
+	if w.c.l.loop.closing.Load() {
+		w.closeAfter = true
+	}
+
+	bw := w.c.bw
+	_, _ = bw.WriteString("HTTP/1.1 ")
+	_, _ = bw.Write(strconv.AppendInt(w.num[:0], int64(code), 10))
+	_ = bw.WriteByte(' ')
+	if text := http.StatusText(code); text != "" {
+		_, _ = bw.WriteString(text)
+	} else {
+		_, _ = bw.WriteString("status code ")
+		_, _ = bw.Write(strconv.AppendInt(w.num[:0], int64(code), 10))
+	}
+	_, _ = bw.WriteString("\r\n")
+	for name, values := range h {
+		switch name {
+		case "Connection", "Transfer-Encoding":
+			continue // the loop frames the response itself
+		}
+		if !validFieldName(name) {
+			continue // as net/http: never a header that could split the response
+		}
+		for _, v := range values {
+			_, _ = bw.WriteString(name)
+			_, _ = bw.WriteString(": ")
+			writeFieldValue(w.c, v)
+			_, _ = bw.WriteString("\r\n")
+		}
+	}
+	if _, ok := h["Date"]; !ok {
+		_, _ = bw.WriteString("Date: ")
+		_, _ = bw.Write(time.Now().UTC().AppendFormat(w.num[:0], http.TimeFormat))
+		_, _ = bw.WriteString("\r\n")
+	}
+	if w.chunked {
+		_, _ = bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	if w.closeAfter {
+		_, _ = bw.WriteString("Connection: close\r\n")
+	}
+	_, _ = bw.WriteString("\r\n")
+}
+
+// writeFieldValue writes v with CR and LF replaced by spaces, as net/http
+// does, so that no value can end the header early.
+func writeFieldValue(c *clientConn, v string) {
+	bw := c.bw
+	start := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\r' || v[i] == '\n' {
+			_, _ = bw.WriteString(v[start:i])
+			_ = bw.WriteByte(' ')
+			start = i + 1
+		}
+	}
+	_, _ = bw.WriteString(v[start:])
+}
+
+func validFieldName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case indexByteString("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// listed reports whether a Connection value lists token (case-insensitive).
+func listed(values []string, token string) bool {
+	for _, v := range values {
+		for len(v) > 0 {
+			tok := v
+			if i := indexByteString(v, ','); i >= 0 {
+				tok, v = v[:i], v[i+1:]
+			} else {
+				v = ""
+			}
+			for len(tok) > 0 && (tok[0] == ' ' || tok[0] == '\t') {
+				tok = tok[1:]
+			}
+			for len(tok) > 0 && (tok[len(tok)-1] == ' ' || tok[len(tok)-1] == '\t') {
+				tok = tok[:len(tok)-1]
+			}
+			if len(tok) == len(token) && equalFoldASCII(tok, token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func equalFoldASCII(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}

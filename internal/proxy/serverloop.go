@@ -1,0 +1,533 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/proxy/h1"
+)
+
+// The client-side connection loop of a plain-HTTP listener. net/http's
+// server costs a goroutine hand-off, a background read and some thirty
+// allocations per request; here one goroutine per connection reads each
+// request head into a reused buffer (package h1), routes it and, when it
+// fully understands it (a fixed response, a redirect, or a forward to
+// plain-HTTP targets relayed by package upstream), answers it itself.
+// Anything else (chunked request bodies, Expect, upgrades, absolute-form
+// targets, HTTP/2 prior knowledge, forwards to HTTPS targets) is handed,
+// with the rest of its connection, to the listener's http.Server through a
+// listener adapter, so that it is served exactly as before.
+
+// Connection states, for graceful shutdown: an idle connection (waiting
+// for a request, nothing buffered) may be closed at once; an active one
+// finishes its request first.
+const (
+	connActive int32 = iota
+	connIdle
+	connClosed
+)
+
+// readBufSize is a connection's initial read buffer; heads up to h1.MaxHead
+// grow it.
+const readBufSize = 4 << 10
+
+// maxDiscard is how much of an unread request body is read and dropped to
+// keep the connection; above it the connection is closed instead (as
+// net/http does).
+const maxDiscard = 256 << 10
+
+// connPools pool the per-connection buffers of the loop.
+type connPools struct {
+	read  sync.Pool // *[readBufSize]byte
+	write sync.Pool // *bufio.Writer
+}
+
+// loopState is a listener's connection loop: its connections and the
+// adapter handing connections over to net/http.
+type loopState struct {
+	handoff *handoffListener
+	closing atomic.Bool
+	mu      sync.Mutex
+	conns   map[*clientConn]struct{}
+	// served and handedOff count requests answered by the loop and
+	// connections given to net/http.
+	served, handedOff atomic.Int64
+}
+
+// clientConn is one client connection served by the loop.
+type clientConn struct {
+	l     *Listener
+	nc    net.Conn
+	state atomic.Int32
+
+	buf      []byte // buf[r:w] is read and not yet consumed
+	r, w     int
+	pooled   *[readBufSize]byte
+	bw       *bufio.Writer
+	deadline time.Time
+
+	remoteAddr string
+	clientIP   string
+	client     netip.Addr
+	ctx        context.Context
+	cancel     context.CancelFunc
+
+	head h1.Request
+	req  http.Request
+	url  url.URL
+	body bodyReader
+	resp response
+	ex   exchange
+}
+
+// acceptLoop accepts the listener's connections until it is closed.
+func (l *Listener) acceptLoop() {
+	var backoff time.Duration
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if l.loop.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: wait, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			l.p.log.Warn("accept", "addr", l.Addr(), "err", err, "retry_in", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		c := l.newClientConn(nc)
+		if c == nil {
+			_ = nc.Close()
+			continue
+		}
+		go c.serve()
+	}
+}
+
+func (l *Listener) newClientConn(nc net.Conn) *clientConn {
+	c := &clientConn{l: l, nc: nc, remoteAddr: nc.RemoteAddr().String()}
+	c.clientIP = ipOf(c.remoteAddr)
+	ap, _ := netip.ParseAddrPort(c.remoteAddr)
+	c.client = ap.Addr()
+	c.state.Store(connIdle)
+	l.loop.mu.Lock()
+	defer l.loop.mu.Unlock()
+	if l.loop.closing.Load() {
+		return nil
+	}
+	l.loop.conns[c] = struct{}{}
+	return c
+}
+
+func (c *clientConn) serve() {
+	pools := &c.l.p.pools
+	if b, ok := pools.read.Get().(*[readBufSize]byte); ok {
+		c.pooled = b
+	} else {
+		c.pooled = new([readBufSize]byte)
+	}
+	c.buf = c.pooled[:]
+	if w, ok := pools.write.Get().(*bufio.Writer); ok {
+		w.Reset(c.nc)
+		c.bw = w
+	} else {
+		c.bw = bufio.NewWriterSize(c.nc, 4<<10)
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.body.c = c
+	c.resp.c = c
+	c.resp.header = make(http.Header, 16)
+
+	handedOff := false
+	defer func() {
+		c.cancel()
+		if !handedOff {
+			_ = c.nc.Close()
+		}
+		c.state.Store(connClosed)
+		c.l.loop.mu.Lock()
+		delete(c.l.loop.conns, c)
+		c.l.loop.mu.Unlock()
+		c.bw.Reset(nil)
+		pools.write.Put(c.bw)
+		pools.read.Put(c.pooled)
+	}()
+	for {
+		n, ok := c.readHead()
+		if !ok {
+			return
+		}
+		head := string(c.buf[c.r : c.r+n])
+		switch c.head.Parse(head) {
+		case h1.Reject:
+			c.reject(c.head.Status)
+			return
+		case h1.Fallback:
+			handedOff = c.handOff()
+			return
+		}
+		if !c.buildRequest() {
+			c.reject(http.StatusBadRequest)
+			return
+		}
+		a, priority := c.l.table.Load().route(&c.req, c.client)
+		if a.kind == actionForward && !a.allPlain {
+			handedOff = c.handOff()
+			return
+		}
+		c.r += n
+		if !c.serveOne(a, priority) {
+			return
+		}
+	}
+}
+
+// readHead reads until buf[r:] starts with a whole request head and
+// returns its length; false when the connection is to be closed.
+func (c *clientConn) readHead() (int, bool) {
+	for {
+		if c.r < c.w {
+			if n := h1.HeadEnd(c.buf[c.r:c.w]); n > 0 {
+				return n, true
+			}
+			if c.w-c.r >= h1.MaxHead {
+				status := http.StatusRequestHeaderFieldsTooLarge
+				if indexNewline(c.buf[c.r:c.w]) < 0 {
+					status = http.StatusRequestURITooLong
+				}
+				c.reject(status)
+				return 0, false
+			}
+		}
+		if c.bw.Buffered() > 0 && c.bw.Flush() != nil {
+			return 0, false
+		}
+		if c.r == c.w {
+			c.r, c.w = 0, 0
+			// Idle: nothing of a next request has arrived. Shutdown may
+			// close the connection from now until the CAS below.
+			c.state.Store(connIdle)
+			if c.l.loop.closing.Load() {
+				return 0, false
+			}
+		}
+		c.makeRoom()
+		c.extendDeadline()
+		n, err := c.nc.Read(c.buf[c.w:])
+		if n > 0 {
+			c.w += n
+			if !c.state.CompareAndSwap(connIdle, connActive) && c.state.Load() != connActive {
+				return 0, false // closed by shutdown
+			}
+		}
+		if err != nil && c.r == c.w || err != nil && n == 0 {
+			return 0, false
+		}
+	}
+}
+
+// makeRoom ensures buf has free space after w: the unread part moves to
+// the front, and the buffer grows (up to h1.MaxHead) for a long head.
+func (c *clientConn) makeRoom() {
+	if c.w < len(c.buf) {
+		return
+	}
+	if c.r > 0 {
+		c.w = copy(c.buf, c.buf[c.r:c.w])
+		c.r = 0
+		return
+	}
+	bigger := make([]byte, min(2*len(c.buf), h1.MaxHead))
+	c.w = copy(bigger, c.buf[c.r:c.w])
+	c.r = 0
+	c.buf = bigger
+}
+
+// extendDeadline gives the next read the idle timeout. Setting a deadline
+// costs a runtime timer update, so it is renewed only when it has run down
+// by more than a tenth of the timeout (at most a second).
+func (c *clientConn) extendDeadline() {
+	idle := c.l.p.o.IdleTimeout
+	now := time.Now()
+	if c.deadline.Sub(now) >= idle-min(time.Second, idle/10) {
+		return
+	}
+	c.deadline = now.Add(idle)
+	_ = c.nc.SetReadDeadline(c.deadline)
+}
+
+func indexNewline(b []byte) int {
+	for i, c := range b {
+		if c == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
+// reject answers status as net/http does for a malformed request, and the
+// connection closes.
+func (c *clientConn) reject(status int) {
+	text := strconv.Itoa(status) + " " + http.StatusText(status)
+	_, _ = c.bw.WriteString("HTTP/1.1 " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" + text)
+	_ = c.bw.Flush()
+	c.l.p.log.Debug("request rejected", "client", c.remoteAddr, "status", status, "reason", c.head.Reason)
+	// Closing with unread bytes would send a reset, and the client could
+	// lose the answer: stop writing, and drain for a moment first.
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+		_ = c.nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		_, _ = io.CopyN(io.Discard, c.nc, maxDiscard)
+	}
+}
+
+// handOff gives the connection, from the request at buf[r:] on, to the
+// listener's http.Server; false when that server is shut down.
+func (c *clientConn) handOff() bool {
+	if c.bw.Buffered() > 0 && c.bw.Flush() != nil {
+		return false
+	}
+	_ = c.nc.SetReadDeadline(time.Time{})
+	hc := &handedConn{Conn: c.nc, pending: append([]byte(nil), c.buf[c.r:c.w]...)}
+	c.l.loop.handedOff.Add(1)
+	return c.l.loop.handoff.deliver(hc)
+}
+
+// buildRequest fills c.req from c.head; false when the target is not a
+// valid request URI.
+func (c *clientConn) buildRequest() bool {
+	h := &c.head
+	u := &c.url
+	*u = url.URL{}
+	if plainTarget(h.Target) {
+		u.Path = h.Target
+		for i := 0; i < len(h.Target); i++ {
+			if h.Target[i] == '?' {
+				u.Path, u.RawQuery = h.Target[:i], h.Target[i+1:]
+				if u.RawQuery == "" {
+					u.ForceQuery = true
+				}
+				break
+			}
+		}
+	} else {
+		parsed, err := url.ParseRequestURI(h.Target)
+		if err != nil {
+			return false
+		}
+		*u = *parsed
+	}
+	c.req = http.Request{
+		Method: h.Method, URL: u, Proto: h.Proto, ProtoMajor: 1, ProtoMinor: h.Minor,
+		Header: h.Header, Host: h.Host, RequestURI: h.Target, RemoteAddr: c.remoteAddr,
+		ContentLength: h.ContentLength, Close: h.Close, Body: http.NoBody,
+	}
+	c.body.remaining = h.ContentLength
+	if h.ContentLength > 0 {
+		c.req.Body = &c.body
+	}
+	return true
+}
+
+// plainTarget reports whether an origin-form target needs no unescaping:
+// url.ParseRequestURI would return it as Path (and RawQuery) unchanged.
+func plainTarget(s string) bool {
+	q := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '?':
+			q = true
+		case c == '%' || c == '#':
+			return false
+		case indexByteString("-._~/!$&'()*+,;=:@", c) >= 0:
+		case q && indexByteString("[]{}|\\^`\"<>", c) >= 0:
+			// Unusual in a query, and still kept as sent there.
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func indexByteString(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// serveOne answers the request in c.req; false when the connection is to
+// be closed.
+func (c *clientConn) serveOne(a *action, priority int) (keep bool) {
+	ex := &c.ex
+	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: time.Now(), clientIP: c.clientIP}
+	c.resp.reset(&c.req)
+	defer func() {
+		if v := recover(); v != nil {
+			// ErrAbortHandler: a response broke off after its header
+			// went out; the client must see the connection cut.
+			if v != http.ErrAbortHandler {
+				c.l.p.log.Error("panic serving a request", "client", c.remoteAddr, "panic", v)
+			}
+			keep = false
+		}
+	}()
+	c.l.loop.served.Add(1)
+	c.l.serve(ex, &c.req, a, priority)
+	if !c.resp.finish() {
+		return false
+	}
+	if c.body.remaining > 0 && !c.body.discard() {
+		return false
+	}
+	return !c.resp.closeAfter && !c.l.loop.closing.Load()
+}
+
+// bodyReader is a request body of known length, read from the
+// connection's buffer and then from the connection itself.
+type bodyReader struct {
+	c         *clientConn
+	remaining int64
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.remaining <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.remaining {
+		p = p[:b.remaining]
+	}
+	c := b.c
+	if c.r < c.w {
+		n := copy(p, c.buf[c.r:c.w])
+		c.r += n
+		b.remaining -= int64(n)
+		return n, nil
+	}
+	if c.bw.Buffered() > 0 {
+		if err := c.bw.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	c.extendDeadline()
+	// Straight into p: no byte beyond the body is consumed, so that a
+	// pipelined request after it stays unread.
+	n, err := c.nc.Read(p)
+	b.remaining -= int64(n)
+	if err == io.EOF && b.remaining > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (b *bodyReader) Close() error { return nil }
+
+// discard reads what is left of a body nobody read (a fixed response to a
+// POST); false when it is too long to be worth it, or broke off.
+func (b *bodyReader) discard() bool {
+	if b.remaining > maxDiscard {
+		return false
+	}
+	_, err := io.Copy(io.Discard, b)
+	return err == nil
+}
+
+// handoffListener is the net.Listener the listener's http.Server serves:
+// it accepts the connections the loop hands over.
+type handoffListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newHandoffListener(addr net.Addr) *handoffListener {
+	return &handoffListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (h *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-h.conns:
+		return c, nil
+	case <-h.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (h *handoffListener) Close() error {
+	h.once.Do(func() { close(h.done) })
+	return nil
+}
+
+func (h *handoffListener) Addr() net.Addr { return h.addr }
+
+func (h *handoffListener) deliver(c net.Conn) bool {
+	select {
+	case h.conns <- c:
+		return true
+	case <-h.done:
+		return false
+	}
+}
+
+// handedConn is a connection handed over with bytes already read from it.
+type handedConn struct {
+	net.Conn
+	pending []byte
+}
+
+func (h *handedConn) Read(p []byte) (int, error) {
+	if len(h.pending) > 0 {
+		n := copy(p, h.pending)
+		h.pending = h.pending[n:]
+		return n, nil
+	}
+	return h.Conn.Read(p)
+}
+
+// shutdownLoop stops the loop: idle connections close at once, active ones
+// after their request; it returns when none is left, or when ctx is done
+// (the rest are then closed).
+func (l *Listener) shutdownLoop(ctx context.Context) error {
+	l.loop.closing.Store(true)
+	ticker := time.NewTicker(10 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		l.loop.mu.Lock()
+		left := len(l.loop.conns)
+		for c := range l.loop.conns {
+			if c.state.CompareAndSwap(connIdle, connClosed) {
+				_ = c.nc.Close()
+			}
+		}
+		l.loop.mu.Unlock()
+		if left == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			l.loop.mu.Lock()
+			for c := range l.loop.conns {
+				_ = c.nc.Close()
+			}
+			l.loop.mu.Unlock()
+			return ctx.Err()
+		case <-ticker.C:
+		}
+	}
+}
