@@ -390,16 +390,21 @@ func TestUpReloadsConfig(t *testing.T) {
 
 	changed := strings.Replace(yaml, "  min: 2\n", "  min: 3\n", 1)
 	changed = strings.Replace(changed, "      path: /health\n", "      path: /health\n      matcher: \"200-299\"\n", 1)
+	second := freePort(t)
+	changed = strings.Replace(changed, "listeners:\n", fmt.Sprintf("listeners:\n  - port: %d\n    default_action:\n      fixed_response: {status_code: \"200\", message_body: second}\n", second), 1)
 	if err := os.WriteFile(path, []byte(changed), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	line := p.waitFor(t, `reloaded .*applied`, 10*time.Second)
-	for _, want := range []string{"matcher 200-299", "instances: min 3"} {
+	for _, want := range []string{"matcher 200-299", "instances: min 3", fmt.Sprintf("listener HTTP http://127.0.0.1:%d added", second)} {
 		if !strings.Contains(line, want) {
 			t.Errorf("reload line %q does not say %q", line, want)
 		}
 	}
 	p.waitFor(t, `127\.0\.0\.4:\d+\) in web: healthy`, 20*time.Second)
+	if code, body, err := get(&http.Client{Timeout: 5 * time.Second}, fmt.Sprintf("http://127.0.0.1:%d/", second)); err != nil || code != 200 || body != "second" {
+		t.Errorf("the listener added by the reload: %d %q %v", code, body, err)
+	}
 
 	invalid := strings.Replace(changed, "interval: 5", "interval: 3", 1)
 	os.WriteFile(path, []byte(invalid), 0o644)

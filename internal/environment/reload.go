@@ -15,8 +15,8 @@ import (
 var ErrNeedsRestart = errors.New("needs a restart of elbow up")
 
 // Reload applies a new, validated config to the running environment: health
-// check settings, deregistration delays, listener rules and actions, new
-// target groups, and the instance count. It checks the whole change first:
+// check settings, deregistration delays, listeners (added, removed, their
+// rules and actions), target groups, and the instance count. It checks the whole change first:
 // if any part cannot apply live, nothing is applied and the error lists
 // every such part (errors.Is ErrNeedsRestart), so the running environment is
 // left exactly as it was.
@@ -47,10 +47,21 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 		started = append(started, g)
 		applied = append(applied, fmt.Sprintf("target group %s added", tg.Name))
 	}
-	if err := e.proxy.SetRoutes(next, groups); err != nil {
-		return nil, fmt.Errorf("listener rules: %w", err) // nothing changed yet: new groups have no targets
+	changes, err := e.proxy.Reconfigure(ctx, next, groups)
+	if err != nil && changes == nil {
+		return nil, fmt.Errorf("listeners: %w", err) // nothing changed yet: new groups have no targets
 	}
-	if !reflect.DeepEqual(cur.Listeners, next.Listeners) {
+	for _, c := range changes {
+		verb := "removed"
+		if c.Added {
+			verb = "added"
+		}
+		applied = append(applied, fmt.Sprintf("listener %s %s %s", c.Listener.Protocol(), c.Listener.URL(), verb))
+	}
+	if err != nil {
+		applied = append(applied, fmt.Sprintf("but: %v", err))
+	}
+	if !reflect.DeepEqual(cur.Listeners, next.Listeners) && len(changes) == 0 {
 		applied = append(applied, "listener rules and actions")
 	}
 	for _, g := range started {
@@ -112,17 +123,6 @@ func (e *Env) checkReload(cur, next *config.Config) error {
 	}
 	if cur.Console != next.Console {
 		needs("console.address changed")
-	}
-	if len(cur.Listeners) != len(next.Listeners) {
-		needs("listeners were added or removed")
-	} else {
-		for i := range cur.Listeners {
-			c, n := cur.Listeners[i], next.Listeners[i]
-			if c.Protocol != n.Protocol || c.Address != n.Address || c.Port != n.Port ||
-				c.CertificateFile != n.CertificateFile || c.KeyFile != n.KeyFile {
-				needs("listeners[%d] changed its protocol, address, port or certificate", i)
-			}
-		}
 	}
 	for _, tg := range next.TargetGroups {
 		old := cur.TargetGroup(tg.Name)

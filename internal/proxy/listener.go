@@ -21,7 +21,9 @@ import (
 
 // Listener accepts client traffic on one address and routes it by its rules.
 type Listener struct {
-	p        *Proxy
+	p *Proxy
+	// key identifies the listener's config across reloads (listenerKey).
+	key      string
 	protocol string // HTTP or HTTPS
 	address  string
 	// port is the port listened on, once bound (the configured one, or the
@@ -45,7 +47,7 @@ type Listener struct {
 // NewListener builds a listener from cl over groups; the Proxy's Start
 // binds it. Port 0 picks a free port (tests).
 func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error) {
-	l := &Listener{p: p, protocol: cl.Protocol, address: cl.Address, port: strconv.Itoa(cl.Port)}
+	l := &Listener{p: p, key: listenerKey(cl), protocol: cl.Protocol, address: cl.Address, port: strconv.Itoa(cl.Port)}
 	if l.protocol == "" {
 		l.protocol = "HTTP"
 	}

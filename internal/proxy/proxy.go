@@ -65,8 +65,11 @@ type Proxy struct {
 	access    *accesslog.Writer
 	logFile   *os.File // the access log file New opened, closed at Shutdown
 	elbID     string
-	listeners []*Listener
 	pools     connPools
+
+	// lmu guards listeners, which Reconfigure replaces.
+	lmu       sync.Mutex
+	listeners []*Listener
 
 	mu         sync.Mutex
 	forwarders map[*targetgroup.Group]*forwarder
@@ -175,11 +178,17 @@ func newProxy(o Options) *Proxy {
 }
 
 // Listeners returns the listeners, in the order of the config.
-func (p *Proxy) Listeners() []*Listener { return p.listeners }
+func (p *Proxy) Listeners() []*Listener {
+	p.lmu.Lock()
+	defer p.lmu.Unlock()
+	return append([]*Listener(nil), p.listeners...)
+}
 
 // Start binds every listener, then serves them all. On a bind error nothing
 // is left listening.
 func (p *Proxy) Start() error {
+	p.lmu.Lock()
+	defer p.lmu.Unlock()
 	for i, l := range p.listeners {
 		if err := l.bind(); err != nil {
 			for _, b := range p.listeners[:i] {
@@ -199,6 +208,8 @@ func (p *Proxy) Start() error {
 // table. The listeners themselves (addresses, protocols, certificates) must
 // be the same as at New: changing them needs a restart.
 func (p *Proxy) SetRoutes(cfg *config.Config, groups Groups) error {
+	p.lmu.Lock()
+	defer p.lmu.Unlock()
 	if len(cfg.Listeners) != len(p.listeners) {
 		return fmt.Errorf("routes: %d listeners configured, %d running: adding or removing listeners needs a restart", len(cfg.Listeners), len(p.listeners))
 	}
@@ -225,9 +236,10 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, p.o.ShutdownTimeout)
 		defer cancel()
 	}
+	listeners := p.Listeners()
 	var wg sync.WaitGroup
-	errs := make([]error, len(p.listeners))
-	for i, l := range p.listeners {
+	errs := make([]error, len(listeners))
+	for i, l := range listeners {
 		wg.Go(func() { errs[i] = l.shutdown(ctx) })
 	}
 	wg.Wait()
