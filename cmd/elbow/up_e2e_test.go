@@ -420,3 +420,50 @@ func TestUpReloadsConfig(t *testing.T) {
 		t.Errorf("%d instances added, want 3", n)
 	}
 }
+
+// TestUpExistingTargets: instances.targets registers servers that already
+// run; elbow checks and balances them, and shows them by IP as ip targets.
+func TestUpExistingTargets(t *testing.T) {
+	t.Parallel()
+	var addrs []string
+	for _, ip := range []string{"127.0.0.6", "127.0.0.7"} {
+		ln, err := net.Listen("tcp", ip+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "server %s", ip)
+		})}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		addrs = append(addrs, ln.Addr().String())
+	}
+	listen := freePort(t)
+	p := startUp(t, fmt.Sprintf(`name: e2e-targets
+instances:
+  targets: [%s, %s]
+  port: 8000
+target_groups:
+  - name: web
+    health_check: {interval: 5, timeout: 2}
+listeners:
+  - port: %d
+    default_action:
+      target_group: web
+console:
+  address: 127.0.0.1:0
+`, addrs[0], addrs[1], listen))
+	p.waitForN(t, `Target 127\.0\.0\.[67] \(127\.0\.0\.[67]:\d+\) in web: healthy`, 2, 30*time.Second)
+	seen := map[string]bool{}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for range 10 {
+		code, body, err := get(client, fmt.Sprintf("http://127.0.0.1:%d/", listen))
+		if err != nil || code != 200 {
+			t.Fatalf("through the listener: %d %v", code, err)
+		}
+		seen[body] = true
+	}
+	if !seen["server 127.0.0.6"] || !seen["server 127.0.0.7"] {
+		t.Errorf("answers came from %v, want both servers", seen)
+	}
+}
