@@ -143,7 +143,10 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 		res.Err = fmt.Errorf("%w %s: %w", ErrBody, req.Addr, err)
 		return res, false
 	}
-	if keep {
+	// Bytes already read beyond the response (more body than its length,
+	// a body after 204 or HEAD) would be taken for the answer to the next
+	// request on this connection, maybe another client's: never reuse it.
+	if keep && cn.br.Buffered() == 0 {
 		cn.pool.put(cn, c)
 	} else {
 		cn.close()

@@ -1,0 +1,99 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/healthcheck"
+)
+
+// rawTarget is a target that sends answer, byte for byte, to every request
+// it reads, and passes on each request's head as received.
+func rawTarget(t *testing.T, answer string, heads chan<- string) healthcheck.Target {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				br := bufio.NewReader(nc)
+				for {
+					var head strings.Builder
+					for {
+						line, err := br.ReadString('\n')
+						if err != nil {
+							return
+						}
+						head.WriteString(line)
+						if line == "\r\n" {
+							break
+						}
+					}
+					req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(head.String())))
+					if err != nil {
+						return
+					}
+					if req.ContentLength > 0 {
+						if _, err := io.CopyN(io.Discard, br, req.ContentLength); err != nil {
+							return
+						}
+					}
+					if heads != nil {
+						select {
+						case heads <- head.String():
+						default:
+						}
+					}
+					if _, err := io.WriteString(nc, answer); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return healthcheck.Target{ID: "raw", IP: "127.0.0.2", Port: ln.Addr().(*net.TCPAddr).Port}
+}
+
+// TestTargetSendsMoreThanItsResponse: bytes a target sends beyond the
+// response it was asked for must never become the response to a later
+// request (of another client) on a reused connection.
+func TestTargetSendsMoreThanItsResponse(t *testing.T) {
+	bothPaths(t, testTargetSendsMoreThanItsResponse)
+}
+
+func testTargetSendsMoreThanItsResponse(t *testing.T, base Options) {
+	const forged = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged"
+	for _, tc := range []struct{ name, answer, method, want string }{
+		{"body beyond Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + forged, "GET", "ok"},
+		{"body after 204", "HTTP/1.1 204 No Content\r\n\r\nok" + forged, "GET", ""},
+		{"body after a HEAD answer", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + forged, "HEAD", ""},
+		{"bytes after the last chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n" + forged, "GET", "ok"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newTGFor(t, config.DefaultTargetGroup, rawTarget(t, tc.answer, nil))
+			p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+			for i := range 3 {
+				c := dialRaw(t, p.Listeners()[0].Addr())
+				c.send(tc.method + " / HTTP/1.1\r\nHost: h\r\n\r\n")
+				if res, body := c.read(tc.method); res.StatusCode/100 != 2 || body != tc.want {
+					t.Fatalf("request %d: %d %q; want %q", i, res.StatusCode, body, tc.want)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
