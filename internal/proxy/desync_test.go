@@ -97,3 +97,37 @@ func testTargetSendsMoreThanItsResponse(t *testing.T, base Options) {
 		})
 	}
 }
+
+// TestTargetContentLength: a response's length must reach the client
+// unambiguously: one Content-Length, never beside Transfer-Encoding, and a
+// target's ambiguous or malformed length is a 502, as from ReverseProxy.
+func TestTargetContentLength(t *testing.T) { bothPaths(t, testTargetContentLength) }
+
+func testTargetContentLength(t *testing.T, base Options) {
+	for _, tc := range []struct {
+		name, answer string
+		code         int
+		want         string
+	}{
+		{"identical repeat", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", 200, "ok"},
+		{"differing", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nokabc", 502, ""},
+		{"signed", "HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok", 502, ""},
+		{"list", "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok", 502, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newTGFor(t, config.DefaultTargetGroup, rawTarget(t, tc.answer, nil))
+			p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+			c := dialRaw(t, p.Listeners()[0].Addr())
+			c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+			head := c.head()
+			if n, te := strings.Count(head, "\nContent-Length:"), strings.Count(head, "\nTransfer-Encoding:"); n+te != 1 {
+				t.Fatalf("%d Content-Length and %d Transfer-Encoding in\n%s", n, te, head)
+			}
+			c.br = bufio.NewReader(io.MultiReader(strings.NewReader(head), c.br))
+			res, body := c.read("GET")
+			if res.StatusCode != tc.code || (tc.code == 200 && body != tc.want) {
+				t.Fatalf("%d %q; want %d %q", res.StatusCode, body, tc.code, tc.want)
+			}
+		})
+	}
+}

@@ -52,6 +52,22 @@ func (c *rawConn) read(method string) (*http.Response, string) {
 	return res, string(b)
 }
 
+// head reads a response head, as sent.
+func (c *rawConn) head() string {
+	c.t.Helper()
+	var b strings.Builder
+	for {
+		line, err := c.br.ReadString('\n')
+		if err != nil {
+			c.t.Fatalf("reading a response head: %v", err)
+		}
+		b.WriteString(line)
+		if line == "\r\n" {
+			return b.String()
+		}
+	}
+}
+
 // closed reports whether the proxy closed the connection (EOF or reset
 // with nothing more to read).
 func (c *rawConn) closed() bool {

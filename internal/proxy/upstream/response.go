@@ -97,6 +97,14 @@ func (cn *conn) readOneHeader(w http.ResponseWriter, method string) (int, bool, 
 		value := strings.TrimSpace(line[colon+1:])
 		switch key {
 		case "Content-Length":
+			// One length, relayed once: a differing repeat is ambiguous
+			// framing (a 502, as from net/http's transport).
+			if contentLength != "" {
+				if value != contentLength {
+					return 0, false, errMalformed
+				}
+				continue
+			}
 			contentLength = value
 		case "Transfer-Encoding":
 			transferEncoding = value
@@ -141,7 +149,7 @@ func (cn *conn) readOneHeader(w http.ResponseWriter, method string) (int, bool, 
 		delete(h, "Content-Length")
 	case contentLength != "":
 		n, err := strconv.ParseInt(contentLength, 10, 64)
-		if err != nil || n < 0 {
+		if err != nil || n < 0 || contentLength[0] == '+' {
 			return 0, false, errMalformed
 		}
 		cn.framing, cn.remaining = bodyLength, n
