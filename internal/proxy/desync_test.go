@@ -131,3 +131,42 @@ func testTargetContentLength(t *testing.T, base Options) {
 		})
 	}
 }
+
+// TestRequestHeadToTarget: what reaches the target of a request: one
+// Content-Length, and the load balancer's own X-Forwarded-* whatever the client's
+// Connection header nominates.
+func TestRequestHeadToTarget(t *testing.T) { bothPaths(t, testRequestHeadToTarget) }
+
+func testRequestHeadToTarget(t *testing.T, base Options) {
+	heads := make(chan string, 1)
+	g := newTGFor(t, config.DefaultTargetGroup, rawTarget(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", heads))
+	p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	for _, tc := range []struct {
+		name, req string
+		count     map[string]int // header name -> times it must reach the target
+	}{
+		{"one Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
+			map[string]int{"Content-Length": 1}},
+		{"Content-Length 0", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+			map[string]int{"Content-Length": 1}},
+		{"Connection nominating the forwarded headers", "GET / HTTP/1.1\r\nHost: h\r\nConnection: X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Port, X-Amzn-Trace-Id\r\nX-Forwarded-For: 1.2.3.4\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Port: 1\r\n\r\n",
+			map[string]int{"X-Forwarded-For": 1, "X-Forwarded-Proto": 1, "X-Forwarded-Port": 1, "X-Amzn-Trace-Id": 1, "Connection": 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialRaw(t, p.Listeners()[0].Addr())
+			c.send(tc.req)
+			if res, _ := c.read("GET"); res.StatusCode != 200 {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			head := <-heads
+			for name, want := range tc.count {
+				if got := strings.Count(strings.ToLower(head), "\n"+strings.ToLower(name)+":"); got != want {
+					t.Errorf("%s %d times; want %d in\n%s", name, got, want, head)
+				}
+			}
+			if !strings.Contains(head, "\r\nX-Forwarded-Proto: http\r\n") || strings.Contains(head, "X-Forwarded-Port: 1\r\n") {
+				t.Errorf("forwarded headers taken from the client:\n%s", head)
+			}
+		})
+	}
+}

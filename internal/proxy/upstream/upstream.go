@@ -288,8 +288,8 @@ func (cn *conn) writeRequest(req *Request) error {
 	connTokens := in.Header["Connection"]
 next:
 	for name, values := range in.Header {
-		if isHop(name) {
-			continue
+		if isHop(name) || name == "Content-Length" && in.ContentLength > 0 {
+			continue // a body's length is written once, below
 		}
 		for _, r := range req.Replace {
 			if r.Name == name && name != "" {
