@@ -133,7 +133,8 @@ func testTargetContentLength(t *testing.T, base Options) {
 }
 
 // TestRequestHeadToTarget: what reaches the target of a request: one
-// Content-Length, and the load balancer's own X-Forwarded-* whatever the client's
+// Content-Length, no hop-by-hop header (those ReverseProxy removes, Proxy-*
+// included), and the load balancer's own X-Forwarded-* whatever the client's
 // Connection header nominates.
 func TestRequestHeadToTarget(t *testing.T) { bothPaths(t, testRequestHeadToTarget) }
 
@@ -149,6 +150,8 @@ func testRequestHeadToTarget(t *testing.T, base Options) {
 			map[string]int{"Content-Length": 1}},
 		{"Content-Length 0", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
 			map[string]int{"Content-Length": 1}},
+		{"Proxy-Authorization and Proxy-Authenticate", "GET / HTTP/1.1\r\nHost: h\r\nProxy-Authorization: Basic c2VjcmV0\r\nProxy-Authenticate: x\r\n\r\n",
+			map[string]int{"Proxy-Authorization": 0, "Proxy-Authenticate": 0}},
 		{"Connection nominating the forwarded headers", "GET / HTTP/1.1\r\nHost: h\r\nConnection: X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Port, X-Amzn-Trace-Id\r\nX-Forwarded-For: 1.2.3.4\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Port: 1\r\n\r\n",
 			map[string]int{"X-Forwarded-For": 1, "X-Forwarded-Proto": 1, "X-Forwarded-Port": 1, "X-Amzn-Trace-Id": 1, "Connection": 0}},
 	} {

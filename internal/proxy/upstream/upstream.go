@@ -263,10 +263,13 @@ type conn struct {
 
 func (cn *conn) close() { _ = cn.nc.Close() }
 
-// hopHeaders are not relayed in either direction (RFC 9110 section 7.6.1).
+// hopHeaders are not relayed in either direction (RFC 9110 section 7.6.1):
+// httputil.ReverseProxy's list, so that a client's proxy credentials never
+// reach a target.
 func isHop(name string) bool {
 	switch name {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade":
 		return true
 	}
 	return false
