@@ -75,6 +75,9 @@ type clientConn struct {
 	pooled   *[readBufSize]byte
 	bw       *bufio.Writer
 	deadline time.Time
+	// inHead: part of a request head is buffered, and the read deadline
+	// is the one its first bytes set.
+	inHead bool
 
 	remoteAddr string
 	clientIP   string
@@ -199,6 +202,7 @@ func (c *clientConn) readHead() (int, bool) {
 	for {
 		if c.r < c.w {
 			if n := h1.HeadEnd(c.buf[c.r:c.w]); n > 0 {
+				c.inHead = false
 				return n, true
 			}
 			if c.w-c.r >= h1.MaxHead {
@@ -223,7 +227,16 @@ func (c *clientConn) readHead() (int, bool) {
 			}
 		}
 		c.makeRoom()
-		c.extendDeadline()
+		if c.r == c.w {
+			c.extendDeadline()
+		} else if !c.inHead {
+			// A head has begun: the rest of it must come within the idle
+			// timeout (net/http's ReadHeaderTimeout), however slowly it
+			// trickles in; a read does not renew that.
+			c.inHead = true
+			c.deadline = time.Now().Add(c.l.p.o.IdleTimeout)
+			_ = c.nc.SetReadDeadline(c.deadline)
+		}
 		n, err := c.nc.Read(c.buf[c.w:])
 		if n > 0 {
 			c.w += n

@@ -221,3 +221,39 @@ func TestLoopIdleTimeoutAndShutdown(t *testing.T) {
 		t.Fatalf("idle keep-alive connection still open after shutdown: %v", err)
 	}
 }
+
+// TestLoopHeaderTimeout: a request head trickled in a byte at a time must
+// be whole within the idle timeout of its first byte (net/http's
+// ReadHeaderTimeout), on a new connection as on a kept-alive one: each
+// byte must not buy another timeout.
+func TestLoopHeaderTimeout(t *testing.T) {
+	l := loopProxy(t, Options{IdleTimeout: 300 * time.Millisecond})
+	for _, kept := range []bool{true, false} {
+		c := dialRaw(t, l.Addr())
+		if kept {
+			c.send("GET /fixed HTTP/1.1\r\nHost: h\r\n\r\n")
+			c.read("GET")
+		}
+		head := "GET /fixed HTTP/1.1\r\nHost: h\r\nX-Slow: " + strings.Repeat("s", 100) + "\r\n\r\n"
+		start := time.Now()
+		closed := false
+		for i := 0; i < len(head) && !closed; i++ {
+			if _, err := c.nc.Write([]byte{head[i]}); err != nil {
+				closed = true
+			}
+			time.Sleep(50 * time.Millisecond)
+			if time.Since(start) > 3*time.Second {
+				break
+			}
+			_ = c.nc.SetReadDeadline(time.Now().Add(time.Millisecond))
+			if _, err := c.br.Peek(1); err != nil && !isTimeoutErr(err) {
+				closed = true
+			} else if err == nil {
+				closed = true // an answer (a 408) or anything else ends it
+			}
+		}
+		if d := time.Since(start); !closed || d > 2*time.Second {
+			t.Fatalf("kept-alive %v: a head trickled for %v was still being read; want the connection closed after about 300 ms", kept, d)
+		}
+	}
+}
