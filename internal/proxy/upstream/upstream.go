@@ -109,7 +109,7 @@ func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrConnect, req.Addr, err)}
 	}
 	res, retry := c.exchange(cn, w, req)
-	if retry && reused && idempotent(req.In.Method) {
+	if retry && reused && idempotent(req.In.Method) && bodyless(req.In) {
 		// A kept-alive connection the target had closed: nothing was read
 		// from it, so the request never reached the application. Again, on
 		// a new connection.
@@ -118,7 +118,7 @@ func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 		}
 		res, retry = c.exchange(cn, w, req)
 	}
-	res.Unanswered = retry && errors.Is(res.Err, ErrNoResponse)
+	res.Unanswered = retry && errors.Is(res.Err, ErrNoResponse) && bodyless(req.In)
 	return res
 }
 
@@ -152,6 +152,12 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 		cn.close()
 	}
 	return res, false
+}
+
+// bodyless reports whether r has no body: a body read from the client for
+// the first attempt cannot be sent again.
+func bodyless(r *http.Request) bool {
+	return r.ContentLength == 0 && (r.Body == nil || r.Body == http.NoBody)
 }
 
 func idempotent(method string) bool {
