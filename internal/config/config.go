@@ -118,6 +118,12 @@ type LoadBalancer struct {
 	IdleTimeout int `yaml:"idle_timeout"`
 	// AccessLogs in the ALB access-log format.
 	AccessLogs AccessLogs `yaml:"access_logs"`
+	// DropInvalidHeaderFields removes request headers whose names are not
+	// letters, digits and hyphens before routing, as the ALB attribute
+	// routing.http.drop_invalid_header_fields.enabled does. Default false, as
+	// on AWS. Turn it on for apps that read headers through CGI/WSGI names,
+	// where X_Forwarded_For would pass for X-Forwarded-For.
+	DropInvalidHeaderFields bool `yaml:"drop_invalid_header_fields"`
 	// PublicHost is the Host your users send (your domain, such as
 	// www.example.com). The diagnosis of a failing health check compares the
 	// check with a user's request carrying it. Default example.com.

@@ -188,6 +188,9 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex := &exchange{Context: r.Context(), w: w, l: l, start: time.Now()}
 	client, _ := netip.ParseAddrPort(r.RemoteAddr)
 	ex.clientIP = ipOf(r.RemoteAddr)
+	if l.p.o.DropInvalidHeaderFields {
+		dropInvalidHeaderFields(r.Header)
+	}
 	a, priority := l.table.Load().route(r, client.Addr())
 	l.serve(ex, r, a, priority)
 }
@@ -299,4 +302,19 @@ func ipOf(addr string) string {
 		}
 	}
 	return addr
+}
+
+// dropInvalidHeaderFields removes headers whose names hold anything but
+// letters, digits and hyphens: the ALB's definition of an invalid header
+// field (routing.http.drop_invalid_header_fields.enabled).
+func dropInvalidHeaderFields(h http.Header) {
+	for name := range h {
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+				delete(h, name)
+				break
+			}
+		}
+	}
 }

@@ -26,6 +26,10 @@ type Options struct {
 	// IdleTimeout: a target that does not start answering within it gets the
 	// client a 504; idle client connections are closed after it. Default 60 s.
 	IdleTimeout time.Duration
+	// DropInvalidHeaderFields removes client headers whose names are not
+	// letters, digits and hyphens, before routing (the ALB attribute
+	// routing.http.drop_invalid_header_fields.enabled).
+	DropInvalidHeaderFields bool
 	// AccessLog receives one ALB-format line per request. nil: New opens
 	// load_balancer.access_logs when enabled (appending; - is standard
 	// output), else there is no access log.
@@ -87,6 +91,7 @@ func New(cfg *config.Config, groups Groups, o Options) (*Proxy, error) {
 	if o.Region == "" {
 		o.Region = cfg.Region
 	}
+	o.DropInvalidHeaderFields = o.DropInvalidHeaderFields || cfg.LoadBalancer.DropInvalidHeaderFields
 	var logFile *os.File
 	if o.AccessLog == nil && cfg.LoadBalancer.AccessLogs.Enabled {
 		switch path := cfg.LoadBalancer.AccessLogs.Path; path {

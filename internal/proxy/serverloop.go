@@ -184,6 +184,9 @@ func (c *clientConn) serve() {
 			c.reject(http.StatusBadRequest)
 			return
 		}
+		if c.l.p.o.DropInvalidHeaderFields {
+			dropInvalidHeaderFields(c.req.Header)
+		}
 		a, priority := c.l.table.Load().route(&c.req, c.client)
 		if a.kind == actionForward && !a.allPlain {
 			handedOff = c.handOff()

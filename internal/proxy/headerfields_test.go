@@ -1,0 +1,58 @@
+package proxy
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/elbow-lb/elbow/internal/config"
+)
+
+// TestDropInvalidHeaderFields: with the ALB attribute on, a header whose name
+// holds an underscore (which CGI and WSGI read as a hyphen) never reaches the
+// target nor routing; off, as on AWS by default, it passes.
+func TestDropInvalidHeaderFields(t *testing.T) {
+	bothPaths(t, func(t *testing.T, base Options) {
+		for _, drop := range []bool{false, true} {
+			seen := make(chan []string, 1)
+			b := startBackend(t, "127.0.0.2", "echo", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var names []string
+				for name := range r.Header {
+					names = append(names, name)
+				}
+				sort.Strings(names)
+				seen <- names
+			}))
+			g := newTG(t, "web", nil, b)
+			o := base
+			o.DropInvalidHeaderFields = drop
+			rule := config.Rule{Priority: 1, Conditions: []config.Condition{{HTTPHeader: &config.HTTPHeaderCondition{HTTPHeaderName: "X_Route", Values: []string{"yes"}}}},
+				Action: fixed("418", "routed on an invalid header")}
+			p := startProxy(t, o, Groups{"web": g}, config.Listener{Port: 0, DefaultAction: forwardTo("web"), Rules: []config.Rule{rule}})
+			url := "http://" + p.Listeners()[0].Addr() + "/"
+
+			req, _ := http.NewRequest("GET", url, nil)
+			req.Header["X_Forwarded_For"] = []string{"6.6.6.6"}
+			req.Header["X-Kept"] = []string{"1"}
+			r := do(t, client(), req)
+			names := strings.Join(<-seen, ",")
+			if got := strings.Contains(strings.ToLower(names), "x_forwarded_for"); got == drop {
+				t.Errorf("drop=%v: the target saw headers %s", drop, names)
+			}
+			if !strings.Contains(names, "X-Kept") || r.code != 200 {
+				t.Errorf("drop=%v: valid header lost or request failed: %d %s", drop, r.code, names)
+			}
+
+			req, _ = http.NewRequest("GET", url, nil)
+			req.Header["X_Route"] = []string{"yes"}
+			r = do(t, client(), req)
+			if routed := r.code == 418; routed == drop {
+				t.Errorf("drop=%v: routing on the invalid header gave %d", drop, r.code)
+			}
+			if r.code != 418 {
+				<-seen
+			}
+		}
+	})
+}
