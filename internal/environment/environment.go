@@ -493,6 +493,9 @@ func (p targetPrinter) SetHealth(t healthcheck.Target, h healthcheck.TargetHealt
 	if h.State != healthcheck.StateUnhealthy {
 		p.e.mu.Lock()
 		delete(p.e.diagnoses, key)
+		if h.State == healthcheck.StateUnused { // deregistered: forget it, or the map grows with every instance ever launched
+			delete(p.e.lastFailure, key)
+		}
 		p.e.mu.Unlock()
 		return
 	}
