@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/proxy/h1"
+	"github.com/elbow-lb/elbow/internal/proxy/rawio"
 )
 
 // The client-side connection loop of a plain-HTTP listener. net/http's
@@ -68,6 +69,7 @@ type loopState struct {
 type clientConn struct {
 	l     *Listener
 	nc    net.Conn
+	io    io.ReadWriter // nc's reads and writes (package rawio)
 	state atomic.Int32
 
 	buf      []byte // buf[r:w] is read and not yet consumed
@@ -134,6 +136,7 @@ func (l *Listener) newClientConn(nc net.Conn) *clientConn {
 }
 
 func (c *clientConn) serve() {
+	c.io = rawio.New(c.nc)
 	pools := &c.l.p.pools
 	if b, ok := pools.read.Get().(*[readBufSize]byte); ok {
 		c.pooled = b
@@ -142,10 +145,10 @@ func (c *clientConn) serve() {
 	}
 	c.buf = c.pooled[:]
 	if w, ok := pools.write.Get().(*bufio.Writer); ok {
-		w.Reset(c.nc)
+		w.Reset(c.io)
 		c.bw = w
 	} else {
-		c.bw = bufio.NewWriterSize(c.nc, 4<<10)
+		c.bw = bufio.NewWriterSize(c.io, 4<<10)
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.body.c = c
@@ -240,7 +243,7 @@ func (c *clientConn) readHead() (int, bool) {
 			c.deadline = time.Now().Add(c.l.p.o.IdleTimeout)
 			_ = c.nc.SetReadDeadline(c.deadline)
 		}
-		n, err := c.nc.Read(c.buf[c.w:])
+		n, err := c.io.Read(c.buf[c.w:])
 		if n > 0 {
 			c.w += n
 			if !c.state.CompareAndSwap(connIdle, connActive) && c.state.Load() != connActive {
@@ -443,7 +446,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	c.extendDeadline()
 	// Straight into p: no byte beyond the body is consumed, so that a
 	// pipelined request after it stays unread.
-	n, err := c.nc.Read(p)
+	n, err := c.io.Read(p)
 	b.remaining -= int64(n)
 	if err == io.EOF && b.remaining > 0 {
 		err = io.ErrUnexpectedEOF

@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/elbow-lb/elbow/internal/proxy/rawio"
 )
 
 // Errors a Forward returns, by stage; they wrap the cause.
@@ -238,7 +240,8 @@ func (p *pool) dial(c *Client) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{nc: nc, pool: p, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 8<<10)}, nil
+	rw := rawio.New(nc)
+	return &conn{nc: nc, pool: p, br: bufio.NewReaderSize(rw, 8<<10), bw: bufio.NewWriterSize(rw, 8<<10)}, nil
 }
 
 func (p *pool) put(cn *conn, c *Client) {
