@@ -9,6 +9,11 @@
 #
 # Needs: go, nginx, haproxy, wrk (apt-get install -y nginx haproxy wrk).
 # Usage: bench/proxy.sh            (ROUNDS=3 DURATION=10s CONNS=64 by default)
+# elbow adds X-Forwarded-For, -Proto, -Port and X-Amzn-Trace-Id to every
+# request, as the ALB does; nginx and HAProxy are configured to add the same
+# four (a request id for the trace header), which is how they front an app
+# that needs the client's address and scheme. BARE_PEERS=1 leaves them out
+# and measures nginx and HAProxy doing less work than elbow.
 # ELBOW_BASE=/path/to/elbowlb adds that build as a fifth contender, "base",
 # on 127.0.0.1:8084 (before/after figures from the same run); ELBOW_FLAGS
 # are extra flags for this tree's elbowlb.
@@ -37,6 +42,16 @@ for tool in go nginx haproxy wrk; do
 done
 
 ELBOW_BASE=${ELBOW_BASE:-}
+BARE_PEERS=${BARE_PEERS:-}
+NGINX_HEADERS='proxy_set_header Host $http_host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto $scheme; proxy_set_header X-Forwarded-Port $server_port; proxy_set_header X-Amzn-Trace-Id $request_id;'
+HAPROXY_HEADERS='  option forwardfor
+  http-request set-header X-Forwarded-Proto http
+  http-request set-header X-Forwarded-Port %[dst_port]
+  http-request set-header X-Amzn-Trace-Id %[uuid]'
+PEER_HEADERS="X-Forwarded-For, -Proto, -Port and a request id added by every proxy"
+if [ -n "$BARE_PEERS" ]; then
+	NGINX_HEADERS= HAPROXY_HEADERS= PEER_HEADERS="nginx and HAProxy add no header (BARE_PEERS), elbow its four"
+fi
 ELBOW_FLAGS=${ELBOW_FLAGS:-}
 for addr in $T1 $T2 127.0.0.1:8081 127.0.0.1:8082 127.0.0.1:8083 127.0.0.1:8084; do
 	if ss -Hltn "( sport = :${addr##*:} )" | grep -q "${addr%:*}:${addr##*:}\b\|\*:${addr##*:}\b\|0.0.0.0:${addr##*:}\b"; then
@@ -63,7 +78,7 @@ http {
   fastcgi_temp_path $WORK/nginx/fastcgi; uwsgi_temp_path $WORK/nginx/uwsgi; scgi_temp_path $WORK/nginx/scgi;
   upstream backends { server $T1; server $T2; keepalive 64; keepalive_requests 1000000; }
   server { listen 127.0.0.1:8081 backlog=4096;
-    location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+    location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection ""; $NGINX_HEADERS } } }
 NGINX
 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -g 'daemon off;' & PIDS+=($!)
 NGINX_PID=$!
@@ -80,6 +95,7 @@ defaults
   http-reuse always
 frontend fe
   bind 127.0.0.1:8083
+$HAPROXY_HEADERS
   default_backend be
 backend be
   balance roundrobin
@@ -147,6 +163,7 @@ col() { awk -v n="$1" -v c="$2" '$1==n{print $c}' "$RESULTS" | median; }
 
 echo
 echo "wrk -t1 -c$CONNS -d$DURATION --latency, $ROUNDS interleaved rounds, medians; $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "headers: $PEER_HEADERS"
 printf '%-8s %10s %9s %9s %14s %14s\n' proxy "req/s" "p50 ms" "p99 ms" "cpu/req us" "peak RSS MiB"
 declare -A RPS P99
 for name in $NAMES; do

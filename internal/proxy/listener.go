@@ -257,6 +257,7 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 	}}
 	up := l.p.upstream
 	ex.sentAt = time.Now()
+	req.SentAt = ex.sentAt
 	res := up.Forward(ex, &req)
 	// One retry on another target when nothing reached the first (connect
 	// failed), or when an idempotent request's connection died before any
@@ -270,6 +271,7 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 			ex.member = next
 			req.Addr = next.Addr()
 			ex.sentAt = time.Now()
+			req.SentAt = ex.sentAt
 			res = up.Forward(ex, &req)
 		}
 	}

@@ -275,7 +275,14 @@ func (c *Client) extendDeadline(cn *conn) {
 	if c.IdleTimeout <= 0 {
 		return
 	}
-	now := time.Now()
+	c.extendDeadlineAt(cn, time.Now())
+}
+
+// extendDeadlineAt is extendDeadline with the caller's clock reading.
+func (c *Client) extendDeadlineAt(cn *conn, now time.Time) {
+	if c.IdleTimeout <= 0 {
+		return
+	}
 	if cn.deadline.Sub(now) >= c.IdleTimeout-min(time.Second, c.IdleTimeout/10) {
 		return
 	}

@@ -73,6 +73,10 @@ type Request struct {
 	Replace [4]Header
 	// Drop are further client headers not relayed (canonical names).
 	Drop []string
+	// SentAt is when the caller sends the request; zero for now. The
+	// client's clock readings are taken from it and from HeaderAt, not
+	// read again (a clock read is a noticeable part of a request's cost).
+	SentAt time.Time
 }
 
 // Result of a Forward.
@@ -105,8 +109,11 @@ func Idempotent(method string) bool { return idempotent(method) }
 // Forward sends req to its target and relays the response to w. When Err
 // wraps ErrConnect or ErrNoResponse nothing was written to w.
 func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
+	if req.SentAt.IsZero() {
+		req.SentAt = time.Now()
+	}
 	p := c.pool(req.Addr)
-	cn, reused, err := p.get(c)
+	cn, reused, err := p.get(c, req.SentAt)
 	if err != nil {
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrConnect, req.Addr, err)}
 	}
@@ -131,7 +138,7 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 		cn.close()
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, true
 	}
-	c.extendDeadline(cn)
+	c.extendDeadlineAt(cn, req.SentAt)
 	status, keep, err := cn.readHeader(w, req.In.Method)
 	if err != nil {
 		nothing := cn.br.Buffered() == 0 && !cn.readAny
@@ -149,7 +156,7 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 	// a body after 204 or HEAD) would be taken for the answer to the next
 	// request on this connection, maybe another client's: never reuse it.
 	if keep && cn.br.Buffered() == 0 {
-		cn.pool.put(cn, c)
+		cn.pool.put(cn, c, res.HeaderAt)
 	} else {
 		cn.close()
 	}
@@ -205,12 +212,13 @@ type pool struct {
 	idle []*conn
 }
 
-func (p *pool) get(c *Client) (*conn, bool, error) {
+// get takes the most recently used idle connection, or dials one; now is
+// the caller's clock reading.
+func (p *pool) get(c *Client, now time.Time) (*conn, bool, error) {
 	maxIdle := c.IdleConnTimeout
 	if maxIdle <= 0 {
 		maxIdle = 90 * time.Second
 	}
-	now := time.Now()
 	for {
 		p.mu.Lock()
 		n := len(p.idle)
@@ -244,8 +252,10 @@ func (p *pool) dial(c *Client) (*conn, error) {
 	return &conn{nc: nc, pool: p, br: bufio.NewReaderSize(rw, 8<<10), bw: bufio.NewWriterSize(rw, 8<<10)}, nil
 }
 
-func (p *pool) put(cn *conn, c *Client) {
-	cn.lastUsed = time.Now()
+// put keeps cn for reuse; lastUsed is when it last answered (its idle time
+// is counted from there, a few microseconds early at most).
+func (p *pool) put(cn *conn, c *Client, lastUsed time.Time) {
+	cn.lastUsed = lastUsed
 	cn.readAny = false
 	p.mu.Lock()
 	if len(p.idle) < c.MaxIdlePerTarget || c.MaxIdlePerTarget <= 0 {
