@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/proxy/accesslog"
+	"github.com/elbow-lb/elbow/internal/proxy/upstream"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
 
@@ -61,6 +62,15 @@ func (e *exchange) WriteHeader(code int) {
 		e.status = code
 	}
 	e.w.WriteHeader(code)
+}
+
+// WriteHead takes a target's response header without a header map when
+// the client's writer can (the connection loop's), else through it.
+func (e *exchange) WriteHead(code int, fields []upstream.Field) {
+	if e.status == 0 && code >= 200 {
+		e.status = code
+	}
+	upstream.WriteHead(e.w, code, fields)
 }
 
 func (e *exchange) Write(b []byte) (int, error) {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/elbow-lb/elbow/internal/proxy/upstream"
 )
 
 // response is the loop's http.ResponseWriter: the status line and header
@@ -14,6 +16,9 @@ type response struct {
 	c      *clientConn
 	req    *http.Request
 	header http.Header
+	// fields is a target's header given by WriteHead, written after
+	// anything in header.
+	fields []upstream.Field
 
 	status        int
 	committed     bool
@@ -22,13 +27,15 @@ type response struct {
 	contentLength int64 // -1: not declared
 	written       int64
 	closeAfter    bool
-	sniffed       [1]string
 	num           [32]byte // digits, and the Date
-	zero          [1]string
 }
 
 func (w *response) reset(r *http.Request) {
-	clear(w.header)
+	if len(w.header) > 0 {
+		clear(w.header)
+	}
+	clear(w.fields)
+	w.fields = w.fields[:0]
 	w.req = r
 	w.status, w.committed, w.chunked, w.noBody = 0, false, false, false
 	w.contentLength, w.written, w.closeAfter = -1, 0, r.Close
@@ -44,6 +51,17 @@ func (w *response) WriteHeader(code int) {
 		return
 	}
 	w.status = code
+}
+
+// WriteHead is WriteHeader with a target's header fields, kept (copied:
+// the target's connection goes back to its pool before the response ends)
+// until the header is written.
+func (w *response) WriteHead(code int, fields []upstream.Field) {
+	if w.status != 0 || code < 200 || code > 999 {
+		return
+	}
+	w.status = code
+	w.fields = append(w.fields[:0], fields...)
 }
 
 func (w *response) Write(p []byte) (int, error) {
@@ -132,7 +150,23 @@ func (w *response) commit(first []byte, done bool) {
 	bodyAllowed := code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
 	isHead := w.req.Method == http.MethodHead
 	w.noBody = !bodyAllowed || isHead
-	if cl := h["Content-Length"]; len(cl) == 1 {
+	cl := h["Content-Length"]
+	_, hasType := h["Content-Type"]
+	_, hasDate := h["Date"]
+	hasEncoding := len(h["Content-Encoding"]) > 0
+	for _, f := range w.fields {
+		switch f.Name {
+		case "Content-Length":
+			cl = append(cl, f.Value)
+		case "Content-Type":
+			hasType = true
+		case "Date":
+			hasDate = true
+		case "Content-Encoding":
+			hasEncoding = true
+		}
+	}
+	if len(cl) == 1 {
 		if n, err := strconv.ParseInt(cl[0], 10, 64); err == nil && n >= 0 {
 			w.contentLength = n
 		}
@@ -140,18 +174,18 @@ func (w *response) commit(first []byte, done bool) {
 	if v := h["Connection"]; len(v) > 0 && listed(v, "close") {
 		w.closeAfter = true
 	}
-	if _, ok := h["Content-Type"]; !ok && bodyAllowed && len(first) > 0 && len(h["Content-Encoding"]) == 0 {
-		w.sniffed[0] = http.DetectContentType(first)
-		h["Content-Type"] = w.sniffed[:]
+	sniffed := ""
+	if !hasType && bodyAllowed && len(first) > 0 && !hasEncoding {
+		sniffed = http.DetectContentType(first)
 	}
+	zeroLength := false
 	switch {
 	case w.noBody:
 	case w.contentLength >= 0:
 	case done:
 		// Nothing was written: say so, and keep the connection.
 		w.contentLength = 0
-		w.zero[0] = "0"
-		h["Content-Length"] = w.zero[:]
+		zeroLength = true
 	case w.req.ProtoMinor >= 1:
 		w.chunked = true
 	default:
@@ -173,21 +207,20 @@ func (w *response) commit(first []byte, done bool) {
 	}
 	_, _ = bw.WriteString("\r\n")
 	for name, values := range h {
-		switch name {
-		case "Connection", "Transfer-Encoding":
-			continue // the loop frames the response itself
-		}
-		if !validFieldName(name) {
-			continue // as net/http: never a header that could split the response
-		}
 		for _, v := range values {
-			_, _ = bw.WriteString(name)
-			_, _ = bw.WriteString(": ")
-			writeFieldValue(w.c, v)
-			_, _ = bw.WriteString("\r\n")
+			w.writeField(name, v)
 		}
 	}
-	if _, ok := h["Date"]; !ok {
+	for _, f := range w.fields {
+		w.writeField(f.Name, f.Value)
+	}
+	if sniffed != "" {
+		w.writeField("Content-Type", sniffed)
+	}
+	if zeroLength {
+		_, _ = bw.WriteString("Content-Length: 0\r\n")
+	}
+	if !hasDate {
 		_, _ = bw.WriteString("Date: ")
 		_, _ = bw.Write(time.Now().UTC().AppendFormat(w.num[:0], http.TimeFormat))
 		_, _ = bw.WriteString("\r\n")
@@ -198,6 +231,23 @@ func (w *response) commit(first []byte, done bool) {
 	if w.closeAfter {
 		_, _ = bw.WriteString("Connection: close\r\n")
 	}
+	_, _ = bw.WriteString("\r\n")
+}
+
+// writeField writes one header line, unless the loop frames the response
+// itself with that field or the name could split the response.
+func (w *response) writeField(name, value string) {
+	switch name {
+	case "Connection", "Transfer-Encoding":
+		return
+	}
+	if !validFieldName(name) {
+		return // as net/http: never a header that could split the response
+	}
+	bw := w.c.bw
+	_, _ = bw.WriteString(name)
+	_, _ = bw.WriteString(": ")
+	writeFieldValue(w.c, value)
 	_, _ = bw.WriteString("\r\n")
 }
 

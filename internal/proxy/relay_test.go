@@ -46,6 +46,10 @@ func framingBackend(t *testing.T, big []byte, release chan struct{}) http.Handle
 			raw(w, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close")
 		case "/hop":
 			raw(w, "HTTP/1.1 200 OK\r\nconnection: X-Secret\r\nx-secret: 1\r\nKeep-Alive: timeout=5\r\ncontent-type: text/x\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 2\r\n\r\nok")
+		case "/bare":
+			raw(w, "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nX-Twice: 1\r\nx-twice: 2\r\n\r\n<html></html>")
+		case "/te-and-length":
+			raw(w, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
 		case "/hints":
 			w.Header().Set("Link", "</style.css>; rel=preload")
 			w.WriteHeader(http.StatusEarlyHints)
@@ -93,6 +97,24 @@ func testRelayFraming(t *testing.T, base Options) {
 				if r.header.Get("X-Secret") != "" || r.header.Get("Keep-Alive") != "" || r.header.Get("Content-Type") != "text/x" ||
 					strings.Join(r.header.Values("Set-Cookie"), ";") != "a=1;b=2" {
 					t.Errorf("headers %v", r.header)
+				}
+			}},
+		{name: "no Content-Type or Date: sniffed and dated, as net/http does", path: "/bare", code: 200, want: "<html></html>",
+			check: func(t *testing.T, r reply) {
+				if ct := r.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+					t.Errorf("Content-Type %q; want the sniffed text/html; charset=utf-8", ct)
+				}
+				if r.header.Get("Date") == "" || r.header.Get("Content-Length") != "13" {
+					t.Errorf("headers %v; want a Date and Content-Length 13", r.header)
+				}
+				if got := strings.Join(r.header.Values("X-Twice"), ","); got != "1,2" {
+					t.Errorf("X-Twice %q; want both values, 1,2", got)
+				}
+			}},
+		{name: "chunked response re-framed for the client", path: "/te-and-length", code: 200, want: "abc",
+			check: func(t *testing.T, r reply) {
+				if r.header.Get("X-A") != "1" {
+					t.Errorf("headers %v; want X-A: 1", r.header)
 				}
 			}},
 		{name: "1xx then 200", path: "/hints", code: 200, want: "after hints"},

@@ -25,23 +25,57 @@ const (
 	bodyUntilClose
 )
 
+// Field is one header field of a target's response, as relayed: its name
+// in canonical form, its value trimmed.
+type Field struct{ Name, Value string }
+
+// HeadWriter is a ResponseWriter that takes the target's response header as
+// fields, in the target's order, rather than through its header map: the
+// data path's client loop writes them straight out, without a map filled
+// and walked per response.
+type HeadWriter interface {
+	WriteHead(status int, fields []Field)
+}
+
+// WriteHead gives w the status and header fields: through WriteHead when w
+// is a HeadWriter, else into its header map and WriteHeader.
+func WriteHead(w http.ResponseWriter, status int, fields []Field) {
+	if hw, ok := w.(HeadWriter); ok {
+		hw.WriteHead(status, fields)
+		return
+	}
+	h := w.Header()
+	// One backing array for the single values, as net/http's reader does.
+	vals := make([]string, len(fields))
+	for i, f := range fields {
+		if prior := h[f.Name]; prior != nil {
+			h[f.Name] = append(prior, f.Value)
+			continue
+		}
+		vals[i] = f.Value
+		h[f.Name] = vals[i : i+1 : i+1]
+	}
+	w.WriteHeader(status)
+}
+
 // readHeader reads the response header (skipping 1xx interim responses)
-// into w's header map, and sets the body framing. keep reports whether the
+// into cn.fields, and sets the body framing. keep reports whether the
 // connection may be reused after the body.
-func (cn *conn) readHeader(w http.ResponseWriter, method string) (status int, keep bool, err error) {
+func (cn *conn) readHeader(method string) (status int, keep bool, err error) {
 	for range 8 {
-		status, keep, err = cn.readOneHeader(w, method)
+		status, keep, err = cn.readOneHeader(method)
 		if err != nil || status >= 200 {
 			return status, keep, err
 		}
-		clear(w.Header()) // an interim response: its headers are not the final ones
+		// An interim response: its fields are not the final ones, and the
+		// next read starts them again.
 	}
 	return 0, false, errors.New("too many interim responses")
 }
 
-func (cn *conn) readOneHeader(w http.ResponseWriter, method string) (int, bool, error) {
+func (cn *conn) readOneHeader(method string) (int, bool, error) {
 	cn.head = cn.head[:0]
-	lines := 0
+	cn.fields = cn.fields[:0]
 	for {
 		line, err := cn.br.ReadSlice('\n')
 		if len(line) > 0 {
@@ -57,7 +91,6 @@ func (cn *conn) readOneHeader(w http.ResponseWriter, method string) (int, bool, 
 			return 0, false, errMalformed
 		}
 		cn.head = append(cn.head, line...)
-		lines++
 		if len(line) == 1 || (len(line) == 2 && line[0] == '\r') {
 			break
 		}
@@ -75,10 +108,7 @@ func (cn *conn) readOneHeader(w http.ResponseWriter, method string) (int, bool, 
 		return 0, false, errMalformed
 	}
 	keep := statusLine[7] == '1'
-	h := w.Header()
-	vals := make([]string, max(lines-2, 0))
 	var contentLength, transferEncoding, connection string
-	n := 0
 	for len(s) > 0 {
 		end := strings.IndexByte(s, '\n')
 		line := trimCR(s[:end])
@@ -116,13 +146,7 @@ func (cn *conn) readOneHeader(w http.ResponseWriter, method string) (int, bool, 
 		if isHop(key) {
 			continue
 		}
-		if prior := h[key]; prior != nil {
-			h[key] = append(prior, value)
-		} else {
-			vals[n] = value
-			h[key] = vals[n : n+1 : n+1]
-			n++
-		}
+		cn.fields = append(cn.fields, Field{Name: key, Value: value})
 	}
 	if connection != "" {
 		for _, tok := range strings.Split(connection, ",") {
@@ -133,7 +157,7 @@ func (cn *conn) readOneHeader(w http.ResponseWriter, method string) (int, bool, 
 			case strings.EqualFold(tok, "keep-alive"):
 				keep = true
 			default:
-				delete(h, http.CanonicalHeaderKey(tok))
+				cn.dropField(http.CanonicalHeaderKey(tok))
 			}
 		}
 	}
@@ -146,7 +170,7 @@ func (cn *conn) readOneHeader(w http.ResponseWriter, method string) (int, bool, 
 		} else {
 			cn.framing = bodyChunked
 		}
-		delete(h, "Content-Length")
+		cn.dropField("Content-Length")
 	case contentLength != "":
 		n, err := strconv.ParseInt(contentLength, 10, 64)
 		if err != nil || n < 0 || contentLength[0] == '+' {
@@ -157,6 +181,18 @@ func (cn *conn) readOneHeader(w http.ResponseWriter, method string) (int, bool, 
 		cn.framing, keep = bodyUntilClose, false
 	}
 	return status, keep, nil
+}
+
+// dropField removes every field named name (canonical).
+func (cn *conn) dropField(name string) {
+	kept := cn.fields[:0]
+	for _, f := range cn.fields {
+		if f.Name != name {
+			kept = append(kept, f)
+		}
+	}
+	clear(cn.fields[len(kept):])
+	cn.fields = kept
 }
 
 func trimCR(s string) string {

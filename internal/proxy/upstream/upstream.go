@@ -139,14 +139,14 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, true
 	}
 	c.extendDeadlineAt(cn, req.SentAt)
-	status, keep, err := cn.readHeader(w, req.In.Method)
+	status, keep, err := cn.readHeader(req.In.Method)
 	if err != nil {
 		nothing := cn.br.Buffered() == 0 && !cn.readAny
 		cn.close()
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, nothing && !isTimeout(err)
 	}
 	res = Result{StatusCode: status, HeaderAt: time.Now()}
-	w.WriteHeader(status)
+	WriteHead(w, status, cn.fields)
 	if err := c.copyBody(cn, w, req.In.Method, status); err != nil {
 		cn.close()
 		res.Err = fmt.Errorf("%w %s: %w", ErrBody, req.Addr, err)
@@ -277,7 +277,8 @@ type conn struct {
 	deadline  time.Time // the read deadline set last
 	framing   framing
 	remaining int64
-	head      []byte // scratch for the response header
+	head      []byte  // scratch for the response header
+	fields    []Field // the response header being relayed
 }
 
 func (cn *conn) close() { _ = cn.nc.Close() }
