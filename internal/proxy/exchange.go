@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/clock"
 	"github.com/elbow-lb/elbow/internal/proxy/accesslog"
 	"github.com/elbow-lb/elbow/internal/proxy/upstream"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
@@ -221,7 +222,7 @@ func (l *Listener) finish(ex *exchange, r *http.Request) {
 	if p.records == nil && p.access == nil {
 		return
 	}
-	end := time.Now()
+	end := clock.Since(ex.start)
 	if p.records != nil && ex.fw != nil {
 		rec := ResponseRecord{Time: end, Group: ex.fw.group.Name(), StatusCode: ex.status,
 			TargetStatusCode: ex.targetStatus, Latency: end.Sub(ex.start)}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/elbow-lb/elbow/internal/clock"
 	"github.com/elbow-lb/elbow/internal/proxy/upstream"
 	"log/slog"
 	"net"
@@ -256,7 +257,7 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 		{Name: "X-Amzn-Trace-Id", Value: ex.traceHdr[0]},
 	}}
 	up := l.p.upstream
-	ex.sentAt = time.Now()
+	ex.sentAt = clock.Since(ex.start)
 	req.SentAt = ex.sentAt
 	res := up.Forward(ex, &req)
 	// One retry on another target when nothing reached the first (connect
@@ -270,7 +271,7 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 			ex.member.Release()
 			ex.member = next
 			req.Addr = next.Addr()
-			ex.sentAt = time.Now()
+			ex.sentAt = clock.Since(ex.start)
 			req.SentAt = ex.sentAt
 			res = up.Forward(ex, &req)
 		}
@@ -278,7 +279,7 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 	ex.targetStatus = res.StatusCode
 	ex.headersAt = res.HeaderAt
 	if res.HeaderAt.IsZero() {
-		ex.headersAt = time.Now()
+		ex.headersAt = clock.Since(ex.start)
 	}
 	switch {
 	case res.Err == nil:

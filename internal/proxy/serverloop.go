@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/clock"
 	"github.com/elbow-lb/elbow/internal/proxy/h1"
 	"github.com/elbow-lb/elbow/internal/proxy/rawio"
 )
@@ -278,7 +279,7 @@ func (c *clientConn) makeRoom() {
 // by more than a tenth of the timeout (at most a second).
 func (c *clientConn) extendDeadline() {
 	idle := c.l.p.o.IdleTimeout
-	now := time.Now()
+	now := clock.Since(c.deadline)
 	if c.deadline.Sub(now) >= idle-min(time.Second, idle/10) {
 		return
 	}

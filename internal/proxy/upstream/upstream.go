@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/clock"
 	"github.com/elbow-lb/elbow/internal/proxy/rawio"
 )
 
@@ -145,7 +146,7 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 		cn.close()
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, nothing && !isTimeout(err)
 	}
-	res = Result{StatusCode: status, HeaderAt: time.Now()}
+	res = Result{StatusCode: status, HeaderAt: clock.Since(req.SentAt)}
 	WriteHead(w, status, cn.fields)
 	if err := c.copyBody(cn, w, req.In.Method, status); err != nil {
 		cn.close()
