@@ -56,3 +56,21 @@ func TestDropInvalidHeaderFields(t *testing.T) {
 		}
 	})
 }
+
+// TestAppendField: a response header line the loop writes can never end
+// the header early or carry the loop's own framing fields.
+func TestAppendField(t *testing.T) {
+	for _, tc := range []struct{ name, value, want string }{
+		{"X-A", "plain", "X-A: plain\r\n"},
+		{"X-A", "a\rb\nc", "X-A: a b c\r\n"},
+		{"Bad Name", "v", ""},
+		{"X-A\r\nX-Injected", "v", ""},
+		{"", "v", ""},
+		{"Connection", "close", ""},
+		{"Transfer-Encoding", "chunked", ""},
+	} {
+		if got := string(appendField([]byte(nil), tc.name, tc.value)); got != tc.want {
+			t.Errorf("appendField(%q, %q) = %q; want %q", tc.name, tc.value, got, tc.want)
+		}
+	}
+}

@@ -195,75 +195,71 @@ func (w *response) commit(first []byte, done bool) {
 		w.closeAfter = true
 	}
 
+	// Appended in the writer's free space and written once (see
+	// upstream's writeRequest).
 	bw := w.c.bw
-	_, _ = bw.WriteString("HTTP/1.1 ")
-	_, _ = bw.Write(strconv.AppendInt(w.num[:0], int64(code), 10))
-	_ = bw.WriteByte(' ')
+	b := bw.AvailableBuffer()
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ' ')
 	if text := http.StatusText(code); text != "" {
-		_, _ = bw.WriteString(text)
+		b = append(b, text...)
 	} else {
-		_, _ = bw.WriteString("status code ")
-		_, _ = bw.Write(strconv.AppendInt(w.num[:0], int64(code), 10))
+		b = append(b, "status code "...)
+		b = strconv.AppendInt(b, int64(code), 10)
 	}
-	_, _ = bw.WriteString("\r\n")
+	b = append(b, "\r\n"...)
 	for name, values := range h {
 		for _, v := range values {
-			w.writeField(name, v)
+			b = appendField(b, name, v)
 		}
 	}
 	for _, f := range w.fields {
-		w.writeField(f.Name, f.Value)
+		b = appendField(b, f.Name, f.Value)
 	}
 	if sniffed != "" {
-		w.writeField("Content-Type", sniffed)
+		b = appendField(b, "Content-Type", sniffed)
 	}
 	if zeroLength {
-		_, _ = bw.WriteString("Content-Length: 0\r\n")
+		b = append(b, "Content-Length: 0\r\n"...)
 	}
 	if !hasDate {
-		_, _ = bw.WriteString("Date: ")
-		_, _ = bw.Write(time.Now().UTC().AppendFormat(w.num[:0], http.TimeFormat))
-		_, _ = bw.WriteString("\r\n")
+		b = append(b, "Date: "...)
+		b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
+		b = append(b, "\r\n"...)
 	}
 	if w.chunked {
-		_, _ = bw.WriteString("Transfer-Encoding: chunked\r\n")
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	}
 	if w.closeAfter {
-		_, _ = bw.WriteString("Connection: close\r\n")
+		b = append(b, "Connection: close\r\n"...)
 	}
-	_, _ = bw.WriteString("\r\n")
+	b = append(b, "\r\n"...)
+	_, _ = bw.Write(b)
 }
 
-// writeField writes one header line, unless the loop frames the response
-// itself with that field or the name could split the response.
-func (w *response) writeField(name, value string) {
+// appendField appends one header line, unless the loop frames the
+// response itself with that field or the name could split the response.
+// CR and LF in the value become spaces, as net/http does, so that no value
+// can end the header early.
+func appendField(b []byte, name, value string) []byte {
 	switch name {
 	case "Connection", "Transfer-Encoding":
-		return
+		return b
 	}
 	if !validFieldName(name) {
-		return // as net/http: never a header that could split the response
+		return b // as net/http: never a header that could split the response
 	}
-	bw := w.c.bw
-	_, _ = bw.WriteString(name)
-	_, _ = bw.WriteString(": ")
-	writeFieldValue(w.c, value)
-	_, _ = bw.WriteString("\r\n")
-}
-
-// writeFieldValue writes v with CR and LF replaced by spaces, as net/http
-// does, so that no value can end the header early.
-func writeFieldValue(c *clientConn, v string) {
-	bw := c.bw
-	start := 0
-	for i := 0; i < len(v); i++ {
-		if v[i] == '\r' || v[i] == '\n' {
-			_, _ = bw.WriteString(v[start:i])
-			_ = bw.WriteByte(' ')
-			start = i + 1
+	b = append(b, name...)
+	b = append(b, ": "...)
+	start := len(b)
+	b = append(b, value...)
+	for i := start; i < len(b); i++ {
+		if b[i] == '\r' || b[i] == '\n' {
+			b[i] = ' '
 		}
 	}
-	_, _ = bw.WriteString(v[start:])
+	return append(b, "\r\n"...)
 }
 
 func validFieldName(name string) bool {

@@ -299,16 +299,20 @@ func isHop(name string) bool {
 func (cn *conn) writeRequest(req *Request) error {
 	in := req.In
 	bw := cn.bw
-	bw.WriteString(in.Method)
-	bw.WriteByte(' ')
+	// The head is appended in bw's free space and written once: cheaper
+	// than a bufio call per piece. A head larger than the space is
+	// appended to a new array, and still written once.
+	b := bw.AvailableBuffer()
+	b = append(b, in.Method...)
+	b = append(b, ' ')
 	uri := in.RequestURI
 	if uri == "" || uri[0] != '/' && uri != "*" {
 		uri = in.URL.RequestURI() // absolute-form or HTTP/2 requests
 	}
-	bw.WriteString(uri)
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(req.Host)
-	bw.WriteString("\r\n")
+	b = append(b, uri...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, req.Host...)
+	b = append(b, "\r\n"...)
 	connTokens := in.Header["Connection"]
 next:
 	for name, values := range in.Header {
@@ -329,33 +333,34 @@ next:
 			continue
 		}
 		for _, v := range values {
-			bw.WriteString(name)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
+			b = appendField(b, name, v)
 		}
 	}
 	for _, r := range req.Replace {
-		if r.Name == "" {
-			continue
+		if r.Name != "" {
+			b = appendField(b, r.Name, r.Value)
 		}
-		bw.WriteString(r.Name)
-		bw.WriteString(": ")
-		bw.WriteString(r.Value)
-		bw.WriteString("\r\n")
 	}
 	if in.ContentLength > 0 {
-		bw.WriteString("Content-Length: ")
-		var num [20]byte
-		bw.Write(strconv.AppendInt(num[:0], in.ContentLength, 10))
-		bw.WriteString("\r\n\r\n")
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, in.ContentLength, 10)
+		b = append(b, "\r\n\r\n"...)
+		_, _ = bw.Write(b)
 		if _, err := io.CopyN(bw, in.Body, in.ContentLength); err != nil {
 			return fmt.Errorf("request body: %w", err)
 		}
 	} else {
-		bw.WriteString("\r\n")
+		b = append(b, "\r\n"...)
+		_, _ = bw.Write(b)
 	}
 	return bw.Flush()
+}
+
+func appendField(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
 }
 
 // listed reports whether name is one of the comma-separated tokens of a
