@@ -113,6 +113,16 @@ func testTargetContentLength(t *testing.T, base Options) {
 		{"differing", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nokabc", 502, ""},
 		{"signed", "HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok", 502, ""},
 		{"list", "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok", 502, ""},
+		// Transfer-Encoding: only chunked, once, as net/http and nginx.
+		{"gzip, chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", 502, ""},
+		{"chunked twice", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", 502, ""},
+		{"gzip alone", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\nok", 502, ""},
+		{"Chunked, any case", "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", 200, "ok"},
+		// Fields net/http's reader refuses are a 502 on every path.
+		{"NUL in a value", "HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nok", 502, ""},
+		{"bare CR in a value", "HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 2\r\n\r\nok", 502, ""},
+		{"name not a token", "HTTP/1.1 200 OK\r\nX(A): 1\r\nContent-Length: 2\r\n\r\nok", 502, ""},
+		{"tab in a value is fine", "HTTP/1.1 200 OK\r\nX-A: a\tb\r\nContent-Length: 2\r\n\r\nok", 200, "ok"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newTGFor(t, config.DefaultTargetGroup, rawTarget(t, tc.answer, nil))

@@ -117,7 +117,9 @@ func (cn *conn) readOneHeader(method string) (int, bool, error) {
 			break
 		}
 		colon := strings.IndexByte(line, ':')
-		if colon <= 0 || strings.ContainsAny(line[:colon], " \t") {
+		// As net/http's reader (a 502 on the other data paths too): a
+		// name of token characters, a value without control characters.
+		if colon <= 0 || !validName(line[:colon]) {
 			return 0, false, errMalformed
 		}
 		key := line[:colon]
@@ -125,6 +127,9 @@ func (cn *conn) readOneHeader(method string) (int, bool, error) {
 			key = http.CanonicalHeaderKey(key)
 		}
 		value := strings.TrimSpace(line[colon+1:])
+		if !validValue(value) {
+			return 0, false, errMalformed
+		}
 		switch key {
 		case "Content-Length":
 			// One length, relayed once: a differing repeat is ambiguous
@@ -137,6 +142,16 @@ func (cn *conn) readOneHeader(method string) (int, bool, error) {
 			}
 			contentLength = value
 		case "Transfer-Encoding":
+			// One Transfer-Encoding, and only chunked, as net/http and
+			// nginx accept: anything else (gzip, chunked; two fields) is
+			// a 502, never a body relayed with its coding lost. HTTP/1.0
+			// has no Transfer-Encoding: ignored there, as net/http does.
+			if statusLine[7] != '1' {
+				continue
+			}
+			if transferEncoding != "" || !strings.EqualFold(value, "chunked") {
+				return 0, false, errMalformed
+			}
 			transferEncoding = value
 			continue
 		case "Connection":
@@ -164,12 +179,8 @@ func (cn *conn) readOneHeader(method string) (int, bool, error) {
 	switch {
 	case method == http.MethodHead || status < 200 || status == http.StatusNoContent || status == http.StatusNotModified:
 		cn.framing = bodyNone
-	case transferEncoding != "":
-		if !strings.EqualFold(strings.TrimSpace(lastToken(transferEncoding)), "chunked") {
-			cn.framing, keep = bodyUntilClose, false
-		} else {
-			cn.framing = bodyChunked
-		}
+	case transferEncoding != "" && statusLine[7] == '1':
+		cn.framing = bodyChunked
 		cn.dropField("Content-Length")
 	case contentLength != "":
 		n, err := strconv.ParseInt(contentLength, 10, 64)
@@ -202,11 +213,30 @@ func trimCR(s string) string {
 	return s
 }
 
-func lastToken(s string) string {
-	if i := strings.LastIndexByte(s, ','); i >= 0 {
-		return s[i+1:]
+// validName reports whether s is a field name: token characters only
+// (RFC 9110 section 5.1).
+func validName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
 	}
-	return s
+	return true
+}
+
+// validValue reports whether s holds no control character but HTAB (RFC
+// 9110 section 5.5), as net/textproto checks.
+func validValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // isCanonical reports whether key is already in canonical MIME form
