@@ -44,6 +44,13 @@ type exchange struct {
 
 	traceHdr [1]string
 	xffHdr   [1]string
+
+	// writeIdle, on net/http's paths (the loop's connections have their
+	// own, package rawio): each Write renews the client connection's write
+	// deadline to the idle timeout, so that a client that stops reading is
+	// cut, as the ALB cuts a connection with no data sent or received.
+	writeIdle     time.Duration
+	writeDeadline time.Time
 }
 
 type exchangeKey struct{}
@@ -77,6 +84,13 @@ func (e *exchange) WriteHead(code int, fields []upstream.Field) {
 func (e *exchange) Write(b []byte) (int, error) {
 	if e.status == 0 {
 		e.status = http.StatusOK
+	}
+	if e.writeIdle > 0 {
+		now := clock.Since(e.start)
+		if e.writeDeadline.Sub(now) < e.writeIdle-min(time.Second, e.writeIdle/10) {
+			e.writeDeadline = now.Add(e.writeIdle)
+			_ = http.NewResponseController(e.w).SetWriteDeadline(e.writeDeadline)
+		}
 	}
 	n, err := e.w.Write(b)
 	e.sent += int64(n)

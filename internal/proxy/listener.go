@@ -186,7 +186,7 @@ func (l *Listener) shutdown(ctx context.Context) error {
 
 // ServeHTTP routes one request.
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{Context: r.Context(), w: w, l: l, start: time.Now()}
+	ex := &exchange{Context: r.Context(), w: w, l: l, start: time.Now(), writeIdle: l.p.o.IdleTimeout}
 	client, _ := netip.ParseAddrPort(r.RemoteAddr)
 	ex.clientIP = ipOf(r.RemoteAddr)
 	if l.p.o.DropInvalidHeaderFields {

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,5 +193,71 @@ func testTargetClosedIdleConnection(t *testing.T, base Options) {
 			t.Fatalf("request %d after the target closed its idle connection: %d %q", i, got.code, got.body)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestClientStopsReading: a client that stops reading a response is cut
+// after the idle timeout ("no data sent or received"), and the target's
+// connection with it, instead of both being held for ever.
+func TestClientStopsReading(t *testing.T) { bothPaths(t, testClientStopsReading) }
+
+func testClientStopsReading(t *testing.T, base Options) {
+	const total = 64 << 20 // beyond every socket buffer on the way
+	targetErr := make(chan error, 1)
+	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(total))
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for sent := 0; sent < total; sent += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				targetErr <- err
+				return
+			}
+		}
+		targetErr <- nil
+	}))
+	g := newTG(t, "g", nil, a)
+	p := startProxy(t, fastPath(base, Options{IdleTimeout: 300 * time.Millisecond}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+
+	nc, err := net.Dial("tcp", p.Listeners()[0].Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := io.WriteString(nc, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-targetErr:
+		if err == nil {
+			t.Fatal("the target wrote the whole response to a client that reads nothing")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a client that stopped reading held the response (and the target) for 10 s; want a cut after the 300 ms idle timeout")
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// What was queued toward the client still arrives, then the end.
+	n, err := io.Copy(io.Discard, nc)
+	if n >= total || isTimeoutErr(err) {
+		t.Fatalf("the client then read %d bytes (%v); want the connection closed short of %d", n, err, total)
+	}
+}
+
+// TestSlowStreamOutlivesIdleTimeout: a response that keeps flowing is not
+// idle, however long it lasts in all.
+func TestSlowStreamOutlivesIdleTimeout(t *testing.T) { bothPaths(t, testSlowStreamOutlivesIdleTimeout) }
+
+func testSlowStreamOutlivesIdleTimeout(t *testing.T, base Options) {
+	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := range 10 {
+			_, _ = io.WriteString(w, strconv.Itoa(i))
+			w.(http.Flusher).Flush()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}))
+	g := newTG(t, "g", nil, a)
+	p := startProxy(t, fastPath(base, Options{IdleTimeout: 300 * time.Millisecond}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	got := get(t, client(), p.Listeners()[0].URL()+"/")
+	if got.code != 200 || got.body != "0123456789" {
+		t.Fatalf("%d %q; want the whole 1 s stream, 0123456789, through a 300 ms idle timeout", got.code, got.body)
 	}
 }

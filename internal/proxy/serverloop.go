@@ -138,6 +138,9 @@ func (l *Listener) newClientConn(nc net.Conn) *clientConn {
 
 func (c *clientConn) serve() {
 	c.io = rawio.New(c.nc)
+	if rc, ok := c.io.(*rawio.Conn); ok {
+		rc.SetWriteIdleTimeout(c.l.p.o.IdleTimeout)
+	}
 	pools := &c.l.p.pools
 	if b, ok := pools.read.Get().(*[readBufSize]byte); ok {
 		c.pooled = b
@@ -318,7 +321,7 @@ func (c *clientConn) handOff() bool {
 	if c.bw.Buffered() > 0 && c.bw.Flush() != nil {
 		return false
 	}
-	_ = c.nc.SetReadDeadline(time.Time{})
+	_ = c.nc.SetDeadline(time.Time{})
 	hc := &handedConn{Conn: c.nc, pending: append([]byte(nil), c.buf[c.r:c.w]...)}
 	c.l.loop.handedOff.Add(1)
 	return c.l.loop.handoff.deliver(hc)

@@ -17,7 +17,10 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 	"unsafe"
+
+	"github.com/elbow-lb/elbow/internal/clock"
 )
 
 // Conn does a connection's reads and writes. Like net.Conn it allows one
@@ -26,6 +29,9 @@ type Conn struct {
 	nc     net.Conn
 	rc     syscall.RawConn
 	rd, wr op
+	// writeIdle and writeDeadline: see SetWriteIdleTimeout.
+	writeIdle     time.Duration
+	writeDeadline time.Time
 }
 
 // op is one direction's call in progress; fn is its callback, made once so
@@ -73,9 +79,24 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return o.n, nil
 }
 
+// SetWriteIdleTimeout makes a Write fail with a timeout when the peer
+// takes too little of it for d: the ALB's idle timeout, "no data sent or
+// received", for a client that stopped reading. Each Write call renews the
+// deadline, when it has run down by more than a tenth of d (at most a
+// second: setting one costs a runtime timer update). 0, the default,
+// waits for ever.
+func (c *Conn) SetWriteIdleTimeout(d time.Duration) { c.writeIdle = d }
+
 func (c *Conn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
+	}
+	if c.writeIdle > 0 {
+		now := clock.Since(c.writeDeadline)
+		if c.writeDeadline.Sub(now) < c.writeIdle-min(time.Second, c.writeIdle/10) {
+			c.writeDeadline = now.Add(c.writeIdle)
+			_ = c.nc.SetWriteDeadline(c.writeDeadline)
+		}
 	}
 	o := &c.wr
 	o.p, o.n, o.errno = p, 0, 0

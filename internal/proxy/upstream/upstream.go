@@ -250,6 +250,11 @@ func (p *pool) dial(c *Client) (*conn, error) {
 		return nil, err
 	}
 	rw := rawio.New(nc)
+	if rc, ok := rw.(*rawio.Conn); ok {
+		// A target that stops reading a request body is cut after the
+		// idle timeout, as one that stops answering.
+		rc.SetWriteIdleTimeout(c.IdleTimeout)
+	}
 	return &conn{nc: nc, pool: p, br: bufio.NewReaderSize(rw, 8<<10), bw: bufio.NewWriterSize(rw, 8<<10)}, nil
 }
 
