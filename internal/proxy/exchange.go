@@ -42,8 +42,9 @@ type exchange struct {
 	sent        int64
 	redirectURL string
 
-	traceHdr [1]string
-	xffHdr   [1]string
+	traceHdr    [1]string
+	xffHdr      [1]string
+	connTraceID string
 
 	// writeIdle, on net/http's paths (the loop's connections have their
 	// own, package rawio): each Write renews the client connection's write
@@ -262,7 +263,7 @@ func (l *Listener) accessEntry(ex *exchange, r *http.Request, end time.Time) *ac
 		Method: r.Method, URL: l.accessURL(r), Proto: r.Proto,
 		UserAgent: r.UserAgent(), TraceID: ex.traceHdr[0],
 		MatchedRulePriority: ex.priority, RequestCreation: ex.start,
-		ActionsExecuted: ex.action.name, RedirectURL: ex.redirectURL,
+		ActionsExecuted: ex.action.name, RedirectURL: ex.redirectURL, ConnTraceID: ex.connTraceID,
 	}
 	if r.ProtoMajor == 2 {
 		e.Type = "h2"

@@ -79,6 +79,13 @@ func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error
 		ReadHeaderTimeout: p.o.IdleTimeout,
 		IdleTimeout:       p.o.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			id := newConnTraceID()
+			if hc, ok := c.(*handedConn); ok {
+				id = hc.connTraceID // the loop's, for the same connection
+			}
+			return context.WithValue(ctx, connTraceKey{}, id)
+		},
 	}
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -189,6 +196,7 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex := &exchange{Context: r.Context(), w: w, l: l, start: time.Now(), writeIdle: l.p.o.IdleTimeout}
 	client, _ := netip.ParseAddrPort(r.RemoteAddr)
 	ex.clientIP = ipOf(r.RemoteAddr)
+	ex.connTraceID, _ = r.Context().Value(connTraceKey{}).(string)
 	if l.p.o.DropInvalidHeaderFields {
 		dropInvalidHeaderFields(r.Header)
 	}

@@ -628,15 +628,29 @@ func testAccessLogAndRecorder(t *testing.T, base Options) {
 	port := portOf(t, p.Listeners()[0].Addr())
 	req, _ := http.NewRequest("GET", url+"/p?q=1", nil)
 	req.Header.Set("User-Agent", `curl/8 "quoted"`)
-	if got := do(t, client(), req); got.code != 201 {
+	kept := client()
+	if got := do(t, kept, req); got.code != 201 {
 		t.Fatalf("status %d", got.code)
 	}
+	get(t, kept, url+"/fixed") // the same connection, kept alive
 	get(t, client(), url+"/fixed")
 	_ = p.Shutdown(context.Background())
 
 	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("access log: %d lines; want 2:\n%s", len(lines), log.String())
+	if len(lines) != 3 {
+		t.Fatalf("access log: %d lines; want 3:\n%s", len(lines), log.String())
+	}
+	// conn_trace_id: one per client connection, on each of its requests.
+	var tids []string
+	for _, l := range lines {
+		f := regexp.MustCompile(`"(?:[^"\\]|\\.)*"|\S+`).FindAllString(l, -1)
+		if len(f) < 30 || !regexp.MustCompile(`^TID_[0-9a-f]{32}$`).MatchString(f[29]) {
+			t.Fatalf("conn_trace_id malformed in %s", l)
+		}
+		tids = append(tids, f[29])
+	}
+	if tids[0] != tids[1] || tids[1] == tids[2] {
+		t.Errorf("conn_trace_ids %q; want the first two (one connection) equal, the third different", tids)
 	}
 	field := `"(?:[^"\\]|\\.)*"|\S+`
 	fields := regexp.MustCompile(field).FindAllString(lines[0], -1)

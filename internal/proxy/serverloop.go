@@ -84,9 +84,11 @@ type clientConn struct {
 
 	remoteAddr string
 	clientIP   string
-	client     netip.Addr
-	ctx        context.Context
-	cancel     context.CancelFunc
+	// connTraceID is the connection's conn_trace_id in the access log.
+	connTraceID string
+	client      netip.Addr
+	ctx         context.Context
+	cancel      context.CancelFunc
 
 	head h1.Request
 	req  http.Request
@@ -122,7 +124,7 @@ func (l *Listener) acceptLoop() {
 }
 
 func (l *Listener) newClientConn(nc net.Conn) *clientConn {
-	c := &clientConn{l: l, nc: nc, remoteAddr: nc.RemoteAddr().String()}
+	c := &clientConn{l: l, nc: nc, remoteAddr: nc.RemoteAddr().String(), connTraceID: newConnTraceID()}
 	c.clientIP = ipOf(c.remoteAddr)
 	ap, _ := netip.ParseAddrPort(c.remoteAddr)
 	c.client = ap.Addr()
@@ -322,7 +324,7 @@ func (c *clientConn) handOff() bool {
 		return false
 	}
 	_ = c.nc.SetDeadline(time.Time{})
-	hc := &handedConn{Conn: c.nc, pending: append([]byte(nil), c.buf[c.r:c.w]...)}
+	hc := &handedConn{Conn: c.nc, pending: append([]byte(nil), c.buf[c.r:c.w]...), connTraceID: c.connTraceID}
 	c.l.loop.handedOff.Add(1)
 	return c.l.loop.handoff.deliver(hc)
 }
@@ -398,7 +400,7 @@ func indexByteString(s string, c byte) int {
 // be closed.
 func (c *clientConn) serveOne(a *action, priority int) (keep bool) {
 	ex := &c.ex
-	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: time.Now(), clientIP: c.clientIP}
+	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: time.Now(), clientIP: c.clientIP, connTraceID: c.connTraceID}
 	c.resp.reset(&c.req)
 	defer func() {
 		if v := recover(); v != nil {
@@ -511,7 +513,8 @@ func (h *handoffListener) deliver(c net.Conn) bool {
 // handedConn is a connection handed over with bytes already read from it.
 type handedConn struct {
 	net.Conn
-	pending []byte
+	pending     []byte
+	connTraceID string
 }
 
 func (h *handedConn) Read(p []byte) (int, error) {

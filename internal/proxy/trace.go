@@ -25,6 +25,20 @@ func appendHex(b []byte, v uint64, digits int) []byte {
 	return b
 }
 
+// newConnTraceID is a client connection's conn_trace_id in the access log:
+// "TID_" and 32 hex digits, as the ALB writes it (alb.md section 6), the same
+// on every request of the connection.
+func newConnTraceID() string {
+	b := make([]byte, 0, 36)
+	b = append(b, "TID_"...)
+	b = appendHex(b, rand.Uint64(), 16)
+	return string(appendHex(b, rand.Uint64(), 16))
+}
+
+// connTraceKey finds a net/http connection's conn_trace_id in its
+// requests' contexts.
+type connTraceKey struct{}
+
 // traceID is the X-Amzn-Trace-Id the target gets: a new Root when the
 // client sent none; a Self field (replaced if present) in front of a Root
 // the client sent; custom fields kept.
