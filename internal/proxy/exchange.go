@@ -113,7 +113,7 @@ func (e *exchange) Unwrap() http.ResponseWriter { return e.w }
 // the ALB adds (alb.md section 5). ReverseProxy has already removed the
 // client's X-Forwarded-For/-Proto/-Host and the hop-by-hop headers.
 func rewrite(pr *httputil.ProxyRequest) {
-	ex := pr.In.Context().(*exchange)
+	ex := pr.In.Context().Value(exchangeKey{}).(*exchange)
 	out := pr.Out
 	out.URL.Scheme = ex.fw.scheme
 	out.URL.Host = ex.member.Addr()

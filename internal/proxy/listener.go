@@ -242,7 +242,10 @@ func (l *Listener) forward(ex *exchange, r *http.Request, a *action) {
 		l.relay(ex, r)
 		return
 	}
-	l.p.rp.ServeHTTP(ex, r.WithContext(ex))
+	ctx, cancel := context.WithCancel(ex)
+	defer cancel()
+	defer l.p.trackCut(ex, cancel)()
+	l.p.rp.ServeHTTP(ex, r.WithContext(ctx))
 }
 
 // dropHeaders are client headers not relayed, as ReverseProxy's Rewrite
@@ -258,7 +261,7 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 	if hasUpper(host) {
 		host = strings.ToLower(host)
 	}
-	req := upstream.Request{Addr: ex.member.Addr(), In: r, Host: host, Drop: dropHeaders, Replace: [4]upstream.Header{
+	req := upstream.Request{Addr: ex.member.Addr(), Owner: ex.member, In: r, Host: host, Drop: dropHeaders, Replace: [4]upstream.Header{
 		{Name: "X-Forwarded-For", Value: forwardedFor(r, ex.clientIP)},
 		{Name: "X-Forwarded-Proto", Value: l.xfProto[0]},
 		{Name: "X-Forwarded-Port", Value: l.xfPort[0]},
@@ -278,7 +281,7 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 			ex.failedTarget = ex.member.Addr()
 			ex.member.Release()
 			ex.member = next
-			req.Addr = next.Addr()
+			req.Addr, req.Owner = next.Addr(), next
 			ex.sentAt = clock.Since(ex.start)
 			req.SentAt = ex.sentAt
 			res = up.Forward(ex, &req)

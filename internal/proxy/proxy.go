@@ -77,6 +77,11 @@ type Proxy struct {
 
 	mu         sync.Mutex
 	forwarders map[*targetgroup.Group]*forwarder
+
+	// viaReverseProxy are the requests in flight on the ReverseProxy path,
+	// with the cancel that cuts each (package upstream cuts its own).
+	cutMu           sync.Mutex
+	viaReverseProxy map[*exchange]context.CancelFunc
 }
 
 // New builds the listeners cfg describes over groups (by name); nothing
@@ -276,7 +281,40 @@ func (p *Proxy) forwarder(g *targetgroup.Group) *forwarder {
 	f := &forwarder{group: g, scheme: scheme, plain: scheme == "http" && !p.o.DisableFastPath,
 		arn: "arn:aws:elasticloadbalancing:" + p.o.Region + ":000000000000:targetgroup/" + g.Name() + "/" + resourceID(g.Name())}
 	p.forwarders[g] = f
+	g.OnExpire(p.cut)
 	return f
+}
+
+// cut ends the requests still in flight to m when its deregistration
+// delay has run out, as the ALB does: a 502 for those without a response
+// yet, a cut connection for those whose response had begun.
+func (p *Proxy) cut(m *targetgroup.Member) {
+	n := p.upstream.Cut(m)
+	p.cutMu.Lock()
+	for ex, cancel := range p.viaReverseProxy {
+		if ex.member == m {
+			cancel()
+			n++
+		}
+	}
+	p.cutMu.Unlock()
+	p.log.Info("deregistration delay elapsed: requests in flight cut", "target", m.Target().ID, "addr", m.Addr(), "cut", n)
+}
+
+// trackCut registers a ReverseProxy request's cancel for cut; the returned
+// func forgets it.
+func (p *Proxy) trackCut(ex *exchange, cancel context.CancelFunc) func() {
+	p.cutMu.Lock()
+	if p.viaReverseProxy == nil {
+		p.viaReverseProxy = map[*exchange]context.CancelFunc{}
+	}
+	p.viaReverseProxy[ex] = cancel
+	p.cutMu.Unlock()
+	return func() {
+		p.cutMu.Lock()
+		delete(p.viaReverseProxy, ex)
+		p.cutMu.Unlock()
+	}
 }
 
 // resourceID is a stable 16-hex-digit id for a name, as in ARNs.

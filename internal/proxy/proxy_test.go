@@ -453,6 +453,77 @@ func testDrainingFinishesInFlight(t *testing.T, base Options) {
 	}
 }
 
+// TestDeregistrationDelayCutsInFlight: when the deregistration delay runs
+// out with requests still in flight, the ALB ends them: a 502 for one
+// without a response yet ("deregistration delay elapsed mid-request"), a
+// cut connection for one whose response had begun.
+func TestDeregistrationDelayCutsInFlight(t *testing.T) {
+	bothPaths(t, testDeregistrationDelayCutsInFlight)
+}
+
+func testDeregistrationDelayCutsInFlight(t *testing.T, base Options) {
+	entered := make(chan struct{}, 2)
+	release := make(chan struct{})
+	defer close(release)
+	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/begun" {
+			// Half of it, more than any buffer on the way holds back.
+			w.Header().Set("Content-Length", strconv.Itoa(128<<10))
+			_, _ = io.WriteString(w, strings.Repeat("h", 64<<10))
+			w.(http.Flusher).Flush()
+		}
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		}
+		_, _ = io.WriteString(w, "late")
+	}))
+	g := newTG(t, "g", nil, a)
+	g.SetDeregistrationDelay(300 * time.Millisecond)
+	p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	url := p.Listeners()[0].URL()
+	results := make(chan reply, 2)
+	for _, path := range []string{"/waiting", "/begun"} {
+		go func() {
+			res, err := client().Get(url + path)
+			if err != nil {
+				results <- reply{code: -1, body: path + ": " + err.Error()}
+				return
+			}
+			body, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			if err != nil {
+				results <- reply{code: -2, body: path + ": " + strconv.Itoa(len(body)) + " bytes"}
+				return
+			}
+			results <- reply{code: res.StatusCode, body: path + ": " + string(body)}
+		}()
+	}
+	<-entered
+	<-entered
+	start := time.Now()
+	g.Deregister(a.target)
+	got := map[int]string{}
+	for range 2 {
+		select {
+		case r := <-results:
+			got[r.code] = r.body
+		case <-time.After(5 * time.Second):
+			t.Fatalf("requests still in flight 5 s after a 300 ms deregistration delay; got %v", got)
+		}
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("in-flight requests ended %v after deregistration; want after the 300 ms delay", d)
+	}
+	if !strings.HasPrefix(got[502], "/waiting") {
+		t.Errorf("the request without a response: %v; want a 502", got)
+	}
+	if got[-2] == "" || got[-2] == "/begun: 131072 bytes" {
+		t.Errorf("the request whose response had begun: %v; want its body cut short", got)
+	}
+}
+
 func TestLeastOutstandingUnderSkewedLatency(t *testing.T) {
 	bothPaths(t, testLeastOutstandingUnderSkewedLatency)
 }

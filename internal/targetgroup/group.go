@@ -67,6 +67,19 @@ type Group struct {
 	// reporters see changes in the order the group made them, without mu
 	// being held while they run.
 	reportMu sync.Mutex
+	// onExpire are called when a deregistration delay ends with requests
+	// still in flight (under mu to add, copied to call).
+	onExpire []func(*Member)
+}
+
+// OnExpire registers f, called when a target's deregistration delay ends
+// while requests to it are still in flight: the ALB then cuts them ("the
+// deregistration delay elapsed mid-request": a 502, alb.md section 5), and
+// f is how the load balancer learns to.
+func (g *Group) OnExpire(f func(*Member)) {
+	g.mu.Lock()
+	g.onExpire = append(g.onExpire, f)
+	g.mu.Unlock()
 }
 
 var _ healthcheck.Reporter = (*Group)(nil)
@@ -226,11 +239,18 @@ func (g *Group) finishDeregistration(m *Member) {
 	delete(g.members, m.target.Key())
 	m.markDrained()
 	g.rebuildLocked()
+	expire := g.onExpire
 	g.reportMu.Lock()
 	g.mu.Unlock()
 	g.fanOut(m.target, healthcheck.Health(healthcheck.StateUnused, healthcheck.ReasonNotRegistered))
 	g.reportMu.Unlock()
-	g.log.Info("target deregistered", "target", m.target.ID, "addr", m.addr, "in_flight", m.outstanding.Load())
+	inFlight := m.outstanding.Load()
+	g.log.Info("target deregistered", "target", m.target.ID, "addr", m.addr, "in_flight", inFlight)
+	if inFlight > 0 {
+		for _, f := range expire {
+			f(m)
+		}
+	}
 }
 
 // SetHealth records a health change from the group's checker.

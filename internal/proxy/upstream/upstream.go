@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/clock"
@@ -36,6 +37,9 @@ var (
 	ErrNoResponse = errors.New("no response from target")
 	// ErrBody: the response broke off after its header was relayed.
 	ErrBody = errors.New("response body from target")
+	// ErrCut: Cut closed the connection under the request (wrapped in
+	// ErrNoResponse or ErrBody); it is never retried.
+	ErrCut = errors.New("deregistration delay elapsed")
 )
 
 // Client relays requests to targets.
@@ -74,6 +78,9 @@ type Request struct {
 	Replace [4]Header
 	// Drop are further client headers not relayed (canonical names).
 	Drop []string
+	// Owner is whom the request is made for (the target group member):
+	// Cut(Owner) closes its connection while it is in flight.
+	Owner any
 	// SentAt is when the caller sends the request; zero for now. The
 	// client's clock readings are taken from it and from HeaderAt, not
 	// read again (a clock read is a noticeable part of a request's cost).
@@ -114,7 +121,7 @@ func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 		req.SentAt = time.Now()
 	}
 	p := c.pool(req.Addr)
-	cn, reused, err := p.get(c, req.SentAt)
+	cn, reused, err := p.get(c, req.SentAt, req.Owner)
 	if err != nil {
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrConnect, req.Addr, err)}
 	}
@@ -123,7 +130,7 @@ func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 		// A kept-alive connection the target had closed: nothing was read
 		// from it, so the request never reached the application. Again, on
 		// a new connection.
-		if cn, err = p.dial(c); err != nil {
+		if cn, err = p.dial(c, req.Owner); err != nil {
 			return Result{Err: fmt.Errorf("%w %s: %w", ErrConnect, req.Addr, err)}
 		}
 		res, retry = c.exchange(cn, w, req)
@@ -137,6 +144,9 @@ func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Result, retry bool) {
 	if err := cn.writeRequest(req); err != nil {
 		cn.close()
+		if cn.cut.Load() {
+			return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, ErrCut)}, false
+		}
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, true
 	}
 	c.extendDeadlineAt(cn, req.SentAt)
@@ -144,12 +154,18 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 	if err != nil {
 		nothing := cn.br.Buffered() == 0 && !cn.readAny
 		cn.close()
+		if cn.cut.Load() {
+			return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, ErrCut)}, false
+		}
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, nothing && !isTimeout(err)
 	}
 	res = Result{StatusCode: status, HeaderAt: clock.Since(req.SentAt)}
 	WriteHead(w, status, cn.fields)
 	if err := c.copyBody(cn, w, req.In.Method, status); err != nil {
 		cn.close()
+		if cn.cut.Load() {
+			err = ErrCut
+		}
 		res.Err = fmt.Errorf("%w %s: %w", ErrBody, req.Addr, err)
 		return res, false
 	}
@@ -206,16 +222,19 @@ func (c *Client) CloseIdle() {
 	})
 }
 
-// pool is one target's idle connections, most recently used last.
+// pool is one target's connections: the idle ones, most recently used
+// last, and those in use, linked through their busy fields (under the
+// lock get and put take anyway), so that Cut finds them.
 type pool struct {
 	addr string
 	mu   sync.Mutex
 	idle []*conn
+	busy *conn
 }
 
 // get takes the most recently used idle connection, or dials one; now is
 // the caller's clock reading.
-func (p *pool) get(c *Client, now time.Time) (*conn, bool, error) {
+func (p *pool) get(c *Client, now time.Time, owner any) (*conn, bool, error) {
 	maxIdle := c.IdleConnTimeout
 	if maxIdle <= 0 {
 		maxIdle = 90 * time.Second
@@ -230,17 +249,66 @@ func (p *pool) get(c *Client, now time.Time) (*conn, bool, error) {
 		cn := p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
-		p.mu.Unlock()
 		if now.Sub(cn.lastUsed) < maxIdle {
+			p.linkLocked(cn, owner)
+			p.mu.Unlock()
 			return cn, true, nil
 		}
+		p.mu.Unlock()
 		_ = cn.nc.Close()
 	}
-	cn, err := p.dial(c)
+	cn, err := p.dial(c, owner)
 	return cn, false, err
 }
 
-func (p *pool) dial(c *Client) (*conn, error) {
+// linkLocked and unlinkLocked add cn to the busy list and take it out.
+func (p *pool) linkLocked(cn *conn, owner any) {
+	cn.owner = owner
+	cn.prev, cn.next = nil, p.busy
+	if p.busy != nil {
+		p.busy.prev = cn
+	}
+	p.busy = cn
+	cn.linked = true
+}
+
+func (p *pool) unlinkLocked(cn *conn) {
+	if !cn.linked {
+		return
+	}
+	if cn.prev != nil {
+		cn.prev.next = cn.next
+	} else {
+		p.busy = cn.next
+	}
+	if cn.next != nil {
+		cn.next.prev = cn.prev
+	}
+	cn.prev, cn.next, cn.owner, cn.linked = nil, nil, nil, false
+}
+
+// Cut closes the connections in use for owner: their requests fail with
+// ErrCut. The load balancer cuts a target's requests still in flight when
+// its deregistration delay ends.
+func (c *Client) Cut(owner any) int {
+	cut := 0
+	c.pools.Range(func(_, v any) bool {
+		p := v.(*pool)
+		p.mu.Lock()
+		for cn := p.busy; cn != nil; cn = cn.next {
+			if cn.owner == owner {
+				cn.cut.Store(true)
+				_ = cn.nc.Close()
+				cut++
+			}
+		}
+		p.mu.Unlock()
+		return true
+	})
+	return cut
+}
+
+func (p *pool) dial(c *Client, owner any) (*conn, error) {
 	timeout := c.ConnectTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
@@ -255,7 +323,11 @@ func (p *pool) dial(c *Client) (*conn, error) {
 		// idle timeout, as one that stops answering.
 		rc.SetWriteIdleTimeout(c.IdleTimeout)
 	}
-	return &conn{nc: nc, pool: p, br: bufio.NewReaderSize(rw, 8<<10), bw: bufio.NewWriterSize(rw, 8<<10)}, nil
+	cn := &conn{nc: nc, pool: p, br: bufio.NewReaderSize(rw, 8<<10), bw: bufio.NewWriterSize(rw, 8<<10)}
+	p.mu.Lock()
+	p.linkLocked(cn, owner)
+	p.mu.Unlock()
+	return cn, nil
 }
 
 // put keeps cn for reuse; lastUsed is when it last answered (its idle time
@@ -264,6 +336,11 @@ func (p *pool) put(cn *conn, c *Client, lastUsed time.Time) {
 	cn.lastUsed = lastUsed
 	cn.readAny = false
 	p.mu.Lock()
+	p.unlinkLocked(cn)
+	if cn.cut.Load() {
+		p.mu.Unlock()
+		return // closed by Cut after its response ended
+	}
 	if len(p.idle) < c.MaxIdlePerTarget || c.MaxIdlePerTarget <= 0 {
 		p.idle = append(p.idle, cn)
 		p.mu.Unlock()
@@ -285,9 +362,20 @@ type conn struct {
 	remaining int64
 	head      []byte  // scratch for the response header
 	fields    []Field // the response header being relayed
+
+	// In the pool's busy list while in use (under the pool's lock).
+	owner      any
+	prev, next *conn
+	linked     bool
+	cut        atomic.Bool // closed by Cut
 }
 
-func (cn *conn) close() { _ = cn.nc.Close() }
+func (cn *conn) close() {
+	cn.pool.mu.Lock()
+	cn.pool.unlinkLocked(cn)
+	cn.pool.mu.Unlock()
+	_ = cn.nc.Close()
+}
 
 // hopHeaders are not relayed in either direction (RFC 9110 section 7.6.1):
 // httputil.ReverseProxy's list, so that a client's proxy credentials never
