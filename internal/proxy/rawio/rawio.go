@@ -19,8 +19,6 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
-
-	"github.com/elbow-lb/elbow/internal/clock"
 )
 
 // Conn does a connection's reads and writes. Like net.Conn it allows one
@@ -29,9 +27,8 @@ type Conn struct {
 	nc     net.Conn
 	rc     syscall.RawConn
 	rd, wr op
-	// writeIdle and writeDeadline: see SetWriteIdleTimeout.
-	writeIdle     time.Duration
-	writeDeadline time.Time
+	// writeIdle: see SetWriteIdleTimeout.
+	writeIdle time.Duration
 }
 
 // op is one direction's call in progress; fn is its callback, made once so
@@ -41,6 +38,10 @@ type op struct {
 	n     int
 	errno syscall.Errno
 	fn    func(fd uintptr) bool
+	// For a write with an idle timeout: full asks Write to arm the
+	// deadline (the socket is full and no deadline covers the wait);
+	// armed and progress say whether one does.
+	idle, full, armed, progress bool
 }
 
 // New returns the reader and writer for nc: a *Conn when nc is a TCP
@@ -80,27 +81,31 @@ func (c *Conn) Read(p []byte) (int, error) {
 }
 
 // SetWriteIdleTimeout makes a Write fail with a timeout when the peer
-// takes too little of it for d: the ALB's idle timeout, "no data sent or
-// received", for a client that stopped reading. Each Write call renews the
-// deadline, when it has run down by more than a tenth of d (at most a
-// second: setting one costs a runtime timer update). 0, the default,
-// waits for ever.
+// takes nothing of it for d: the ALB's idle timeout, "no data sent or
+// received", for a client that stopped reading. The deadline is set only
+// when the socket is full and the write must wait, and again after each
+// bit of progress: a write that never waits reads no clock. 0, the
+// default, waits for ever.
 func (c *Conn) SetWriteIdleTimeout(d time.Duration) { c.writeIdle = d }
 
 func (c *Conn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if c.writeIdle > 0 {
-		now := clock.Since(c.writeDeadline)
-		if c.writeDeadline.Sub(now) < c.writeIdle-min(time.Second, c.writeIdle/10) {
-			c.writeDeadline = now.Add(c.writeIdle)
-			_ = c.nc.SetWriteDeadline(c.writeDeadline)
-		}
-	}
 	o := &c.wr
 	o.p, o.n, o.errno = p, 0, 0
+	o.idle, o.full, o.armed, o.progress = c.writeIdle > 0, false, false, false
 	err := c.rc.Write(o.fn)
+	for err == nil && o.full {
+		o.full, o.armed, o.progress = false, true, false
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.writeIdle))
+		err = c.rc.Write(o.fn)
+	}
+	if o.armed {
+		// A deadline left behind would fail a later write that need
+		// not wait at all (the poller checks it first).
+		_ = c.nc.SetWriteDeadline(time.Time{})
+	}
 	o.p = nil
 	n := o.n
 	switch {
@@ -157,10 +162,15 @@ func (o *op) write(fd uintptr) bool {
 		switch e {
 		case 0:
 			o.n += int(n)
+			o.progress = true
 			continue
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			if o.idle && (!o.armed || o.progress) {
+				o.full = true // Write arms a deadline, then waits
+				return true
+			}
 			return false
 		}
 		o.errno = e

@@ -108,3 +108,55 @@ func TestNonTCPConnectionsAreLeftAlone(t *testing.T) {
 		t.Fatalf("New(pipe) = %T; want the pipe itself", rw)
 	}
 }
+
+func TestWriteIdleTimeout(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), 32<<20) // beyond the socket buffers
+
+	t.Run("a peer that takes nothing is cut", func(t *testing.T) {
+		c, _ := pair(t)
+		c.SetWriteIdleTimeout(200 * time.Millisecond)
+		start := time.Now()
+		_, err := c.Write(big)
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Write to a peer that reads nothing: %v; want a timeout", err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("timed out after %v; want about 200 ms", d)
+		}
+	})
+
+	t.Run("a slow but steady peer is not", func(t *testing.T) {
+		c, peer := pair(t)
+		c.SetWriteIdleTimeout(300 * time.Millisecond)
+		done := make(chan int64, 1)
+		go func() {
+			var n int64
+			buf := make([]byte, 4<<20)
+			for {
+				k, err := peer.Read(buf)
+				n += int64(k)
+				if err != nil {
+					done <- n
+					return
+				}
+				time.Sleep(100 * time.Millisecond) // a few MiB a tenth of a second: slower than the writer
+			}
+		}()
+		start := time.Now()
+		if n, err := c.Write(big); err != nil || n != len(big) {
+			t.Fatalf("Write to a steady reader: %d, %v; want all of %d", n, err, len(big))
+		}
+		if time.Since(start) < 300*time.Millisecond {
+			t.Fatal("the write never had to wait: the test proves nothing")
+		}
+		// The deadline armed for that wait must not fail a later write.
+		time.Sleep(400 * time.Millisecond)
+		if _, err := c.Write([]byte("after")); err != nil {
+			t.Fatalf("a write after the waited one: %v", err)
+		}
+		c.nc.(*net.TCPConn).CloseWrite()
+		if n := <-done; n != int64(len(big))+5 {
+			t.Fatalf("peer read %d bytes; want %d", n, len(big)+5)
+		}
+	})
+}
