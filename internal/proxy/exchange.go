@@ -90,7 +90,11 @@ func (e *exchange) Write(b []byte) (int, error) {
 		now := clock.Since(e.start)
 		if e.writeDeadline.Sub(now) < e.writeIdle-min(time.Second, e.writeIdle/10) {
 			e.writeDeadline = now.Add(e.writeIdle)
-			_ = http.NewResponseController(e.w).SetWriteDeadline(e.writeDeadline)
+			// net/http's writers have the method (what ResponseController
+			// calls), and asking them directly allocates nothing.
+			if d, ok := e.w.(interface{ SetWriteDeadline(time.Time) error }); ok {
+				_ = d.SetWriteDeadline(e.writeDeadline)
+			}
 		}
 	}
 	n, err := e.w.Write(b)
