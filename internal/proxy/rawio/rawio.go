@@ -117,6 +117,21 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// Quiet reports whether the connection is open with nothing to read: one
+// recvfrom(2) with MSG_PEEK|MSG_DONTWAIT, which consumes nothing. False
+// when the peer closed it, reset it or sent bytes.
+func (c *Conn) Quiet() bool {
+	quiet := false
+	var buf [1]byte
+	err := c.rc.Read(func(fd uintptr) bool {
+		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		quiet = e == syscall.EAGAIN
+		return true // never wait
+	})
+	return err == nil && quiet
+}
+
 // opError is the error net.Conn gives for the same failure, so that callers
 // telling a reset from a timeout see no difference.
 func (c *Conn) opError(call string, errno syscall.Errno) error {

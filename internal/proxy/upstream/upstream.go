@@ -54,6 +54,15 @@ type Client struct {
 	// IdleConnTimeout: a pooled connection unused this long is closed rather
 	// than reused. Default 90 s.
 	IdleConnTimeout time.Duration
+	// QuietCheckAfter: a pooled connection idle this long is checked
+	// before reuse (one non-blocking peek): if the target closed it, or
+	// sent anything while it sat idle (a late "408 Request Timeout", as
+	// some servers send when they time an idle connection out), it is
+	// dropped, so that those bytes are never taken for the next request's
+	// answer. net/http's transport watches each idle connection with a
+	// goroutine instead; connections reused sooner skip the check, which
+	// would cost a system call per request. Default 1 s; negative: never.
+	QuietCheckAfter time.Duration
 
 	pools sync.Map // addr -> *pool
 	bufs  sync.Pool
@@ -239,6 +248,10 @@ func (p *pool) get(c *Client, now time.Time, owner any) (*conn, bool, error) {
 	if maxIdle <= 0 {
 		maxIdle = 90 * time.Second
 	}
+	quietAfter := c.QuietCheckAfter
+	if quietAfter == 0 {
+		quietAfter = time.Second
+	}
 	for {
 		p.mu.Lock()
 		n := len(p.idle)
@@ -249,12 +262,19 @@ func (p *pool) get(c *Client, now time.Time, owner any) (*conn, bool, error) {
 		cn := p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
-		if now.Sub(cn.lastUsed) < maxIdle {
+		idle := now.Sub(cn.lastUsed)
+		if idle < maxIdle && (idle < quietAfter || quietAfter < 0) {
 			p.linkLocked(cn, owner)
 			p.mu.Unlock()
 			return cn, true, nil
 		}
 		p.mu.Unlock()
+		if idle < maxIdle && cn.quiet() {
+			p.mu.Lock()
+			p.linkLocked(cn, owner)
+			p.mu.Unlock()
+			return cn, true, nil
+		}
 		_ = cn.nc.Close()
 	}
 	cn, err := p.dial(c, owner)
@@ -323,7 +343,7 @@ func (p *pool) dial(c *Client, owner any) (*conn, error) {
 		// idle timeout, as one that stops answering.
 		rc.SetWriteIdleTimeout(c.IdleTimeout)
 	}
-	cn := &conn{nc: nc, pool: p, br: bufio.NewReaderSize(rw, 8<<10), bw: bufio.NewWriterSize(rw, 8<<10)}
+	cn := &conn{nc: nc, raw: rw, pool: p, br: bufio.NewReaderSize(rw, 8<<10), bw: bufio.NewWriterSize(rw, 8<<10)}
 	p.mu.Lock()
 	p.linkLocked(cn, owner)
 	p.mu.Unlock()
@@ -352,6 +372,7 @@ func (p *pool) put(cn *conn, c *Client, lastUsed time.Time) {
 
 type conn struct {
 	nc        net.Conn
+	raw       io.ReadWriter // nc's reads and writes (package rawio)
 	pool      *pool
 	br        *bufio.Reader
 	bw        *bufio.Writer
@@ -368,6 +389,18 @@ type conn struct {
 	prev, next *conn
 	linked     bool
 	cut        atomic.Bool // closed by Cut
+}
+
+// quiet reports whether nothing arrived on cn since its last response and
+// the target has not closed it.
+func (cn *conn) quiet() bool {
+	if cn.br.Buffered() > 0 {
+		return false
+	}
+	if rc, ok := cn.raw.(*rawio.Conn); ok {
+		return rc.Quiet()
+	}
+	return true
 }
 
 func (cn *conn) close() {
