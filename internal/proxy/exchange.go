@@ -45,6 +45,9 @@ type exchange struct {
 	traceHdr    [1]string
 	xffHdr      [1]string
 	connTraceID string
+	// loopConn is the loop's connection the exchange is on; nil on
+	// net/http's paths.
+	loopConn *clientConn
 
 	// writeIdle, on net/http's paths (the loop's connections have their
 	// own, package rawio): each Write renews the client connection's write

@@ -268,6 +268,16 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 		{Name: "X-Amzn-Trace-Id", Value: ex.traceHdr[0]},
 	}}
 	up := l.p.upstream
+	req.Tag = ex
+	if lc := ex.loopConn; lc != nil {
+		lc.waiting.Store(ex.start.UnixNano())
+		defer lc.waiting.Store(0)
+	} else if ex.Context.Done() != nil {
+		// net/http cancels the request's context when its client leaves
+		// (three allocations: this path is HTTPS's, TLS costs far more).
+		stop := context.AfterFunc(ex.Context, func() { up.Abort(ex) })
+		defer stop()
+	}
 	// Sent as soon as routed: the microseconds since the request arrived
 	// are below the access log's millisecond precision, and not worth a
 	// clock read.

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"bytes"
 	"io"
 	"net"
@@ -259,5 +260,49 @@ func testSlowStreamOutlivesIdleTimeout(t *testing.T, base Options) {
 	got := get(t, client(), p.Listeners()[0].URL()+"/")
 	if got.code != 200 || got.body != "0123456789" {
 		t.Fatalf("%d %q; want the whole 1 s stream, 0123456789, through a 300 ms idle timeout", got.code, got.body)
+	}
+}
+
+// TestClientLeavesWhileTargetWorks: a client that closes its connection
+// while its request waits for a slow target gets the request aborted: the
+// target's connection is closed (the application sees its request
+// canceled) and the response is recorded as the ALB logs it, 460.
+func TestClientLeavesWhileTargetWorks(t *testing.T) { bothPaths(t, testClientLeavesWhileTargetWorks) }
+
+func testClientLeavesWhileTargetWorks(t *testing.T, base Options) {
+	entered := make(chan struct{}, 1)
+	canceled := make(chan time.Duration, 1)
+	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		entered <- struct{}{}
+		select {
+		case <-r.Context().Done():
+			canceled <- time.Since(start)
+		case <-time.After(5 * time.Second):
+			canceled <- -1
+			_, _ = io.WriteString(w, "too late")
+		}
+	}))
+	g := newTG(t, "g", nil, a)
+	rec := &recordSink{}
+	p := startProxy(t, fastPath(base, Options{Recorder: rec}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	nc, err := net.Dial("tcp", p.Listeners()[0].Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(nc, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	_ = nc.Close()
+	if d := <-canceled; d < 0 {
+		t.Fatal("the target worked 5 s for a client that had left; want its request aborted")
+	} else if d > 2*time.Second {
+		t.Fatalf("the target's request was aborted %v after the client left; want within about a second", d)
+	}
+	_ = p.Shutdown(context.Background())
+	recs := rec.all()
+	if len(recs) != 1 || recs[0].StatusCode != 460 {
+		t.Fatalf("records %+v; want one, 460 (the client closed the connection first)", recs)
 	}
 }

@@ -86,9 +86,12 @@ type clientConn struct {
 	clientIP   string
 	// connTraceID is the connection's conn_trace_id in the access log.
 	connTraceID string
-	client      netip.Addr
-	ctx         context.Context
-	cancel      context.CancelFunc
+	// waiting is when the request in c.ex started waiting for its target
+	// (UnixNano), 0 when it is not: the sweeper checks such clients.
+	waiting atomic.Int64
+	client  netip.Addr
+	ctx     context.Context
+	cancel  context.CancelFunc
 
 	head h1.Request
 	req  http.Request
@@ -98,8 +101,49 @@ type clientConn struct {
 	ex   exchange
 }
 
+// goneSweepInterval is how often the loop looks for clients that left while
+// their request waits for its target, and how long a request must have
+// waited to be looked at.
+const goneSweepInterval = 250 * time.Millisecond
+
+// sweepGone finds the loop's clients that closed their connection while
+// their request waits for its target (a goroutine blocked on the target
+// cannot see that) and aborts those requests, as net/http's server and the
+// ALB do: the target's connection is closed and the request logged 460.
+// Requests answered within the interval are never looked at.
+func (l *Listener) sweepGone() {
+	ticker := time.NewTicker(goneSweepInterval)
+	defer ticker.Stop()
+	var waiting []*clientConn
+	for range ticker.C {
+		if l.loop.closing.Load() {
+			return
+		}
+		before := time.Now().Add(-goneSweepInterval).UnixNano()
+		waiting = waiting[:0]
+		l.loop.mu.Lock()
+		for c := range l.loop.conns {
+			if w := c.waiting.Load(); w != 0 && w < before {
+				waiting = append(waiting, c)
+			}
+		}
+		l.loop.mu.Unlock()
+		for _, c := range waiting {
+			rc, ok := c.io.(*rawio.Conn)
+			if !ok || !rc.PeerClosed() {
+				continue
+			}
+			c.cancel()
+			if l.p.upstream.Abort(&c.ex) {
+				l.p.log.Debug("client left: request aborted", "client", c.remoteAddr)
+			}
+		}
+	}
+}
+
 // acceptLoop accepts the listener's connections until it is closed.
 func (l *Listener) acceptLoop() {
+	go l.sweepGone()
 	var backoff time.Duration
 	for {
 		nc, err := l.ln.Accept()
@@ -400,7 +444,7 @@ func indexByteString(s string, c byte) int {
 // be closed.
 func (c *clientConn) serveOne(a *action, priority int) (keep bool) {
 	ex := &c.ex
-	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: time.Now(), clientIP: c.clientIP, connTraceID: c.connTraceID}
+	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: time.Now(), clientIP: c.clientIP, connTraceID: c.connTraceID, loopConn: c}
 	c.resp.reset(&c.req)
 	defer func() {
 		if v := recover(); v != nil {

@@ -13,6 +13,7 @@
 package rawio
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -130,6 +131,22 @@ func (c *Conn) Quiet() bool {
 		return true // never wait
 	})
 	return err == nil && quiet
+}
+
+// PeerClosed reports whether the peer has closed or reset the connection,
+// without consuming anything (MSG_PEEK|MSG_DONTWAIT): bytes waiting to be
+// read, or none yet, mean it has not.
+func (c *Conn) PeerClosed() bool {
+	closed := false
+	var buf [1]byte
+	// Control, not Read: no read lock (the owner may be reading) and no
+	// deadline check (an expired read deadline says nothing of the peer).
+	err := c.rc.Control(func(fd uintptr) {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		closed = e == 0 && n == 0 || e != 0 && e != syscall.EAGAIN && e != syscall.EINTR
+	})
+	return closed || errors.Is(err, net.ErrClosed)
 }
 
 // opError is the error net.Conn gives for the same failure, so that callers

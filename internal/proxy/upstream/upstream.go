@@ -40,6 +40,9 @@ var (
 	// ErrCut: Cut closed the connection under the request (wrapped in
 	// ErrNoResponse or ErrBody); it is never retried.
 	ErrCut = errors.New("deregistration delay elapsed")
+	// ErrAborted: Abort closed the connection under the request, whose
+	// client had gone; never retried.
+	ErrAborted = errors.New("request aborted: the client closed its connection")
 )
 
 // Client relays requests to targets.
@@ -90,6 +93,8 @@ type Request struct {
 	// Owner is whom the request is made for (the target group member):
 	// Cut(Owner) closes its connection while it is in flight.
 	Owner any
+	// Tag identifies the request for Abort (the client's exchange).
+	Tag any
 	// SentAt is when the caller sends the request; zero for now. The
 	// client's clock readings are taken from it and from HeaderAt, not
 	// read again (a clock read is a noticeable part of a request's cost).
@@ -130,7 +135,7 @@ func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 		req.SentAt = time.Now()
 	}
 	p := c.pool(req.Addr)
-	cn, reused, err := p.get(c, req.SentAt, req.Owner)
+	cn, reused, err := p.get(c, req.SentAt, req.Owner, req.Tag)
 	if err != nil {
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrConnect, req.Addr, err)}
 	}
@@ -139,7 +144,7 @@ func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 		// A kept-alive connection the target had closed: nothing was read
 		// from it, so the request never reached the application. Again, on
 		// a new connection.
-		if cn, err = p.dial(c, req.Owner); err != nil {
+		if cn, err = p.dial(c, req.Owner, req.Tag); err != nil {
 			return Result{Err: fmt.Errorf("%w %s: %w", ErrConnect, req.Addr, err)}
 		}
 		res, retry = c.exchange(cn, w, req)
@@ -153,8 +158,8 @@ func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Result, retry bool) {
 	if err := cn.writeRequest(req); err != nil {
 		cn.close()
-		if cn.cut.Load() {
-			return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, ErrCut)}, false
+		if err := cn.cutError(); err != nil {
+			return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, false
 		}
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, true
 	}
@@ -163,8 +168,8 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 	if err != nil {
 		nothing := cn.br.Buffered() == 0 && !cn.readAny
 		cn.close()
-		if cn.cut.Load() {
-			return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, ErrCut)}, false
+		if err := cn.cutError(); err != nil {
+			return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, false
 		}
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, nothing && !isTimeout(err)
 	}
@@ -172,8 +177,8 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 	WriteHead(w, status, cn.fields)
 	if err := c.copyBody(cn, w, req.In.Method, status); err != nil {
 		cn.close()
-		if cn.cut.Load() {
-			err = ErrCut
+		if cut := cn.cutError(); cut != nil {
+			err = cut
 		}
 		res.Err = fmt.Errorf("%w %s: %w", ErrBody, req.Addr, err)
 		return res, false
@@ -243,7 +248,7 @@ type pool struct {
 
 // get takes the most recently used idle connection, or dials one; now is
 // the caller's clock reading.
-func (p *pool) get(c *Client, now time.Time, owner any) (*conn, bool, error) {
+func (p *pool) get(c *Client, now time.Time, owner, tag any) (*conn, bool, error) {
 	maxIdle := c.IdleConnTimeout
 	if maxIdle <= 0 {
 		maxIdle = 90 * time.Second
@@ -264,26 +269,26 @@ func (p *pool) get(c *Client, now time.Time, owner any) (*conn, bool, error) {
 		p.idle = p.idle[:n-1]
 		idle := now.Sub(cn.lastUsed)
 		if idle < maxIdle && (idle < quietAfter || quietAfter < 0) {
-			p.linkLocked(cn, owner)
+			p.linkLocked(cn, owner, tag)
 			p.mu.Unlock()
 			return cn, true, nil
 		}
 		p.mu.Unlock()
 		if idle < maxIdle && cn.quiet() {
 			p.mu.Lock()
-			p.linkLocked(cn, owner)
+			p.linkLocked(cn, owner, tag)
 			p.mu.Unlock()
 			return cn, true, nil
 		}
 		_ = cn.nc.Close()
 	}
-	cn, err := p.dial(c, owner)
+	cn, err := p.dial(c, owner, tag)
 	return cn, false, err
 }
 
 // linkLocked and unlinkLocked add cn to the busy list and take it out.
-func (p *pool) linkLocked(cn *conn, owner any) {
-	cn.owner = owner
+func (p *pool) linkLocked(cn *conn, owner, tag any) {
+	cn.owner, cn.tag = owner, tag
 	cn.prev, cn.next = nil, p.busy
 	if p.busy != nil {
 		p.busy.prev = cn
@@ -304,7 +309,7 @@ func (p *pool) unlinkLocked(cn *conn) {
 	if cn.next != nil {
 		cn.next.prev = cn.prev
 	}
-	cn.prev, cn.next, cn.owner, cn.linked = nil, nil, nil, false
+	cn.prev, cn.next, cn.owner, cn.tag, cn.linked = nil, nil, nil, nil, false
 }
 
 // Cut closes the connections in use for owner: their requests fail with
@@ -317,7 +322,7 @@ func (c *Client) Cut(owner any) int {
 		p.mu.Lock()
 		for cn := p.busy; cn != nil; cn = cn.next {
 			if cn.owner == owner {
-				cn.cut.Store(true)
+				cn.cut.Store(cutDeregistered)
 				_ = cn.nc.Close()
 				cut++
 			}
@@ -328,7 +333,28 @@ func (c *Client) Cut(owner any) int {
 	return cut
 }
 
-func (p *pool) dial(c *Client, owner any) (*conn, error) {
+// Abort closes the connection in use for the request tagged tag: its
+// client has gone, and the target need not go on working for nobody. The
+// request fails with ErrAborted. False when tag has no request in flight.
+func (c *Client) Abort(tag any) bool {
+	found := false
+	c.pools.Range(func(_, v any) bool {
+		p := v.(*pool)
+		p.mu.Lock()
+		for cn := p.busy; cn != nil; cn = cn.next {
+			if cn.tag == tag {
+				cn.cut.Store(cutAborted)
+				_ = cn.nc.Close()
+				found = true
+			}
+		}
+		p.mu.Unlock()
+		return !found
+	})
+	return found
+}
+
+func (p *pool) dial(c *Client, owner, tag any) (*conn, error) {
 	timeout := c.ConnectTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
@@ -345,7 +371,7 @@ func (p *pool) dial(c *Client, owner any) (*conn, error) {
 	}
 	cn := &conn{nc: nc, raw: rw, pool: p, br: bufio.NewReaderSize(rw, 8<<10), bw: bufio.NewWriterSize(rw, 8<<10)}
 	p.mu.Lock()
-	p.linkLocked(cn, owner)
+	p.linkLocked(cn, owner, tag)
 	p.mu.Unlock()
 	return cn, nil
 }
@@ -357,9 +383,9 @@ func (p *pool) put(cn *conn, c *Client, lastUsed time.Time) {
 	cn.readAny = false
 	p.mu.Lock()
 	p.unlinkLocked(cn)
-	if cn.cut.Load() {
+	if cn.cut.Load() != 0 {
 		p.mu.Unlock()
-		return // closed by Cut after its response ended
+		return // closed by Cut or Abort after its response ended
 	}
 	if len(p.idle) < c.MaxIdlePerTarget || c.MaxIdlePerTarget <= 0 {
 		p.idle = append(p.idle, cn)
@@ -385,10 +411,26 @@ type conn struct {
 	fields    []Field // the response header being relayed
 
 	// In the pool's busy list while in use (under the pool's lock).
-	owner      any
+	owner, tag any
 	prev, next *conn
 	linked     bool
-	cut        atomic.Bool // closed by Cut
+	cut        atomic.Int32 // closed by Cut (cutDeregistered) or Abort (cutAborted)
+}
+
+const (
+	cutDeregistered = 1 + iota
+	cutAborted
+)
+
+// cutError is why Cut or Abort closed cn, nil if neither did.
+func (cn *conn) cutError() error {
+	switch cn.cut.Load() {
+	case cutDeregistered:
+		return ErrCut
+	case cutAborted:
+		return ErrAborted
+	}
+	return nil
 }
 
 // quiet reports whether nothing arrived on cn since its last response and
