@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"net/http"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
 )
@@ -71,6 +73,43 @@ func TestAppendField(t *testing.T) {
 	} {
 		if got := string(appendField([]byte(nil), tc.name, tc.value)); got != tc.want {
 			t.Errorf("appendField(%q, %q) = %q; want %q", tc.name, tc.value, got, tc.want)
+		}
+	}
+}
+
+// TestAccessLogTLSFields: an HTTPS request's ssl_cipher and ssl_protocol as
+// the ALB logs them: OpenSSL's cipher names ("ECDHE-ECDSA-AES128-GCM-SHA256
+// TLSv1.2"), TLS 1.3's under their one name.
+func TestAccessLogTLSFields(t *testing.T) {
+	a := startBackend(t, "127.0.0.2", "a", named("a"))
+	g := newTG(t, "web", nil, a)
+	log := &syncBuffer{}
+	p := startProxy(t, Options{AccessLog: log}, Groups{"web": g},
+		config.Listener{Protocol: "HTTPS", Address: "127.0.0.1", DefaultAction: forwardTo("web")})
+	url := p.Listeners()[0].URL()
+	for _, tc := range []struct {
+		conf *tls.Config
+		want string
+	}{
+		{&tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}, " ECDHE-ECDSA-AES128-GCM-SHA256 TLSv1.2 "},
+		{&tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}}, " ECDHE-ECDSA-CHACHA20-POLY1305 TLSv1.2 "},
+		{&tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}, " TLS_AES_128_GCM_SHA256 TLSv1.3 "},
+	} {
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: tc.conf}}
+		res, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		c.CloseIdleConnections()
+		deadline := time.Now().Add(2 * time.Second)
+		for !strings.Contains(log.String(), tc.want) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !strings.Contains(log.String(), tc.want) {
+			t.Errorf("access log lacks %q:\n%s", tc.want, log.String())
 		}
 	}
 }
