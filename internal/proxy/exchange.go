@@ -171,6 +171,7 @@ func (rt retrier) RoundTrip(out *http.Request) (*http.Response, error) {
 			ex.failedTarget = ex.member.Addr()
 			ex.member.Release()
 			ex.member = next
+			rt.p.retarget(ex, next)
 			out.URL.Host = next.Addr()
 			ex.sentAt = time.Now()
 			res, err = rt.p.transport.RoundTrip(out)

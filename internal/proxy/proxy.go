@@ -81,7 +81,14 @@ type Proxy struct {
 	// viaReverseProxy are the requests in flight on the ReverseProxy path,
 	// with the cancel that cuts each (package upstream cuts its own).
 	cutMu           sync.Mutex
-	viaReverseProxy map[*exchange]context.CancelFunc
+	viaReverseProxy map[*exchange]*rpRequest
+}
+
+// rpRequest is a ReverseProxy request in flight: its target (kept here,
+// under cutMu, as the retry changes it) and the cancel that cuts it.
+type rpRequest struct {
+	member *targetgroup.Member
+	cancel context.CancelFunc
 }
 
 // New builds the listeners cfg describes over groups (by name); nothing
@@ -291,9 +298,9 @@ func (p *Proxy) forwarder(g *targetgroup.Group) *forwarder {
 func (p *Proxy) cut(m *targetgroup.Member) {
 	n := p.upstream.Cut(m)
 	p.cutMu.Lock()
-	for ex, cancel := range p.viaReverseProxy {
-		if ex.member == m {
-			cancel()
+	for _, r := range p.viaReverseProxy {
+		if r.member == m {
+			r.cancel()
 			n++
 		}
 	}
@@ -301,14 +308,23 @@ func (p *Proxy) cut(m *targetgroup.Member) {
 	p.log.Info("deregistration delay elapsed: requests in flight cut", "target", m.Target().ID, "addr", m.Addr(), "cut", n)
 }
 
+// retarget records that ex's ReverseProxy request moved to m (its retry).
+func (p *Proxy) retarget(ex *exchange, m *targetgroup.Member) {
+	p.cutMu.Lock()
+	if r := p.viaReverseProxy[ex]; r != nil {
+		r.member = m
+	}
+	p.cutMu.Unlock()
+}
+
 // trackCut registers a ReverseProxy request's cancel for cut; the returned
 // func forgets it.
 func (p *Proxy) trackCut(ex *exchange, cancel context.CancelFunc) func() {
 	p.cutMu.Lock()
 	if p.viaReverseProxy == nil {
-		p.viaReverseProxy = map[*exchange]context.CancelFunc{}
+		p.viaReverseProxy = map[*exchange]*rpRequest{}
 	}
-	p.viaReverseProxy[ex] = cancel
+	p.viaReverseProxy[ex] = &rpRequest{member: ex.member, cancel: cancel}
 	p.cutMu.Unlock()
 	return func() {
 		p.cutMu.Lock()

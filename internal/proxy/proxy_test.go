@@ -827,3 +827,45 @@ func TestNewFromConfig(t *testing.T) {
 		t.Fatalf("access log:\n%s", b)
 	}
 }
+
+// TestCutDuringRetries: a deregistration cut looks at every ReverseProxy
+// request's target while retries move requests to other targets; under
+// -race this proves the two do not touch the same memory unguarded.
+func TestCutDuringRetries(t *testing.T) {
+	a := startBackend(t, "127.0.0.2", "a", named("a"))
+	tg := config.DefaultTargetGroup
+	tg.Name = "g"
+	g := newTGFor(t, tg, closedTarget(t, "127.0.0.3", "gone"), a.target)
+	other := newTG(t, "other", nil, startBackend(t, "127.0.0.4", "b", named("b")))
+	m := other.Pick(nil)
+	m.Release()
+	p := startProxy(t, Options{DisableFastPath: true}, Groups{"g": g, "other": other}, config.Listener{DefaultAction: forwardTo("g")})
+	url := p.Listeners()[0].URL()
+	stop := make(chan struct{})
+	cutting := make(chan struct{})
+	go func() {
+		defer close(cutting)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				p.cut(m)
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			c := client()
+			for range 20 {
+				if got := get(t, c, url); got.code != 200 || got.body != "a" {
+					t.Errorf("%d %q; want 200 from a (retried away from the closed target)", got.code, got.body)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-cutting
+}

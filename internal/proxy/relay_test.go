@@ -306,3 +306,28 @@ func testClientLeavesWhileTargetWorks(t *testing.T, base Options) {
 		t.Fatalf("records %+v; want one, 460 (the client closed the connection first)", recs)
 	}
 }
+
+// TestSlowUploadThenQuickAnswer: the target's time to answer starts when
+// the request is all sent, not when it arrived: a body trickled in over
+// more than the idle timeout (each gap shorter) gets the target's answer,
+// not a 504.
+func TestSlowUploadThenQuickAnswer(t *testing.T) { bothPaths(t, testSlowUploadThenQuickAnswer) }
+
+func testSlowUploadThenQuickAnswer(t *testing.T, base Options) {
+	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, _ = w.Write(b)
+	}))
+	g := newTG(t, "g", nil, a)
+	p := startProxy(t, fastPath(base, Options{IdleTimeout: 600 * time.Millisecond}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	c := dialRaw(t, p.Listeners()[0].Addr())
+	c.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\n")
+	for _, b := range "abcd" {
+		time.Sleep(300 * time.Millisecond) // 1.2 s in all, twice the idle timeout
+		c.send(string(b))
+	}
+	res, body := c.read("POST")
+	if res.StatusCode != 200 || body != "abcd" {
+		t.Fatalf("%d %q; want 200 abcd", res.StatusCode, body)
+	}
+}

@@ -124,11 +124,12 @@ func (c *Conn) Write(p []byte) (int, error) {
 func (c *Conn) Quiet() bool {
 	quiet := false
 	var buf [1]byte
-	err := c.rc.Read(func(fd uintptr) bool {
+	// Control, not Read: a read deadline left from the last response
+	// (long past on a connection idle that long) says nothing of the peer.
+	err := c.rc.Control(func(fd uintptr) {
 		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), 1,
 			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 		quiet = e == syscall.EAGAIN
-		return true // never wait
 	})
 	return err == nil && quiet
 }

@@ -85,3 +85,50 @@ func TestStrayBytesOnAnIdleConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestQuietConnectionIsReused: the check before reuse must not mistake an
+// expired read deadline (left from the last response) for a dead
+// connection: a healthy connection idle past the idle timeout is reused.
+func TestQuietConnectionIsReused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan struct{}, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- struct{}{}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					req.Body.Close()
+					_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+				}
+			}()
+		}
+	}()
+	c := &Client{IdleTimeout: 300 * time.Millisecond, QuietCheckAfter: 100 * time.Millisecond}
+	in := httptest.NewRequest("GET", "http://h/", nil)
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(500 * time.Millisecond) // past the check and past the last read deadline
+		}
+		w := httptest.NewRecorder()
+		if res := c.Forward(w, &Request{Addr: ln.Addr().String(), In: in, Host: "h"}); res.Err != nil || w.Body.String() != "ok" {
+			t.Fatalf("request %d: %v %q", i+1, res.Err, w.Body.String())
+		}
+	}
+	if n := len(accepted); n != 1 {
+		t.Fatalf("%d connections to the target; want the first one reused", n)
+	}
+}

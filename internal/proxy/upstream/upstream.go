@@ -163,7 +163,14 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 		}
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, true
 	}
-	c.extendDeadlineAt(cn, req.SentAt)
+	// The target's time to answer starts once the request is all sent: a
+	// body may have taken a while to come from the client (then the clock
+	// is read again; a bodyless request was sent at SentAt).
+	sent := req.SentAt
+	if req.In.ContentLength != 0 {
+		sent = clock.Since(req.SentAt)
+	}
+	c.extendDeadlineAt(cn, sent)
 	status, keep, err := cn.readHeader(req.In.Method)
 	if err != nil {
 		nothing := cn.br.Buffered() == 0 && !cn.readAny
@@ -376,8 +383,10 @@ func (p *pool) dial(c *Client, owner, tag any) (*conn, error) {
 	return cn, nil
 }
 
-// put keeps cn for reuse; lastUsed is when it last answered (its idle time
-// is counted from there, a few microseconds early at most).
+// put keeps cn for reuse; lastUsed is when its last response header came,
+// a clock reading the request already took. Its idle time counts from
+// there: after a long body it looks idle longer than it was, which costs
+// at most a quiet check or a fresh dial, never a stale reuse.
 func (p *pool) put(cn *conn, c *Client, lastUsed time.Time) {
 	cn.lastUsed = lastUsed
 	cn.readAny = false
