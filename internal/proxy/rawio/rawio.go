@@ -118,36 +118,34 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// Quiet reports whether the connection is open with nothing to read: one
-// recvfrom(2) with MSG_PEEK|MSG_DONTWAIT, which consumes nothing. False
-// when the peer closed it, reset it or sent bytes.
+// Quiet reports whether the connection is open with nothing to read: no
+// bytes, no end, no error.
 func (c *Conn) Quiet() bool {
-	quiet := false
-	var buf [1]byte
-	// Control, not Read: a read deadline left from the last response
-	// (long past on a connection idle that long) says nothing of the peer.
-	err := c.rc.Control(func(fd uintptr) {
-		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), 1,
-			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-		quiet = e == syscall.EAGAIN
-	})
-	return err == nil && quiet
+	_, errno, err := c.peek()
+	return err == nil && errno == syscall.EAGAIN
 }
 
-// PeerClosed reports whether the peer has closed or reset the connection,
-// without consuming anything (MSG_PEEK|MSG_DONTWAIT): bytes waiting to be
-// read, or none yet, mean it has not.
+// PeerClosed reports whether the peer has closed or reset the connection:
+// bytes waiting to be read, or none yet, mean it has not.
 func (c *Conn) PeerClosed() bool {
-	closed := false
+	n, errno, err := c.peek()
+	if err != nil {
+		return errors.Is(err, net.ErrClosed)
+	}
+	return errno == 0 && n == 0 || errno != 0 && errno != syscall.EAGAIN && errno != syscall.EINTR
+}
+
+// peek is one recvfrom(2) of a byte with MSG_PEEK|MSG_DONTWAIT, which
+// consumes nothing and never waits. Through Control, not Read: no read
+// lock (the owner may be reading) and no deadline check (an expired read
+// deadline, left from the last response, says nothing of the peer).
+func (c *Conn) peek() (n uintptr, errno syscall.Errno, err error) {
 	var buf [1]byte
-	// Control, not Read: no read lock (the owner may be reading) and no
-	// deadline check (an expired read deadline says nothing of the peer).
-	err := c.rc.Control(func(fd uintptr) {
-		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), 1,
+	err = c.rc.Control(func(fd uintptr) {
+		n, _, errno = syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), 1,
 			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-		closed = e == 0 && n == 0 || e != 0 && e != syscall.EAGAIN && e != syscall.EINTR
 	})
-	return closed || errors.Is(err, net.ErrClosed)
+	return n, errno, err
 }
 
 // opError is the error net.Conn gives for the same failure, so that callers

@@ -160,3 +160,30 @@ func TestWriteIdleTimeout(t *testing.T) {
 		}
 	})
 }
+
+func TestQuietAndPeerClosed(t *testing.T) {
+	c, peer := pair(t)
+	// An expired read deadline says nothing of the peer.
+	c.nc.SetReadDeadline(time.Now().Add(-time.Second))
+	if !c.Quiet() || c.PeerClosed() {
+		t.Fatal("an open, silent connection: want Quiet and not PeerClosed")
+	}
+	c.nc.SetReadDeadline(time.Time{})
+	peer.Write([]byte("x"))
+	time.Sleep(20 * time.Millisecond)
+	if c.Quiet() || c.PeerClosed() {
+		t.Fatal("a byte waiting: want neither Quiet nor PeerClosed")
+	}
+	if b := make([]byte, 4); func() int { n, _ := c.Read(b); return n }() != 1 {
+		t.Fatal("the peeked byte was consumed")
+	}
+	peer.Close()
+	time.Sleep(20 * time.Millisecond)
+	if c.Quiet() || !c.PeerClosed() {
+		t.Fatal("the peer closed: want PeerClosed, not Quiet")
+	}
+	c.nc.Close()
+	if c.Quiet() || !c.PeerClosed() {
+		t.Fatal("our side closed: want PeerClosed (gone), not Quiet")
+	}
+}

@@ -323,42 +323,34 @@ func (p *pool) unlinkLocked(cn *conn) {
 // ErrCut. The load balancer cuts a target's requests still in flight when
 // its deregistration delay ends.
 func (c *Client) Cut(owner any) int {
-	cut := 0
-	c.pools.Range(func(_, v any) bool {
-		p := v.(*pool)
-		p.mu.Lock()
-		for cn := p.busy; cn != nil; cn = cn.next {
-			if cn.owner == owner {
-				cn.cut.Store(cutDeregistered)
-				_ = cn.nc.Close()
-				cut++
-			}
-		}
-		p.mu.Unlock()
-		return true
-	})
-	return cut
+	return c.closeBusy(func(cn *conn) bool { return cn.owner == owner }, cutDeregistered, false)
 }
 
 // Abort closes the connection in use for the request tagged tag: its
 // client has gone, and the target need not go on working for nobody. The
 // request fails with ErrAborted. False when tag has no request in flight.
 func (c *Client) Abort(tag any) bool {
-	found := false
+	return c.closeBusy(func(cn *conn) bool { return cn.tag == tag }, cutAborted, true) > 0
+}
+
+// closeBusy closes the connections in use that match, marked with why;
+// once stops at the first pool with one.
+func (c *Client) closeBusy(match func(*conn) bool, why int32, once bool) int {
+	closed := 0
 	c.pools.Range(func(_, v any) bool {
 		p := v.(*pool)
 		p.mu.Lock()
 		for cn := p.busy; cn != nil; cn = cn.next {
-			if cn.tag == tag {
-				cn.cut.Store(cutAborted)
+			if match(cn) {
+				cn.cut.Store(why)
 				_ = cn.nc.Close()
-				found = true
+				closed++
 			}
 		}
 		p.mu.Unlock()
-		return !found
+		return !once || closed == 0
 	})
-	return found
+	return closed
 }
 
 func (p *pool) dial(c *Client, owner, tag any) (*conn, error) {
