@@ -11,10 +11,16 @@ import "time"
 // Since returns the current time as ref plus the monotonic time elapsed
 // since ref: the same instant time.Now would give (its wall part derived
 // from ref's), for one clock read instead of two. A ref without a
-// monotonic reading (the zero Time) falls back to time.Now.
+// monotonic reading (the zero Time) falls back to time.Now, and so does a
+// ref more than a second old: the wall clock may have been set or slewed
+// since, and a long-lived reference (a connection's last request) would
+// carry that error on.
 func Since(ref time.Time) time.Time {
 	if ref.IsZero() {
 		return time.Now()
 	}
-	return ref.Add(time.Since(ref))
+	if d := time.Since(ref); d < time.Second {
+		return ref.Add(d)
+	}
+	return time.Now()
 }

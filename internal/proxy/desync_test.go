@@ -183,3 +183,80 @@ func testRequestHeadToTarget(t *testing.T, base Options) {
 		})
 	}
 }
+
+// TestHeadOutlivesItsReadBuffer: a target's header reaches the client
+// intact when the body comes in a later read that reuses the bytes the
+// header was parsed from (fields are read in place, see
+// upstream.HeadWriter), and when the header itself comes in pieces.
+func TestHeadOutlivesItsReadBuffer(t *testing.T) { bothPaths(t, testHeadOutlivesItsReadBuffer) }
+
+func testHeadOutlivesItsReadBuffer(t *testing.T, base Options) {
+	long := strings.Repeat("a", 300)
+	body := strings.Repeat("z", 600)
+	head := "HTTP/1.1 200 OK\r\nX-Long: " + long + "\r\nx-lower: b\r\nContent-Length: 600\r\n\r\n"
+	for _, tc := range []struct {
+		name   string
+		pieces []string // written with a pause between them
+	}{
+		{"body later", []string{head, body}},
+		{"no Content-Type, body later", []string{head, body[:1], body[1:]}},
+		{"head in pieces", []string{head[:20], head[20:40], head[40:] + body}},
+		{"bodyless, then the next response", []string{"HTTP/1.1 204 No Content\r\nX-Long: " + long + "\r\n\r\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.2:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = ln.Close() })
+			go func() {
+				for {
+					nc, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() {
+						defer nc.Close()
+						br := bufio.NewReader(nc)
+						for {
+							for {
+								line, err := br.ReadString('\n')
+								if err != nil {
+									return
+								}
+								if line == "\r\n" {
+									break
+								}
+							}
+							for i, p := range tc.pieces {
+								if i > 0 {
+									time.Sleep(30 * time.Millisecond)
+								}
+								if _, err := io.WriteString(nc, p); err != nil {
+									return
+								}
+							}
+						}
+					}()
+				}
+			}()
+			target := healthcheck.Target{ID: "t", IP: "127.0.0.2", Port: ln.Addr().(*net.TCPAddr).Port}
+			g := newTGFor(t, config.DefaultTargetGroup, target)
+			p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+			c := dialRaw(t, p.Listeners()[0].Addr())
+			for range 3 { // the same target connection, its buffer reused
+				c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+				res, got := c.read("GET")
+				if v := res.Header.Get("X-Long"); v != long {
+					t.Fatalf("X-Long: %q; want %d a's", v, len(long))
+				}
+				if res.StatusCode == 204 {
+					continue
+				}
+				if v := res.Header.Get("X-Lower"); v != "b" || got != body {
+					t.Fatalf("X-Lower %q, body %d bytes (%q...); want b and the 600 z's", v, len(got), got[:min(len(got), 10)])
+				}
+			}
+		})
+	}
+}

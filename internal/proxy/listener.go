@@ -261,12 +261,14 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 	if hasUpper(host) {
 		host = strings.ToLower(host)
 	}
-	req := upstream.Request{Addr: ex.member.Addr(), Owner: ex.member, In: r, Host: host, Drop: dropHeaders, Replace: [4]upstream.Header{
-		{Name: "X-Forwarded-For", Value: forwardedFor(r, ex.clientIP)},
-		{Name: "X-Forwarded-Proto", Value: l.xfProto[0]},
-		{Name: "X-Forwarded-Port", Value: l.xfPort[0]},
-		{Name: "X-Amzn-Trace-Id", Value: ex.traceHdr[0]},
-	}}
+	// Filled field by field: a composite literal is built aside and
+	// copied, a noticeable part of this function's cost.
+	var req upstream.Request
+	req.Addr, req.Owner, req.In, req.Host, req.Drop = ex.member.Addr(), ex.member, r, host, dropHeaders
+	req.Replace[0] = upstream.Header{Name: "X-Forwarded-For", Value: forwardedFor(r, ex.clientIP)}
+	req.Replace[1] = upstream.Header{Name: "X-Forwarded-Proto", Value: l.xfProto[0]}
+	req.Replace[2] = upstream.Header{Name: "X-Forwarded-Port", Value: l.xfPort[0]}
+	req.Replace[3] = upstream.Header{Name: "X-Amzn-Trace-Id", Value: ex.traceHdr[0]}
 	up := l.p.upstream
 	req.Tag = ex
 	if lc := ex.loopConn; lc != nil {

@@ -17,8 +17,9 @@ type response struct {
 	req    *http.Request
 	header http.Header
 	// fields is a target's header given by WriteHead, written after
-	// anything in header.
-	fields []upstream.Field
+	// anything in header; fieldBytes holds their copied strings.
+	fields     []upstream.Field
+	fieldBytes []byte
 
 	status        int
 	committed     bool
@@ -54,14 +55,15 @@ func (w *response) WriteHeader(code int) {
 }
 
 // WriteHead is WriteHeader with a target's header fields, kept (copied:
-// the target's connection goes back to its pool before the response ends)
-// until the header is written.
+// their bytes are the target connection's, read again for the body, and
+// the connection goes back to its pool before the response ends) until the
+// header is written.
 func (w *response) WriteHead(code int, fields []upstream.Field) {
 	if w.status != 0 || code < 200 || code > 999 {
 		return
 	}
 	w.status = code
-	w.fields = append(w.fields[:0], fields...)
+	w.fields, w.fieldBytes = upstream.CopyFields(w.fields[:0], w.fieldBytes, fields)
 }
 
 func (w *response) Write(p []byte) (int, error) {

@@ -61,9 +61,13 @@ type loopState struct {
 	closing atomic.Bool
 	mu      sync.Mutex
 	conns   map[*clientConn]struct{}
-	// served and handedOff count requests answered by the loop and
-	// connections given to net/http.
+	// served counts connections the loop answered a request on (once per
+	// connection: a counter every request touched would bounce its cache
+	// line between cores), handedOff those given to net/http.
 	served, handedOff atomic.Int64
+	// coarseNow is the sweeper's clock reading at its last tick
+	// (UnixNano): see clientConn.extendDeadline.
+	coarseNow atomic.Int64
 }
 
 // clientConn is one client connection served by the loop.
@@ -81,6 +85,8 @@ type clientConn struct {
 	// inHead: part of a request head is buffered, and the read deadline
 	// is the one its first bytes set.
 	inHead bool
+	// servedAny: a request was answered (loopState.served counted it).
+	servedAny bool
 
 	remoteAddr string
 	clientIP   string
@@ -119,7 +125,9 @@ func (l *Listener) sweepGone() {
 		if l.loop.closing.Load() {
 			return
 		}
-		before := time.Now().Add(-goneSweepInterval).UnixNano()
+		now := time.Now().UnixNano()
+		l.loop.coarseNow.Store(now)
+		before := now - int64(goneSweepInterval)
 		waiting = waiting[:0]
 		l.loop.mu.Lock()
 		for c := range l.loop.conns {
@@ -326,13 +334,24 @@ func (c *clientConn) makeRoom() {
 // extendDeadline gives the next read the idle timeout. Setting a deadline
 // costs a runtime timer update, so it is renewed only when it has run down
 // by more than a tenth of the timeout (at most a second).
+//
+// Whether it has run down is judged without reading the clock: now is at
+// least the last request's start and at least the sweeper's last reading
+// (at most a sweep interval old while it keeps time), and the later of the
+// two is close enough for a test with a second's slack. Only renewing
+// reads the clock.
 func (c *clientConn) extendDeadline() {
 	idle := c.l.p.o.IdleTimeout
-	now := clock.Since(c.deadline)
-	if c.deadline.Sub(now) >= idle-min(time.Second, idle/10) {
-		return
+	if !c.deadline.IsZero() {
+		atLeast := c.l.loop.coarseNow.Load()
+		if !c.ex.start.IsZero() {
+			atLeast = max(atLeast, c.ex.start.UnixNano())
+		}
+		if c.deadline.UnixNano()-atLeast >= int64(idle-min(time.Second, idle/10)) {
+			return
+		}
 	}
-	c.deadline = now.Add(idle)
+	c.deadline = clock.Since(c.deadline).Add(idle)
 	_ = c.nc.SetReadDeadline(c.deadline)
 }
 
@@ -444,7 +463,9 @@ func indexByteString(s string, c byte) int {
 // be closed.
 func (c *clientConn) serveOne(a *action, priority int) (keep bool) {
 	ex := &c.ex
-	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: time.Now(), clientIP: c.clientIP, connTraceID: c.connTraceID, loopConn: c}
+	// One clock read, not time.Now's two: the wall time follows from the
+	// last request's (clock.Since).
+	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: clock.Since(ex.start), clientIP: c.clientIP, connTraceID: c.connTraceID, loopConn: c}
 	c.resp.reset(&c.req)
 	defer func() {
 		if v := recover(); v != nil {
@@ -456,7 +477,10 @@ func (c *clientConn) serveOne(a *action, priority int) (keep bool) {
 			keep = false
 		}
 	}()
-	c.l.loop.served.Add(1)
+	if !c.servedAny {
+		c.servedAny = true
+		c.l.loop.served.Add(1)
+	}
 	c.l.serve(ex, &c.req, a, priority)
 	if !c.resp.finish() {
 		return false

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,8 +20,12 @@ func appendTraceValue(b []byte, now time.Time) []byte {
 }
 
 func appendHex(b []byte, v uint64, digits int) []byte {
-	for i := digits - 1; i >= 0; i-- {
-		b = append(b, hexDigits[(v>>(4*uint(i)))&15])
+	// Filled from the end in place: one capacity check, not one per digit.
+	n := len(b)
+	b = slices.Grow(b, digits)[:n+digits]
+	for i := n + digits - 1; i >= n; i-- {
+		b[i] = hexDigits[v&15]
+		v >>= 4
 	}
 	return b
 }

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // maxHeaderBytes bounds a response header; the ALB answers 502 above 32 KiB.
@@ -32,19 +34,22 @@ type Field struct{ Name, Value string }
 // HeadWriter is a ResponseWriter that takes the target's response header as
 // fields, in the target's order, rather than through its header map: the
 // data path's client loop writes them straight out, without a map filled
-// and walked per response.
+// and walked per response. The fields' strings share the bytes of the
+// target connection's buffer, read in place: they are valid only during
+// the call, and a HeadWriter keeps copies (CopyFields).
 type HeadWriter interface {
 	WriteHead(status int, fields []Field)
 }
 
 // WriteHead gives w the status and header fields: through WriteHead when w
-// is a HeadWriter, else into its header map and WriteHeader.
+// is a HeadWriter, else (copied) into its header map and WriteHeader.
 func WriteHead(w http.ResponseWriter, status int, fields []Field) {
 	if hw, ok := w.(HeadWriter); ok {
 		hw.WriteHead(status, fields)
 		return
 	}
 	h := w.Header()
+	fields, _ = CopyFields(nil, nil, fields)
 	// One backing array for the single values, as net/http's reader does.
 	vals := make([]string, len(fields))
 	for i, f := range fields {
@@ -74,28 +79,17 @@ func (cn *conn) readHeader(method string) (status int, keep bool, err error) {
 }
 
 func (cn *conn) readOneHeader(method string) (int, bool, error) {
-	cn.head = cn.head[:0]
 	cn.fields = cn.fields[:0]
-	for {
-		line, err := cn.br.ReadSlice('\n')
-		if len(line) > 0 {
-			cn.readAny = true
-		}
-		if err != nil {
-			if errors.Is(err, bufio.ErrBufferFull) {
-				return 0, false, errMalformed
-			}
-			return 0, false, err
-		}
-		if len(cn.head)+len(line) > maxHeaderBytes {
-			return 0, false, errMalformed
-		}
-		cn.head = append(cn.head, line...)
-		if len(line) == 1 || (len(line) == 2 && line[0] == '\r') {
-			break
-		}
+	head, inBuffer, err := cn.readHead()
+	if err != nil {
+		return 0, false, err
 	}
-	s := string(cn.head)
+	// The fields' strings are the head's bytes, not copies (see
+	// HeadWriter); the reader's buffer is let go of only after parsing.
+	if inBuffer {
+		defer cn.br.Discard(len(head))
+	}
+	s := head
 	end := strings.IndexByte(s, '\n')
 	statusLine := trimCR(s[:end])
 	s = s[end+1:]
@@ -109,26 +103,18 @@ func (cn *conn) readOneHeader(method string) (int, bool, error) {
 	}
 	keep := statusLine[7] == '1'
 	var contentLength, transferEncoding, connection string
-	for len(s) > 0 {
-		end := strings.IndexByte(s, '\n')
-		line := trimCR(s[:end])
-		s = s[end+1:]
-		if line == "" {
-			break
-		}
-		colon := strings.IndexByte(line, ':')
-		// As net/http's reader (a 502 on the other data paths too): a
-		// name of token characters, a value without control characters.
-		if colon <= 0 || !validName(line[:colon]) {
+	for {
+		name, value, rest, ok := nextField(s)
+		if !ok {
 			return 0, false, errMalformed
 		}
-		key := line[:colon]
+		s = rest
+		if name == "" {
+			break // the empty line
+		}
+		key := name
 		if !isCanonical(key) {
 			key = http.CanonicalHeaderKey(key)
-		}
-		value := strings.TrimSpace(line[colon+1:])
-		if !validValue(value) {
-			return 0, false, errMalformed
 		}
 		switch key {
 		case "Content-Length":
@@ -194,6 +180,158 @@ func (cn *conn) readOneHeader(method string) (int, bool, error) {
 	return status, keep, nil
 }
 
+// CopyFields appends fields to dst with their names and values copied into
+// buf, one array for them all (buf's, when large enough: a HeadWriter
+// reuses it from response to response), and returns both; the array must
+// not be written again while the copies are in use.
+func CopyFields(dst []Field, buf []byte, fields []Field) ([]Field, []byte) {
+	n := 0
+	for _, f := range fields {
+		n += len(f.Name) + len(f.Value)
+	}
+	if cap(buf) < n {
+		buf = make([]byte, 0, n)
+	}
+	buf = buf[:0]
+	for _, f := range fields {
+		buf = append(buf, f.Name...)
+		buf = append(buf, f.Value...)
+	}
+	off := 0
+	for _, f := range fields {
+		var c Field
+		if len(f.Name) > 0 {
+			c.Name = unsafe.String(&buf[off], len(f.Name))
+		}
+		off += len(f.Name)
+		if len(f.Value) > 0 {
+			c.Value = unsafe.String(&buf[off], len(f.Value))
+		}
+		off += len(f.Value)
+		dst = append(dst, c)
+	}
+	return dst, buf
+}
+
+// readHead returns the response head through its empty line. A head that
+// arrived whole, as it almost always does, is returned where it lies in
+// the reader's buffer (inBuffer), unconsumed: the caller discards it when
+// done. Otherwise it is read line by line into cn.head. Either way the
+// string shares the bytes: valid until the reader or cn.head is used again.
+func (cn *conn) readHead() (head string, inBuffer bool, err error) {
+	if _, err := cn.br.Peek(1); err != nil {
+		return "", false, err
+	}
+	cn.readAny = true
+	buf, _ := cn.br.Peek(cn.br.Buffered())
+	if n := headLength(buf); n > 0 {
+		return unsafe.String(&buf[0], n), true, nil
+	}
+	cn.head = cn.head[:0]
+	for {
+		line, err := cn.br.ReadSlice('\n')
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return "", false, errMalformed
+			}
+			return "", false, err
+		}
+		if len(cn.head)+len(line) > maxHeaderBytes {
+			return "", false, errMalformed
+		}
+		cn.head = append(cn.head, line...)
+		if len(line) == 1 || (len(line) == 2 && line[0] == '\r') {
+			return unsafe.String(&cn.head[0], len(cn.head)), false, nil
+		}
+	}
+}
+
+// headLength is the length of the head at the start of b through its empty
+// line (CRLF or bare LF), 0 when b does not hold it all.
+func headLength(b []byte) int {
+	i := 0
+	for {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return 0
+		}
+		j += i
+		// The line b[i:j] is empty: LF alone, or CR LF.
+		if j == i || j == i+1 && b[i] == '\r' {
+			return j + 1
+		}
+		i = j + 1
+	}
+}
+
+// nextField splits the first header line off s: its name and value (value
+// without surrounding blanks), checked in the one pass as net/http's
+// reader checks them (a 502 on the other data paths too): a name of token
+// characters, a value without control characters but HTAB. The empty line
+// gives an empty name; ok is false for a malformed line.
+func nextField(s string) (name, value, rest string, ok bool) {
+	i := 0
+	for i < len(s) && tokenChar[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		return "", "", "", false
+	}
+	if i == 0 {
+		// The empty line, or a line that starts badly.
+		switch {
+		case s[0] == '\n':
+			return "", "", s[1:], true
+		case s[0] == '\r' && len(s) > 1 && s[1] == '\n':
+			return "", "", s[2:], true
+		}
+		return "", "", "", false
+	}
+	if s[i] != ':' {
+		return "", "", "", false
+	}
+	name = s[:i]
+	i++
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	start, last := i, i // value is s[start:last]
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\n':
+			return name, s[start:last], s[i+1:], true
+		case c == '\r':
+			if i+1 < len(s) && s[i+1] == '\n' {
+				return name, s[start:last], s[i+2:], true
+			}
+			return "", "", "", false
+		case c < ' ' && c != '\t' || c == 0x7f:
+			return "", "", "", false
+		case c != ' ' && c != '\t':
+			last = i + 1
+		}
+	}
+	return "", "", "", false
+}
+
+// tokenChar: the characters of a field name (RFC 9110 section 5.6.2).
+var tokenChar = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
 // dropField removes every field named name (canonical).
 func (cn *conn) dropField(name string) {
 	kept := cn.fields[:0]
@@ -217,11 +355,7 @@ func trimCR(s string) string {
 // (RFC 9110 section 5.1).
 func validName(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
+		if !tokenChar[s[i]] {
 			return false
 		}
 	}
