@@ -152,10 +152,14 @@ func (w *response) commit(first []byte, done bool) {
 	bodyAllowed := code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
 	isHead := w.req.Method == http.MethodHead
 	w.noBody = !bodyAllowed || isHead
-	cl := h["Content-Length"]
-	_, hasType := h["Content-Type"]
-	_, hasDate := h["Date"]
-	hasEncoding := len(h["Content-Encoding"]) > 0
+	var cl []string
+	var hasType, hasDate, hasEncoding bool
+	if len(h) > 0 { // a relayed response's header is all in fields
+		cl = h["Content-Length"]
+		_, hasType = h["Content-Type"]
+		_, hasDate = h["Date"]
+		hasEncoding = len(h["Content-Encoding"]) > 0
+	}
 	for _, f := range w.fields {
 		switch f.Name {
 		case "Content-Length":
@@ -173,8 +177,10 @@ func (w *response) commit(first []byte, done bool) {
 			w.contentLength = n
 		}
 	}
-	if v := h["Connection"]; len(v) > 0 && listed(v, "close") {
-		w.closeAfter = true
+	if len(h) > 0 {
+		if v := h["Connection"]; len(v) > 0 && listed(v, "close") {
+			w.closeAfter = true
+		}
 	}
 	sniffed := ""
 	if !hasType && bodyAllowed && len(first) > 0 && !hasEncoding {
@@ -211,9 +217,11 @@ func (w *response) commit(first []byte, done bool) {
 		b = strconv.AppendInt(b, int64(code), 10)
 	}
 	b = append(b, "\r\n"...)
-	for name, values := range h {
-		for _, v := range values {
-			b = appendField(b, name, v)
+	if len(h) > 0 {
+		for name, values := range h {
+			for _, v := range values {
+				b = appendField(b, name, v)
+			}
 		}
 	}
 	for _, f := range w.fields {

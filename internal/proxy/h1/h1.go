@@ -91,7 +91,7 @@ func (r *Request) fallback(reason string) Outcome {
 func (r *Request) Parse(head string) Outcome {
 	if r.Header == nil {
 		r.Header = make(http.Header, 16)
-	} else {
+	} else if len(r.Header) > 0 {
 		clear(r.Header)
 	}
 	r.values = r.values[:0]
