@@ -92,3 +92,55 @@ func BenchmarkServeHTTP(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkConnectionLoop is the per-request path as a client on a kept-alive
+// connection sees it: the listener's connection loop reads and parses the
+// request, routes it, forwards it to one of two targets over a pooled
+// connection and relays the response. Client and targets allocate nothing
+// per request, so allocs/op are the load balancer's own.
+func BenchmarkConnectionLoop(b *testing.B) {
+	t1, t2 := rawBackend(b, "127.0.0.2"), rawBackend(b, "127.0.0.3")
+	tg := config.DefaultTargetGroup
+	tg.Name = "bench"
+	g := newTGFor(b, tg, t1, t2)
+	p := startProxy(b, Options{}, Groups{"bench": g}, config.Listener{DefaultAction: forwardTo("bench")})
+	addr := p.Listeners()[0].Addr()
+	req := []byte("GET /index.html HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: wrk\r\n\r\n")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer nc.Close()
+		br := bufio.NewReaderSize(nc, 8192)
+		for pb.Next() {
+			if _, err := nc.Write(req); err != nil {
+				b.Error(err)
+				return
+			}
+			// The response: a head, then the targets' 100-byte body.
+			status := true
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if status && !bytes.HasPrefix(line, []byte("HTTP/1.1 200 ")) {
+					b.Errorf("status line %q", line)
+					return
+				}
+				status = false
+				if len(line) <= 2 {
+					break
+				}
+			}
+			if _, err := br.Discard(100); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -240,6 +240,12 @@ func serveError(w http.ResponseWriter, code int) {
 }
 
 // finish hands the response to the recorder and the access log.
+// keepsStrings reports whether a request's strings outlive it: the access
+// log writes its entries later, on its own goroutine. Without it the
+// connection loop lets a request's strings share the bytes of its
+// connection's buffers instead of copying them.
+func (p *Proxy) keepsStrings() bool { return p.access != nil }
+
 func (l *Listener) finish(ex *exchange, r *http.Request) {
 	p := l.p
 	if p.records == nil && p.access == nil {

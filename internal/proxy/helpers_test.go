@@ -112,7 +112,7 @@ func newTG(t *testing.T, name string, mod func(*config.TargetGroup), targets ...
 }
 
 // startProxy runs listeners on 127.0.0.1 with free ports.
-func startProxy(t *testing.T, o Options, groups Groups, listeners ...config.Listener) *Proxy {
+func startProxy(t testing.TB, o Options, groups Groups, listeners ...config.Listener) *Proxy {
 	t.Helper()
 	p := newProxy(o)
 	for _, cl := range listeners {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/elbow-lb/elbow/internal/config"
 )
@@ -237,7 +238,18 @@ func (l *Listener) forward(ex *exchange, r *http.Request, a *action) {
 	// Deferred: ReverseProxy panics with http.ErrAbortHandler when a
 	// response body breaks off mid-copy.
 	defer func() { ex.member.Release() }()
-	ex.traceHdr[0] = traceID(r.Header.Get("X-Amzn-Trace-Id"), ex.start)
+	var existing string
+	if v := r.Header["X-Amzn-Trace-Id"]; len(v) > 0 {
+		existing = v[0]
+	}
+	if lc := ex.loopConn; lc != nil && !l.p.keepsStrings() {
+		// In the connection's buffer, not a new string: nothing keeps the
+		// value past the request (see keepsStrings).
+		b := appendTraceID(lc.traceBuf[:0], existing, ex.start)
+		ex.traceHdr[0] = unsafe.String(unsafe.SliceData(b), len(b))
+	} else {
+		ex.traceHdr[0] = traceID(existing, ex.start)
+	}
 	if fw.plain && upstream.Eligible(r) {
 		l.relay(ex, r)
 		return

@@ -225,7 +225,11 @@ func (w *response) commit(first []byte, done bool) {
 		}
 	}
 	for _, f := range w.fields {
-		b = appendField(b, f.Name, f.Value)
+		// Checked by package upstream's reader (see HeadWriter).
+		b = append(b, f.Name...)
+		b = append(b, ": "...)
+		b = append(b, f.Value...)
+		b = append(b, "\r\n"...)
 	}
 	if sniffed != "" {
 		b = appendField(b, "Content-Type", sniffed)

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/elbow-lb/elbow/internal/clock"
 	"github.com/elbow-lb/elbow/internal/proxy/h1"
@@ -87,6 +88,8 @@ type clientConn struct {
 	inHead bool
 	// servedAny: a request was answered (loopState.served counted it).
 	servedAny bool
+	// traceBuf holds the request's X-Amzn-Trace-Id (see keepsStrings).
+	traceBuf [128]byte
 
 	remoteAddr string
 	clientIP   string
@@ -232,7 +235,15 @@ func (c *clientConn) serve() {
 		if !ok {
 			return
 		}
-		head := string(c.buf[c.r : c.r+n])
+		var head string
+		if c.l.p.keepsStrings() {
+			head = string(c.buf[c.r : c.r+n])
+		} else {
+			// The request's strings share buf's bytes: buf is not
+			// written while the request is served (a body is read past
+			// it), and nothing keeps them longer.
+			head = unsafe.String(&c.buf[c.r], n)
+		}
 		switch c.head.Parse(head) {
 		case h1.Reject:
 			c.reject(c.head.Status)

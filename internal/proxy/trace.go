@@ -49,8 +49,13 @@ type connTraceKey struct{}
 // the client sent; custom fields kept.
 func traceID(existing string, now time.Time) string {
 	var buf [128]byte
+	return string(appendTraceID(buf[:0], existing, now))
+}
+
+// appendTraceID appends traceID's value to b.
+func appendTraceID(b []byte, existing string, now time.Time) []byte {
 	if existing == "" {
-		return string(appendTraceValue(append(buf[:0], "Root="...), now))
+		return appendTraceValue(append(b, "Root="...), now)
 	}
 	fields := strings.Split(existing, ";")
 	hasRoot := false
@@ -66,7 +71,6 @@ func traceID(existing string, now time.Time) string {
 			rest = append(rest, f)
 		}
 	}
-	b := buf[:0]
 	if hasRoot {
 		b = append(b, "Self="...)
 	} else {
@@ -77,5 +81,5 @@ func traceID(existing string, now time.Time) string {
 		b = append(b, ';')
 		b = append(b, f...)
 	}
-	return string(b)
+	return b
 }

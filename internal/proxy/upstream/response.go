@@ -34,9 +34,12 @@ type Field struct{ Name, Value string }
 // HeadWriter is a ResponseWriter that takes the target's response header as
 // fields, in the target's order, rather than through its header map: the
 // data path's client loop writes them straight out, without a map filled
-// and walked per response. The fields' strings share the bytes of the
-// target connection's buffer, read in place: they are valid only during
-// the call, and a HeadWriter keeps copies (CopyFields).
+// and walked per response. The fields are checked as net/http's reader
+// checks them (token names, values without control characters but HTAB,
+// no hop-by-hop field), so that they can be written out as they are. Their
+// strings share the bytes of the target connection's buffer, read in
+// place: they are valid only during the call, and a HeadWriter keeps copies
+// (CopyFields).
 type HeadWriter interface {
 	WriteHead(status int, fields []Field)
 }
@@ -49,16 +52,30 @@ func WriteHead(w http.ResponseWriter, status int, fields []Field) {
 		return
 	}
 	h := w.Header()
-	fields, _ = CopyFields(nil, nil, fields)
-	// One backing array for the single values, as net/http's reader does.
+	// The map keeps the strings: copied, into one string for them all,
+	// and one backing array for the single values, as net/http's reader
+	// does.
+	n := 0
+	for _, f := range fields {
+		n += len(f.Name) + len(f.Value)
+	}
+	all := make([]byte, 0, n)
+	for _, f := range fields {
+		all = append(all, f.Name...)
+		all = append(all, f.Value...)
+	}
+	s := unsafe.String(unsafe.SliceData(all), len(all))
 	vals := make([]string, len(fields))
 	for i, f := range fields {
-		if prior := h[f.Name]; prior != nil {
-			h[f.Name] = append(prior, f.Value)
+		name := s[:len(f.Name)]
+		value := s[len(f.Name) : len(f.Name)+len(f.Value)]
+		s = s[len(f.Name)+len(f.Value):]
+		if prior := h[name]; prior != nil {
+			h[name] = append(prior, value)
 			continue
 		}
-		vals[i] = f.Value
-		h[f.Name] = vals[i : i+1 : i+1]
+		vals[i] = value
+		h[name] = vals[i : i+1 : i+1]
 	}
 	w.WriteHeader(status)
 }
