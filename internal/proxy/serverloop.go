@@ -66,9 +66,6 @@ type loopState struct {
 	// connection: a counter every request touched would bounce its cache
 	// line between cores), handedOff those given to net/http.
 	served, handedOff atomic.Int64
-	// coarseNow is the sweeper's clock reading at its last tick
-	// (UnixNano): see clientConn.extendDeadline.
-	coarseNow atomic.Int64
 }
 
 // clientConn is one client connection served by the loop.
@@ -88,6 +85,9 @@ type clientConn struct {
 	inHead bool
 	// servedAny: a request was answered (loopState.served counted it).
 	servedAny bool
+	// clockAnchor is the last time.Now reading a request's start came
+	// from (see serveOne).
+	clockAnchor time.Time
 	// traceBuf holds the request's X-Amzn-Trace-Id (see keepsStrings).
 	traceBuf [128]byte
 
@@ -128,9 +128,7 @@ func (l *Listener) sweepGone() {
 		if l.loop.closing.Load() {
 			return
 		}
-		now := time.Now().UnixNano()
-		l.loop.coarseNow.Store(now)
-		before := now - int64(goneSweepInterval)
+		before := time.Now().Add(-goneSweepInterval).UnixNano()
 		waiting = waiting[:0]
 		l.loop.mu.Lock()
 		for c := range l.loop.conns {
@@ -345,24 +343,13 @@ func (c *clientConn) makeRoom() {
 // extendDeadline gives the next read the idle timeout. Setting a deadline
 // costs a runtime timer update, so it is renewed only when it has run down
 // by more than a tenth of the timeout (at most a second).
-//
-// Whether it has run down is judged without reading the clock: now is at
-// least the last request's start and at least the sweeper's last reading
-// (at most a sweep interval old while it keeps time), and the later of the
-// two is close enough for a test with a second's slack. Only renewing
-// reads the clock.
 func (c *clientConn) extendDeadline() {
 	idle := c.l.p.o.IdleTimeout
-	if !c.deadline.IsZero() {
-		atLeast := c.l.loop.coarseNow.Load()
-		if !c.ex.start.IsZero() {
-			atLeast = max(atLeast, c.ex.start.UnixNano())
-		}
-		if c.deadline.UnixNano()-atLeast >= int64(idle-min(time.Second, idle/10)) {
-			return
-		}
+	now := clock.Since(c.deadline)
+	if c.deadline.Sub(now) >= idle-min(time.Second, idle/10) {
+		return
 	}
-	c.deadline = clock.Since(c.deadline).Add(idle)
+	c.deadline = now.Add(idle)
 	_ = c.nc.SetReadDeadline(c.deadline)
 }
 
@@ -474,9 +461,17 @@ func indexByteString(s string, c byte) int {
 // be closed.
 func (c *clientConn) serveOne(a *action, priority int) (keep bool) {
 	ex := &c.ex
-	// One clock read, not time.Now's two: the wall time follows from the
-	// last request's (clock.Since).
-	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: clock.Since(ex.start), clientIP: c.clientIP, connTraceID: c.connTraceID, loopConn: c}
+	// One clock read, not time.Now's two: the wall time follows from a
+	// time.Now of less than a second ago, so that a step of the wall
+	// clock shows within a second.
+	var start time.Time
+	if d := time.Since(c.clockAnchor); !c.clockAnchor.IsZero() && d < time.Second {
+		start = c.clockAnchor.Add(d)
+	} else {
+		start = time.Now()
+		c.clockAnchor = start
+	}
+	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: start, clientIP: c.clientIP, connTraceID: c.connTraceID, loopConn: c}
 	c.resp.reset(&c.req)
 	defer func() {
 		if v := recover(); v != nil {
