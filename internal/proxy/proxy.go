@@ -77,6 +77,8 @@ type Proxy struct {
 
 	mu         sync.Mutex
 	forwarders map[*targetgroup.Group]*forwarder
+	// unhook unregisters the forwarders' expiry hooks (Shutdown).
+	unhook []func()
 
 	// viaReverseProxy are the requests in flight on the ReverseProxy path,
 	// with the cancel that cuts each (package upstream cuts its own).
@@ -260,6 +262,12 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		wg.Go(func() { errs[i] = l.shutdown(ctx) })
 	}
 	wg.Wait()
+	p.mu.Lock()
+	for _, unregister := range p.unhook {
+		unregister()
+	}
+	p.unhook = nil
+	p.mu.Unlock()
 	p.transport.CloseIdleConnections()
 	p.upstream.CloseIdle()
 	if p.access != nil {
@@ -288,7 +296,7 @@ func (p *Proxy) forwarder(g *targetgroup.Group) *forwarder {
 	f := &forwarder{group: g, scheme: scheme, plain: scheme == "http" && !p.o.DisableFastPath,
 		arn: "arn:aws:elasticloadbalancing:" + p.o.Region + ":000000000000:targetgroup/" + g.Name() + "/" + resourceID(g.Name())}
 	p.forwarders[g] = f
-	g.OnExpire(p.cut)
+	p.unhook = append(p.unhook, g.OnExpire(p.cut))
 	return f
 }
 

@@ -68,18 +68,39 @@ type Group struct {
 	// being held while they run.
 	reportMu sync.Mutex
 	// onExpire are called when a deregistration delay ends with requests
-	// still in flight (under mu to add, copied to call).
-	onExpire []func(*Member)
+	// still in flight (under mu; replaced, never changed in place, so that
+	// a copy taken under mu can be called after it).
+	onExpire []expireHook
+	hookSeq  uint64
+}
+
+type expireHook struct {
+	id uint64
+	f  func(*Member)
 }
 
 // OnExpire registers f, called when a target's deregistration delay ends
 // while requests to it are still in flight: the ALB then cuts them ("the
 // deregistration delay elapsed mid-request": a 502, alb.md section 5), and
-// f is how the load balancer learns to.
-func (g *Group) OnExpire(f func(*Member)) {
+// f is how the load balancer learns to. The returned func unregisters f
+// (a load balancer shut down must not stay reachable from its groups).
+func (g *Group) OnExpire(f func(*Member)) (unregister func()) {
 	g.mu.Lock()
-	g.onExpire = append(g.onExpire, f)
+	g.hookSeq++
+	id := g.hookSeq
+	g.onExpire = append(g.onExpire[:len(g.onExpire):len(g.onExpire)], expireHook{id: id, f: f})
 	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		kept := make([]expireHook, 0, len(g.onExpire))
+		for _, h := range g.onExpire {
+			if h.id != id {
+				kept = append(kept, h)
+			}
+		}
+		g.onExpire = kept
+	}
 }
 
 var _ healthcheck.Reporter = (*Group)(nil)
@@ -247,8 +268,8 @@ func (g *Group) finishDeregistration(m *Member) {
 	inFlight := m.outstanding.Load()
 	g.log.Info("target deregistered", "target", m.target.ID, "addr", m.addr, "in_flight", inFlight)
 	if inFlight > 0 {
-		for _, f := range expire {
-			f(m)
+		for _, h := range expire {
+			h.f(m)
 		}
 	}
 }

@@ -302,3 +302,38 @@ func TestPickRacesDeregister(t *testing.T) {
 		t.Fatalf("%d requests went to a after its deregistration completed", late.Load())
 	}
 }
+
+// TestOnExpireUnregister: a hook registered with OnExpire hears of a
+// deregistration delay ending with a request in flight until it is
+// unregistered, and not after; other hooks are unaffected.
+func TestOnExpireUnregister(t *testing.T) {
+	g := newGroup(t, nil, Options{})
+	g.SetDeregistrationDelay(20 * time.Millisecond)
+	var a atomic.Int32
+	b := make(chan struct{}, 2)
+	unregisterA := g.OnExpire(func(*Member) { a.Add(1) })
+	g.OnExpire(func(*Member) { b <- struct{}{} }) // called after a's hook
+	expireOne := func(tg healthcheck.Target) {
+		t.Helper()
+		g.Register(tg)
+		g.SetHealth(tg, healthy)
+		m := g.Pick(nil)
+		if m == nil || m.Target() != tg {
+			t.Fatalf("picked %v; want %v", m, tg)
+		}
+		g.Deregister(tg) // ends at the delay, the request still in flight
+		select {
+		case <-b:
+		case <-time.After(2 * time.Second):
+			t.Fatal("the delay ended without calling the hooks")
+		}
+		m.Release()
+	}
+	expireOne(target(1))
+	unregisterA()
+	unregisterA() // twice is harmless
+	expireOne(target(2))
+	if n := a.Load(); n != 1 {
+		t.Fatalf("the unregistered hook was called %d times; want once, before it was unregistered", n)
+	}
+}
