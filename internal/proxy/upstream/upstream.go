@@ -13,6 +13,7 @@ package upstream
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -137,7 +138,7 @@ func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 	p := c.pool(req.Addr)
 	cn, reused, err := p.get(c, req.SentAt, req.Owner, req.Tag)
 	if err != nil {
-		return Result{Err: fmt.Errorf("%w %s: %w", ErrConnect, req.Addr, err)}
+		return dialFailed(req, err)
 	}
 	res, retry := c.exchange(cn, w, req)
 	if retry && reused && idempotent(req.In.Method) && bodyless(req.In) {
@@ -145,12 +146,22 @@ func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 		// from it, so the request never reached the application. Again, on
 		// a new connection.
 		if cn, err = p.dial(c, req.Owner, req.Tag); err != nil {
-			return Result{Err: fmt.Errorf("%w %s: %w", ErrConnect, req.Addr, err)}
+			return dialFailed(req, err)
 		}
 		res, retry = c.exchange(cn, w, req)
 	}
 	res.Unanswered = retry && errors.Is(res.Err, ErrNoResponse) && bodyless(req.In)
 	return res
+}
+
+// dialFailed is the result of a connection that could not be made: a
+// connect error (retried elsewhere by the caller), or a request cut or
+// aborted while it was connecting, which is not.
+func dialFailed(req *Request, err error) Result {
+	if errors.Is(err, ErrCut) || errors.Is(err, ErrAborted) {
+		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}
+	}
+	return Result{Err: fmt.Errorf("%w %s: %w", ErrConnect, req.Addr, err)}
 }
 
 // exchange runs one request on cn; retry reports a failure before any byte
@@ -343,7 +354,11 @@ func (c *Client) closeBusy(match func(*conn) bool, why int32, once bool) int {
 		for cn := p.busy; cn != nil; cn = cn.next {
 			if match(cn) {
 				cn.cut.Store(why)
-				_ = cn.nc.Close()
+				if cn.nc != nil {
+					_ = cn.nc.Close()
+				} else if cn.cancelDial != nil {
+					cn.cancelDial() // still connecting (see dial)
+				}
 				closed++
 			}
 		}
@@ -358,20 +373,38 @@ func (p *pool) dial(c *Client, owner, tag any) (*conn, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	nc, err := net.DialTimeout("tcp", p.addr, timeout)
-	if err != nil {
+	// In the busy list before it connects, so that Cut and Abort find a
+	// request still connecting too: they cancel the dial.
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cn := &conn{pool: p, cancelDial: cancel}
+	p.mu.Lock()
+	p.linkLocked(cn, owner, tag)
+	p.mu.Unlock()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", p.addr)
+	p.mu.Lock()
+	cn.cancelDial = nil
+	if err != nil || cn.cut.Load() != 0 {
+		p.unlinkLocked(cn)
+		p.mu.Unlock()
+		if nc != nil {
+			_ = nc.Close()
+		}
+		if cut := cn.cutError(); cut != nil {
+			return nil, cut
+		}
 		return nil, err
 	}
+	cn.nc = nc
+	p.mu.Unlock()
 	rw := rawio.New(nc)
 	if rc, ok := rw.(*rawio.Conn); ok {
 		// A target that stops reading a request body is cut after the
 		// idle timeout, as one that stops answering.
 		rc.SetWriteIdleTimeout(c.IdleTimeout)
 	}
-	cn := &conn{nc: nc, raw: rw, pool: p, br: bufio.NewReaderSize(rw, 8<<10), bw: bufio.NewWriterSize(rw, 8<<10)}
-	p.mu.Lock()
-	p.linkLocked(cn, owner, tag)
-	p.mu.Unlock()
+	cn.raw, cn.br, cn.bw = rw, bufio.NewReaderSize(rw, 8<<10), bufio.NewWriterSize(rw, 8<<10)
 	return cn, nil
 }
 
@@ -416,6 +449,8 @@ type conn struct {
 	prev, next *conn
 	linked     bool
 	cut        atomic.Int32 // closed by Cut (cutDeregistered) or Abort (cutAborted)
+	// cancelDial cancels the dial while nc is nil (under the pool's lock).
+	cancelDial context.CancelFunc
 }
 
 const (

@@ -1,0 +1,195 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/healthcheck"
+)
+
+// TestLoopUploadDuringShutdownNotCut: a request body that keeps coming
+// (a byte every 150 ms, the idle timeout 1 s) is read to its end while
+// the listener shuts down gracefully: active requests finish, and each
+// byte renews the idle timeout, whatever else stops with the shutdown
+// (a deadline judged by the sweeper's clock, stopped then, cut it: 504).
+func TestLoopUploadDuringShutdownNotCut(t *testing.T) {
+	l := loopProxy(t, Options{IdleTimeout: time.Second})
+	c := dialRaw(t, l.Addr())
+	_ = c.nc.SetDeadline(time.Now().Add(10 * time.Second))
+	body := strings.Repeat("b", 15)
+	c.send("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 15\r\n\r\n")
+	time.Sleep(50 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		defer cancel()
+		done <- l.shutdown(ctx)
+	}()
+	start := time.Now()
+	for i := range body {
+		time.Sleep(150 * time.Millisecond)
+		if _, err := c.nc.Write([]byte{body[i]}); err != nil {
+			res, _ := http.ReadResponse(c.br, nil)
+			status := 0
+			if res != nil {
+				status = res.StatusCode
+			}
+			t.Fatalf("upload cut after %d of 15 body bytes, %v in (the proxy answered %d): %v", i, time.Since(start).Round(time.Millisecond), status, err)
+		}
+	}
+	res, got := c.read("POST")
+	if res.StatusCode != 200 || got != "POST /up "+body {
+		t.Fatalf("got %d %q; want 200 %q (the upload cut while data kept flowing)", res.StatusCode, got, "POST /up "+body)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoopIdleTimeoutAfterSlowResponse: with the idle timeout at its
+// configurable minimum (1 s), a kept-alive connection whose response took
+// 200 ms must stay open about the idle timeout after that response (the
+// deadline is renewed once it has run down by more than a tenth of the
+// timeout, so at least 900 ms). A "now" older than that slack (a clock
+// read by the 250 ms sweeper, or the request's start) cut it early.
+func TestLoopIdleTimeoutAfterSlowResponse(t *testing.T) {
+	slow := startBackend(t, "127.0.0.2", "slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(200 * time.Millisecond)
+		_, _ = io.WriteString(w, "slow")
+	}))
+	p := startProxy(t, Options{IdleTimeout: time.Second}, Groups{"g": newTG(t, "g", nil, slow)}, config.Listener{DefaultAction: forwardTo("g")})
+	addr := p.Listeners()[0].Addr()
+	// Past the sweeper's first ticks: coarseNow is set (not the zero of a
+	// listener just started), and still the client is cut early.
+	time.Sleep(600 * time.Millisecond)
+	var short []time.Duration
+	for range 5 {
+		c := dialRaw(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+		if res, got := c.read("GET"); res.StatusCode != 200 || got != "slow" {
+			t.Fatalf("got %d %q", res.StatusCode, got)
+		}
+		answered := time.Now()
+		if !c.closed() {
+			t.Fatal("idle connection not closed")
+		}
+		if idle := time.Since(answered); idle < 880*time.Millisecond {
+			short = append(short, idle)
+		}
+	}
+	if len(short) > 0 {
+		t.Fatalf("%d of 5 idle connections closed early after their response: %v; want at least 900 ms (idle timeout 1 s less a tenth)", len(short), short)
+	}
+}
+
+// unconnectable is a target whose connections never complete: a listening
+// socket whose accept queue is full, so that further SYNs are dropped and
+// a dial waits (the kernel resends the SYN after 1 s, 3 s...).
+func unconnectable(t *testing.T, ip string) healthcheck.Target {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	addr := &syscall.SockaddrInet4{}
+	copy(addr.Addr[:], net.ParseIP(ip).To4())
+	if err := syscall.Bind(fd, addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := sa.(*syscall.SockaddrInet4).Port
+	target := net.JoinHostPort(ip, strconv.Itoa(port))
+	for range 8 { // fill the queue, until a dial waits
+		c, err := net.DialTimeout("tcp", target, 200*time.Millisecond)
+		if err != nil {
+			return healthcheck.Target{ID: "unconnectable", IP: ip, Port: port}
+		}
+		t.Cleanup(func() { _ = c.Close() })
+	}
+	t.Skip("could not fill the accept queue: dials to a full queue do not wait here")
+	return healthcheck.Target{}
+}
+
+// TestCutWhileConnecting: a request still connecting to its target when the
+// target's deregistration delay ends is cut then, a 502, as one waiting for
+// its answer is; it does not wait for the connect timeout, nor go to
+// another target.
+func TestCutWhileConnecting(t *testing.T) { bothPaths(t, testCutWhileConnecting) }
+
+func testCutWhileConnecting(t *testing.T, base Options) {
+	target := unconnectable(t, "127.0.0.2")
+	g := newTGFor(t, config.DefaultTargetGroup, target)
+	g.SetDeregistrationDelay(300 * time.Millisecond)
+	p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	done := make(chan reply, 1)
+	go func() {
+		res, err := client().Get(p.Listeners()[0].URL() + "/")
+		if err != nil {
+			done <- reply{code: -1, body: err.Error()}
+			return
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		done <- reply{code: res.StatusCode, body: string(body)}
+	}()
+	time.Sleep(200 * time.Millisecond) // the request is connecting
+	start := time.Now()
+	g.Deregister(target)
+	select {
+	case r := <-done:
+		if r.code != 502 {
+			t.Fatalf("got %d %q; want a 502 when the deregistration delay ends", r.code, r.body)
+		}
+		if d := time.Since(start); d < 250*time.Millisecond {
+			t.Fatalf("ended %v after deregistration; want after the 300 ms delay", d)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the connecting request outlived its target's deregistration delay by seconds")
+	}
+}
+
+// TestClientLeavesWhileConnecting: a client that leaves while its request
+// is still connecting to the target is answered 460 in the monitor at once,
+// not after the connect timeout.
+func TestClientLeavesWhileConnecting(t *testing.T) {
+	bothPaths(t, testClientLeavesWhileConnecting)
+}
+
+func testClientLeavesWhileConnecting(t *testing.T, base Options) {
+	target := unconnectable(t, "127.0.0.2")
+	g := newTGFor(t, config.DefaultTargetGroup, target)
+	rec := &recordSink{}
+	p := startProxy(t, fastPath(base, Options{Recorder: rec}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	nc, err := net.Dial("tcp", p.Listeners()[0].Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(nc, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the request is connecting
+	_ = nc.Close()
+	left := time.Now()
+	for len(rec.all()) == 0 && time.Since(left) < 3*time.Second {
+		time.Sleep(20 * time.Millisecond)
+	}
+	recs := rec.all()
+	if len(recs) != 1 || recs[0].StatusCode != 460 {
+		t.Fatalf("records %+v, %v after the client left; want one 460 within a second or so", recs, time.Since(left))
+	}
+}
