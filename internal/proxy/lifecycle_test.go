@@ -193,3 +193,54 @@ func testClientLeavesWhileConnecting(t *testing.T, base Options) {
 		t.Fatalf("records %+v, %v after the client left; want one 460 within a second or so", recs, time.Since(left))
 	}
 }
+
+// TestTargetStopsReadingBody: a target that takes a request's head and
+// then reads nothing more of its body is cut after the idle timeout ("no
+// data sent or received"), on every path: the client gets the load
+// balancer's 504, not a request hanging for ever.
+func TestTargetStopsReadingBody(t *testing.T) { bothPaths(t, testTargetStopsReadingBody) }
+
+func testTargetStopsReadingBody(t *testing.T, base Options) {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = nc.Close() })
+			// Reads a little, then nothing: the kernel buffers fill.
+			_, _ = nc.Read(make([]byte, 4096))
+		}
+	}()
+	target := healthcheck.Target{ID: "t", IP: "127.0.0.2", Port: ln.Addr().(*net.TCPAddr).Port}
+	g := newTGFor(t, config.DefaultTargetGroup, target)
+	p := startProxy(t, fastPath(base, Options{IdleTimeout: time.Second}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	body := strings.NewReader(strings.Repeat("x", 32<<20))
+	req, _ := http.NewRequest(http.MethodPost, p.Listeners()[0].URL()+"/upload", body)
+	done := make(chan reply, 1)
+	start := time.Now()
+	go func() {
+		res, err := client().Do(req)
+		if err != nil {
+			done <- reply{code: -1, body: err.Error()}
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		done <- reply{code: res.StatusCode, body: string(b)}
+	}()
+	select {
+	case r := <-done:
+		if r.code != http.StatusGatewayTimeout && r.code != -1 {
+			t.Fatalf("got %d %q; want the load balancer's 504 (or the connection cut)", r.code, r.body)
+		}
+		t.Logf("%d after %v", r.code, time.Since(start).Round(time.Millisecond))
+	case <-time.After(8 * time.Second):
+		t.Fatal("the upload still hangs 8 s on with a 1 s idle timeout: a target that stops reading is never cut")
+	}
+}

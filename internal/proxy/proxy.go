@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/clock"
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/proxy/accesslog"
 	"github.com/elbow-lb/elbow/internal/proxy/upstream"
@@ -159,12 +160,19 @@ func newProxy(o Options) *Proxy {
 	}
 	p := &Proxy{o: o, log: o.Logger, forwarders: map[*targetgroup.Group]*forwarder{}}
 	p.elbID = "app/" + o.LoadBalancerName + "/" + resourceID(o.LoadBalancerName)
+	dialer := &net.Dialer{
+		// The ALB's connect timeout (alb.md section 5).
+		Timeout:   10 * time.Second,
+		KeepAlive: 30 * time.Second,
+	}
 	p.transport = &http.Transport{
-		DialContext: (&net.Dialer{
-			// The ALB's connect timeout (alb.md section 5).
-			Timeout:   10 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &writeIdleConn{Conn: c, idle: o.IdleTimeout}, nil
+		},
 		MaxIdleConns:          0, // no total limit: MaxIdleConnsPerHost bounds each target
 		MaxIdleConnsPerHost:   o.MaxIdleConnsPerTarget,
 		IdleConnTimeout:       90 * time.Second,
@@ -365,4 +373,27 @@ func (b *bufferPool) Put(buf []byte) {
 	if len(buf) == bufferSize {
 		b.pool.Put((*[bufferSize]byte)(buf))
 	}
+}
+
+// writeIdleConn is a target connection of the ReverseProxy path whose
+// writes fail once the target has taken nothing for the idle timeout: the
+// ALB's "no data sent or received" for a target that stops reading a
+// request body (net/http's transport has no write timeout; package
+// upstream's connections have rawio's). Each write renews the deadline,
+// the transport writing at most its 8 KiB buffer (or a TLS record) at a
+// time; a renewal costs a timer update, so it is skipped while the
+// deadline has run down by less than a tenth (at most a second).
+type writeIdleConn struct {
+	net.Conn
+	idle     time.Duration
+	deadline time.Time
+}
+
+func (c *writeIdleConn) Write(b []byte) (int, error) {
+	now := clock.Since(c.deadline)
+	if c.deadline.Sub(now) < c.idle-min(time.Second, c.idle/10) {
+		c.deadline = now.Add(c.idle)
+		_ = c.Conn.SetWriteDeadline(c.deadline)
+	}
+	return c.Conn.Write(b)
 }
