@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -242,5 +243,53 @@ func testTargetStopsReadingBody(t *testing.T, base Options) {
 		t.Logf("%d after %v", r.code, time.Since(start).Round(time.Millisecond))
 	case <-time.After(8 * time.Second):
 		t.Fatal("the upload still hangs 8 s on with a 1 s idle timeout: a target that stops reading is never cut")
+	}
+}
+
+// TestHTTPSTargetStopsReadingBody: the same for an HTTPS target group,
+// whose requests go through the ReverseProxy path on every listener.
+func TestHTTPSTargetStopsReadingBody(t *testing.T) {
+	cert, err := selfSigned("127.0.0.2", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.2:0", &tls.Config{Certificates: []tls.Certificate{*cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = nc.Close() })
+			_, _ = nc.Read(make([]byte, 4096)) // the handshake and a little; then nothing
+		}
+	}()
+	tg := config.DefaultTargetGroup
+	tg.Protocol = "HTTPS"
+	g := newTGFor(t, tg, healthcheck.Target{ID: "t", IP: "127.0.0.2", Port: ln.Addr().(*net.TCPAddr).Port})
+	p := startProxy(t, Options{IdleTimeout: time.Second, DisableServerLoop: true}, Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	req, _ := http.NewRequest(http.MethodPost, p.Listeners()[0].URL()+"/upload", strings.NewReader(strings.Repeat("x", 32<<20)))
+	done := make(chan reply, 1)
+	go func() {
+		res, err := client().Do(req)
+		if err != nil {
+			done <- reply{code: -1, body: err.Error()}
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		done <- reply{code: res.StatusCode, body: string(b)}
+	}()
+	select {
+	case r := <-done:
+		if r.code != http.StatusGatewayTimeout && r.code != -1 {
+			t.Fatalf("got %d %q; want the load balancer's 504 (or the connection cut)", r.code, r.body)
+		}
+	case <-time.After(8 * time.Second):
+		t.Fatal("the upload to an HTTPS target still hangs 8 s on with a 1 s idle timeout")
 	}
 }
