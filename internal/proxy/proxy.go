@@ -389,6 +389,23 @@ type writeIdleConn struct {
 	deadline time.Time
 }
 
+// CloseWrite and CloseRead reach the connection underneath: ReverseProxy
+// passes a client's half-close on to an upgraded target with CloseWrite,
+// and without it would end the whole tunnel.
+func (c *writeIdleConn) CloseWrite() error {
+	if hc, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return hc.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
+func (c *writeIdleConn) CloseRead() error {
+	if hc, ok := c.Conn.(interface{ CloseRead() error }); ok {
+		return hc.CloseRead()
+	}
+	return errors.ErrUnsupported
+}
+
 func (c *writeIdleConn) Write(b []byte) (int, error) {
 	now := clock.Since(c.deadline)
 	if c.deadline.Sub(now) < c.idle-min(time.Second, c.idle/10) {
