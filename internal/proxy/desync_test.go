@@ -21,50 +21,41 @@ func rawTarget(t *testing.T, answer string, heads chan<- string) healthcheck.Tar
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
+	serveEach(t, ln, func(nc net.Conn) {
+		defer nc.Close()
+		br := bufio.NewReader(nc)
 		for {
-			nc, err := ln.Accept()
+			var head strings.Builder
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				head.WriteString(line)
+				if line == "\r\n" {
+					break
+				}
+			}
+			req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(head.String())))
 			if err != nil {
 				return
 			}
-			go func() {
-				defer nc.Close()
-				br := bufio.NewReader(nc)
-				for {
-					var head strings.Builder
-					for {
-						line, err := br.ReadString('\n')
-						if err != nil {
-							return
-						}
-						head.WriteString(line)
-						if line == "\r\n" {
-							break
-						}
-					}
-					req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(head.String())))
-					if err != nil {
-						return
-					}
-					if req.ContentLength > 0 {
-						if _, err := io.CopyN(io.Discard, br, req.ContentLength); err != nil {
-							return
-						}
-					}
-					if heads != nil {
-						select {
-						case heads <- head.String():
-						default:
-						}
-					}
-					if _, err := io.WriteString(nc, answer); err != nil {
-						return
-					}
+			if req.ContentLength > 0 {
+				if _, err := io.CopyN(io.Discard, br, req.ContentLength); err != nil {
+					return
 				}
-			}()
+			}
+			if heads != nil {
+				select {
+				case heads <- head.String():
+				default:
+				}
+			}
+			if _, err := io.WriteString(nc, answer); err != nil {
+				return
+			}
 		}
-	}()
+	})
 	return healthcheck.Target{ID: "raw", IP: "127.0.0.2", Port: ln.Addr().(*net.TCPAddr).Port}
 }
 
@@ -208,38 +199,28 @@ func testHeadOutlivesItsReadBuffer(t *testing.T, base Options) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { _ = ln.Close() })
-			go func() {
+			serveEach(t, ln, func(nc net.Conn) {
+				br := bufio.NewReader(nc)
 				for {
-					nc, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					go func() {
-						defer nc.Close()
-						br := bufio.NewReader(nc)
-						for {
-							for {
-								line, err := br.ReadString('\n')
-								if err != nil {
-									return
-								}
-								if line == "\r\n" {
-									break
-								}
-							}
-							for i, p := range tc.pieces {
-								if i > 0 {
-									time.Sleep(30 * time.Millisecond)
-								}
-								if _, err := io.WriteString(nc, p); err != nil {
-									return
-								}
-							}
+					for {
+						line, err := br.ReadString('\n')
+						if err != nil {
+							return
 						}
-					}()
+						if line == "\r\n" {
+							break
+						}
+					}
+					for i, p := range tc.pieces {
+						if i > 0 {
+							time.Sleep(30 * time.Millisecond)
+						}
+						if _, err := io.WriteString(nc, p); err != nil {
+							return
+						}
+					}
 				}
-			}()
+			})
 			target := healthcheck.Target{ID: "t", IP: "127.0.0.2", Port: ln.Addr().(*net.TCPAddr).Port}
 			g := newTGFor(t, config.DefaultTargetGroup, target)
 			p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})

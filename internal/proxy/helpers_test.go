@@ -272,3 +272,48 @@ func fastPath(base, o Options) Options {
 	o.DisableServerLoop = base.DisableServerLoop
 	return o
 }
+
+// serveEach hands each connection ln accepts to handle, on its own
+// goroutine, until the test ends; then ln and every connection are closed
+// (handle need not close its connection, and may leave it open and idle).
+func serveEach(t testing.TB, ln net.Listener, handle func(net.Conn)) {
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, nc := range conns {
+			_ = nc.Close()
+		}
+	})
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, nc)
+			mu.Unlock()
+			go handle(nc)
+		}
+	}()
+}
+
+// goDo sends req on its own goroutine; its reply comes on the channel,
+// code -1 and the error as body when there is no response.
+func goDo(req *http.Request) <-chan reply {
+	done := make(chan reply, 1)
+	go func() {
+		res, err := client().Do(req)
+		if err != nil {
+			done <- reply{code: -1, body: err.Error()}
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		done <- reply{code: res.StatusCode, header: res.Header, body: string(b)}
+	}()
+	return done
+}

@@ -137,17 +137,8 @@ func testCutWhileConnecting(t *testing.T, base Options) {
 	g := newTGFor(t, config.DefaultTargetGroup, target)
 	g.SetDeregistrationDelay(300 * time.Millisecond)
 	p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
-	done := make(chan reply, 1)
-	go func() {
-		res, err := client().Get(p.Listeners()[0].URL() + "/")
-		if err != nil {
-			done <- reply{code: -1, body: err.Error()}
-			return
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		done <- reply{code: res.StatusCode, body: string(body)}
-	}()
+	req, _ := http.NewRequest(http.MethodGet, p.Listeners()[0].URL()+"/", nil)
+	done := goDo(req)
 	time.Sleep(200 * time.Millisecond) // the request is connecting
 	start := time.Now()
 	g.Deregister(target)
@@ -206,44 +197,7 @@ func testTargetStopsReadingBody(t *testing.T, base Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { _ = nc.Close() })
-			// Reads a little, then nothing: the kernel buffers fill.
-			_, _ = nc.Read(make([]byte, 4096))
-		}
-	}()
-	target := healthcheck.Target{ID: "t", IP: "127.0.0.2", Port: ln.Addr().(*net.TCPAddr).Port}
-	g := newTGFor(t, config.DefaultTargetGroup, target)
-	p := startProxy(t, fastPath(base, Options{IdleTimeout: time.Second}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
-	body := strings.NewReader(strings.Repeat("x", 32<<20))
-	req, _ := http.NewRequest(http.MethodPost, p.Listeners()[0].URL()+"/upload", body)
-	done := make(chan reply, 1)
-	start := time.Now()
-	go func() {
-		res, err := client().Do(req)
-		if err != nil {
-			done <- reply{code: -1, body: err.Error()}
-			return
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		done <- reply{code: res.StatusCode, body: string(b)}
-	}()
-	select {
-	case r := <-done:
-		if r.code != http.StatusGatewayTimeout && r.code != -1 {
-			t.Fatalf("got %d %q; want the load balancer's 504 (or the connection cut)", r.code, r.body)
-		}
-		t.Logf("%d after %v", r.code, time.Since(start).Round(time.Millisecond))
-	case <-time.After(8 * time.Second):
-		t.Fatal("the upload still hangs 8 s on with a 1 s idle timeout: a target that stops reading is never cut")
-	}
+	testUploadToStalledTarget(t, ln, config.DefaultTargetGroup, fastPath(base, Options{IdleTimeout: time.Second}))
 }
 
 // TestHTTPSTargetStopsReadingBody: the same for an HTTPS target group,
@@ -257,39 +211,27 @@ func TestHTTPSTargetStopsReadingBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { _ = nc.Close() })
-			_, _ = nc.Read(make([]byte, 4096)) // the handshake and a little; then nothing
-		}
-	}()
 	tg := config.DefaultTargetGroup
 	tg.Protocol = "HTTPS"
+	testUploadToStalledTarget(t, ln, tg, Options{IdleTimeout: time.Second, DisableServerLoop: true})
+}
+
+// testUploadToStalledTarget posts 32 MiB through a proxy with o (a 1 s
+// idle timeout) to a target on ln that reads a little of each connection
+// (with TLS: the handshake) and then nothing: the kernel buffers fill.
+func testUploadToStalledTarget(t *testing.T, ln net.Listener, tg config.TargetGroup, o Options) {
+	serveEach(t, ln, func(nc net.Conn) { _, _ = nc.Read(make([]byte, 4096)) })
 	g := newTGFor(t, tg, healthcheck.Target{ID: "t", IP: "127.0.0.2", Port: ln.Addr().(*net.TCPAddr).Port})
-	p := startProxy(t, Options{IdleTimeout: time.Second, DisableServerLoop: true}, Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	p := startProxy(t, o, Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
 	req, _ := http.NewRequest(http.MethodPost, p.Listeners()[0].URL()+"/upload", strings.NewReader(strings.Repeat("x", 32<<20)))
-	done := make(chan reply, 1)
-	go func() {
-		res, err := client().Do(req)
-		if err != nil {
-			done <- reply{code: -1, body: err.Error()}
-			return
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		done <- reply{code: res.StatusCode, body: string(b)}
-	}()
+	start := time.Now()
 	select {
-	case r := <-done:
+	case r := <-goDo(req):
 		if r.code != http.StatusGatewayTimeout && r.code != -1 {
 			t.Fatalf("got %d %q; want the load balancer's 504 (or the connection cut)", r.code, r.body)
 		}
+		t.Logf("%d after %v", r.code, time.Since(start).Round(time.Millisecond))
 	case <-time.After(8 * time.Second):
-		t.Fatal("the upload to an HTTPS target still hangs 8 s on with a 1 s idle timeout")
+		t.Fatal("the upload still hangs 8 s on with a 1 s idle timeout: a target that stops reading is never cut")
 	}
 }

@@ -3,6 +3,7 @@ package upstream
 import (
 	"bufio"
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -55,4 +56,26 @@ func FuzzReadHeader(f *testing.F) {
 			t.Fatalf("%d Content-Length fields with framing %d: %q", lengths, cn.framing, cn.fields)
 		}
 	})
+}
+
+// validName and validValue are the fuzzer's oracle, written apart from the
+// reader's own checks. validName: token characters only (RFC 9110 section
+// 5.6.2).
+func validName(s string) bool {
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue: no control character but HTAB (RFC 9110 section 5.5).
+func validValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -368,28 +368,6 @@ func trimCR(s string) string {
 	return s
 }
 
-// validName reports whether s is a field name: token characters only
-// (RFC 9110 section 5.1).
-func validName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !tokenChar[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-// validValue reports whether s holds no control character but HTAB (RFC
-// 9110 section 5.5), as net/textproto checks.
-func validValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 // isCanonical reports whether key is already in canonical MIME form
 // (Content-Length), so that it can be used without a copy.
 func isCanonical(key string) bool {
