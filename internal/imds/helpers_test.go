@@ -75,7 +75,11 @@ func startServer(t *testing.T, inst Instance, o Options) *testServer {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	ts := httptest.NewServer(srv)
+	// Serve through HTTPServer, so every test runs with the service's own
+	// connection timeouts.
+	ts := httptest.NewUnstartedServer(srv)
+	ts.Config = srv.HTTPServer()
+	ts.Start()
 	t.Cleanup(ts.Close)
 	return &testServer{Server: ts, imds: srv, clock: clock, logs: logs}
 }

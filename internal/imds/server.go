@@ -38,7 +38,40 @@ type Options struct {
 	// warning when a token request is refused for X-Forwarded-For. Discards
 	// when nil.
 	Logger *slog.Logger
+	// IdleTimeout closes a keep-alive connection that carries no request
+	// for this long; DefaultIdleTimeout when zero. Tests shorten it.
+	IdleTimeout time.Duration
+	// ReadHeaderTimeout closes a connection whose request headers have not
+	// all arrived this long after the request began;
+	// DefaultReadHeaderTimeout when zero.
+	ReadHeaderTimeout time.Duration
 }
+
+// Connection timeouts of the http.Server that HTTPServer returns. EC2
+// documents none for IMDS; these follow its clients. The AWS SDK for Go v2
+// dials IMDS with a 250 ms timeout and waits 500 ms for response headers
+// (feature/ec2/imds/api_client.go, defaultDialerTimeout and
+// defaultResponseHeaderTimeout); botocore waits 1 s
+// (AWS_METADATA_SERVICE_TIMEOUT, https://docs.aws.amazon.com/sdkref/latest/guide/feature-imds-client.html).
+// A client sends a request's headers in one write as soon as it has the
+// connection, so 2 s (twice the longest SDK wait) only cuts one that has
+// already given up. An SDK's calls come in bursts (token PUT, then GETs,
+// milliseconds apart) hours apart (tokens last up to six hours, credentials
+// are cached until they near expiry), so 5 s of idleness keeps a burst on
+// one connection and frees the socket and goroutine soon after. Clients
+// cope with a server closing idle connections: Go's Transport notices the
+// close while the connection sits idle and dials anew; urllib3 (botocore)
+// checks a pooled connection before reusing it.
+const (
+	DefaultIdleTimeout       = 5 * time.Second
+	DefaultReadHeaderTimeout = 2 * time.Second
+	// A request body is never read (IMDS takes none) but net/http reads
+	// up to 256 KiB of one to keep the connection; bound that read and
+	// the tiny responses' writes too, so no phase of a connection is
+	// without a deadline.
+	bodyReadTimeout = 5 * time.Second
+	writeTimeout    = 5 * time.Second
+)
 
 // Server is the metadata service of one instance. It is an http.Handler,
 // safe for concurrent use; serve it on a listener of your choice.
@@ -47,7 +80,9 @@ type Server struct {
 	required bool
 	log      *slog.Logger
 	tree     *node
-	tokens   *tokenStore
+	tokens   *tokenSigner
+
+	idleTimeout, readHeaderTimeout time.Duration
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -60,6 +95,18 @@ func New(inst Instance, o Options) (*Server, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.IdleTimeout < 0 {
+		return nil, fmt.Errorf("instance %q: metadata service IdleTimeout %v: must be positive, or zero for %v", inst.InstanceID, o.IdleTimeout, DefaultIdleTimeout)
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.ReadHeaderTimeout < 0 {
+		return nil, fmt.Errorf("instance %q: metadata service ReadHeaderTimeout %v: must be positive, or zero for %v", inst.InstanceID, o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	}
+	if o.ReadHeaderTimeout == 0 {
+		o.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
 	if err := inst.validate(); err != nil {
 		return nil, err
@@ -76,8 +123,27 @@ func New(inst Instance, o Options) (*Server, error) {
 		required: o.TokensRequired,
 		log:      o.Logger.With("instance", inst.InstanceID),
 		tree:     tree,
-		tokens:   newTokenStore(o.Now),
+		tokens:   newTokenSigner(o.Now),
+
+		idleTimeout:       o.IdleTimeout,
+		readHeaderTimeout: o.ReadHeaderTimeout,
 	}, nil
+}
+
+// HTTPServer returns an http.Server that serves s with the metadata
+// service's connection timeouts (Options.IdleTimeout and
+// Options.ReadHeaderTimeout); the caller runs it on its listener and
+// closes it. A bare http.Server would keep an idle keep-alive connection
+// open forever.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: s.readHeaderTimeout,
+		ReadTimeout:       s.readHeaderTimeout + bodyReadTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       s.idleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
 }
 
 // Instance returns the facts the server serves, LaunchTime filled in.
