@@ -50,9 +50,10 @@ type Options struct {
 // Connection timeouts of the http.Server that HTTPServer returns. EC2
 // documents none for IMDS; these follow its clients. The AWS SDK for Go v2
 // dials IMDS with a 250 ms timeout and waits 500 ms for response headers
-// (feature/ec2/imds/api_client.go, defaultDialerTimeout and
+// (aws-sdk-go-v2, feature/ec2/imds/api_client.go: defaultDialerTimeout and
 // defaultResponseHeaderTimeout); botocore waits 1 s
-// (AWS_METADATA_SERVICE_TIMEOUT, https://docs.aws.amazon.com/sdkref/latest/guide/feature-imds-client.html).
+// (AWS_METADATA_SERVICE_TIMEOUT, default 1,
+// https://docs.aws.amazon.com/sdkref/latest/guide/feature-ec2-instance-metadata.html).
 // A client sends a request's headers in one write as soon as it has the
 // connection, so 2 s (twice the longest SDK wait) only cuts one that has
 // already given up. An SDK's calls come in bursts (token PUT, then GETs,
