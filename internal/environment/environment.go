@@ -375,7 +375,7 @@ func (e *Env) startMetadataService(_ context.Context, inst fleet.Instance) ([]st
 	if err != nil {
 		return nil, nil, fmt.Errorf("metadata service of instance %s on %s: %w", inst.ID, addr, err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
+	hs := srv.HTTPServer()
 	go hs.Serve(ln)
 	e.mu.Lock()
 	e.imds[inst.ID] = hs
