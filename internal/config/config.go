@@ -124,6 +124,10 @@ type LoadBalancer struct {
 	// on AWS. Turn it on for apps that read headers through CGI/WSGI names,
 	// where X_Forwarded_For would pass for X-Forwarded-For.
 	DropInvalidHeaderFields bool `yaml:"drop_invalid_header_fields"`
+	// DesyncMitigationMode is how requests that may desynchronise a target
+	// are treated, as the ALB attribute routing.http.desync_mitigation_mode:
+	// monitor, defensive (default) or strictest. See docs/load-balancer.md.
+	DesyncMitigationMode string `yaml:"desync_mitigation_mode"`
 	// PublicHost is the Host your users send (your domain, such as
 	// www.example.com). The diagnosis of a failing health check compares the
 	// check with a user's request carrying it. Default example.com.
@@ -198,7 +202,7 @@ var (
 		Port: 8000, Min: 2,
 		MetadataOptions: MetadataOptions{HTTPTokens: "optional", Port: 1338},
 	}
-	DefaultLoadBalancer = LoadBalancer{IdleTimeout: 60, AccessLogs: AccessLogs{Path: "-"}, PublicHost: "example.com"}
+	DefaultLoadBalancer = LoadBalancer{IdleTimeout: 60, AccessLogs: AccessLogs{Path: "-"}, PublicHost: "example.com", DesyncMitigationMode: "defensive"}
 	DefaultConsole      = Console{Address: "127.0.0.1:8099"}
 )
 

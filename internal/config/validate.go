@@ -143,6 +143,8 @@ func (in *Instances) validate(v *validator, c *Config) {
 func (lb *LoadBalancer) validate(v *validator) {
 	// ALB idle timeout range, 1-4000 s (ELBv2 attribute idle_timeout.timeout_seconds).
 	v.intRange("load_balancer.idle_timeout", lb.IdleTimeout, 1, 4000, " seconds")
+	// ALB attribute routing.http.desync_mitigation_mode.
+	v.oneOf("load_balancer.desync_mitigation_mode", lb.DesyncMitigationMode, "monitor", "defensive", "strictest")
 	if h := lb.PublicHost; h == "" || strings.ContainsAny(h, " /\t") {
 		v.add("load_balancer.public_host", "%q is not a host name: give the name your users send, such as www.example.com", h)
 	}

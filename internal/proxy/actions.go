@@ -17,6 +17,9 @@ const (
 	actionForward actionKind = iota
 	actionRedirect
 	actionFixedResponse
+	// actionRefused: the load balancer answered the request itself before
+	// routing it (desync mitigation, limits).
+	actionRefused
 )
 
 // action is a compiled forward, redirect or fixed-response.

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/elbow-lb/elbow/internal/clock"
 	"github.com/elbow-lb/elbow/internal/proxy/accesslog"
+	"github.com/elbow-lb/elbow/internal/proxy/desync"
 	"github.com/elbow-lb/elbow/internal/proxy/upstream"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
@@ -48,6 +50,10 @@ type exchange struct {
 	// loopConn is the loop's connection the exchange is on; nil on
 	// net/http's paths.
 	loopConn *clientConn
+	// gate is the gated connection of an HTTP/1.x request net/http serves.
+	gate *gatedConn
+	// verdict is the request's judgement (gate.go); zero for HTTP/2.
+	verdict verdict
 
 	// writeIdle, on net/http's paths (the loop's connections have their
 	// own, package rawio): each Write renews the client connection's write
@@ -116,12 +122,26 @@ func (e *exchange) Flush() {
 // upgrades, deadlines).
 func (e *exchange) Unwrap() http.ResponseWriter { return e.w }
 
+// Hijack takes over the client connection for an upgrade (ReverseProxy
+// finds it through http.ResponseController): from here on the gate passes
+// the client's bytes to the target unchecked, as the new protocol's.
+func (e *exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(e.w).Hijack()
+	if err == nil && e.gate != nil {
+		e.gate.tunnel()
+	}
+	return nc, brw, err
+}
+
 // rewrite builds the request to the target: its address, and the headers
 // the ALB adds (alb.md section 5). ReverseProxy has already removed the
 // client's X-Forwarded-For/-Proto/-Host and the hop-by-hop headers.
 func rewrite(pr *httputil.ProxyRequest) {
 	ex := pr.In.Context().Value(exchangeKey{}).(*exchange)
 	out := pr.Out
+	// A request passed only on a closed connection closes the target's
+	// too: nothing after it is read from either.
+	out.Close = ex.verdict.closes()
 	out.URL.Scheme = ex.fw.scheme
 	out.URL.Host = ex.member.Addr()
 	// The Host header goes through as the client sent it, lower-cased.
@@ -217,8 +237,14 @@ func errorStatus(ex *exchange, err error) int {
 	return http.StatusBadGateway
 }
 
-// errorPages are the ALB's own error bodies.
+// errorPages are the ALB's own error bodies (nginx's titles).
 var errorPages = map[int]string{
+	http.StatusBadRequest:                  "400 Bad Request",
+	http.StatusRequestTimeout:              "408 Request Time-out",
+	http.StatusRequestEntityTooLarge:       "413 Request Entity Too Large",
+	http.StatusRequestURITooLong:           "414 Request-URI Too Large",
+	http.StatusRequestHeaderFieldsTooLarge: "431 Request Header Fields Too Large",
+	http.StatusHTTPVersionNotSupported:     "505 HTTP Version Not Supported",
 	http.StatusBadGateway:         "502 Bad Gateway",
 	http.StatusServiceUnavailable: "503 Service Temporarily Unavailable",
 	http.StatusGatewayTimeout:     "504 Gateway Time-out",
@@ -278,6 +304,13 @@ func (l *Listener) accessEntry(ex *exchange, r *http.Request, end time.Time) *ac
 		UserAgent: r.UserAgent(), TraceID: ex.traceHdr[0],
 		MatchedRulePriority: ex.priority, RequestCreation: ex.start,
 		ActionsExecuted: ex.action.name, RedirectURL: ex.redirectURL, ConnTraceID: ex.connTraceID,
+	}
+	if ex.verdict.desync.Class != desync.Compliant {
+		e.Classification, e.ClassificationReason = ex.verdict.desync.LogFields()
+	}
+	if r.Method == "" {
+		// Refused before a request line could be read.
+		e.Method, e.URL, e.Proto = "-", "-", "-"
 	}
 	if r.ProtoMajor == 2 {
 		e.Type = "h2"

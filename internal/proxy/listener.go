@@ -30,7 +30,11 @@ type Listener struct {
 	address  string
 	// port is the port listened on, once bound (the configured one, or the
 	// one the system chose for port 0).
-	port       string
+	port string
+	// hostName is the Host given to an HTTP/1.0 request that has none, as
+	// the ALB gives its DNS name: the listener's host (and port, unless the
+	// protocol's default).
+	hostName   string
 	xfProto    []string
 	xfPort     []string
 	accessType string
@@ -81,18 +85,18 @@ func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error
 		IdleTimeout:       p.o.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			id := newConnTraceID()
-			if hc, ok := c.(*handedConn); ok {
-				id = hc.connTraceID // the loop's, for the same connection
+			if g, ok := c.(*gatedConn); ok {
+				return context.WithValue(ctx, connTraceKey{}, g)
 			}
-			return context.WithValue(ctx, connTraceKey{}, id)
+			return context.WithValue(ctx, connTraceKey{}, newConnTraceID())
 		},
 	}
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	if l.cert != nil {
 		protocols.SetHTTP2(true)
-		l.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*l.cert}, MinVersion: tls.VersionTLS12}
+		l.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*l.cert}, MinVersion: tls.VersionTLS12,
+			NextProtos: []string{"h2", "http/1.1"}}
 	}
 	l.srv.Protocols = &protocols
 	if l.cert == nil && !p.o.DisableFastPath && !p.o.DisableServerLoop {
@@ -149,6 +153,14 @@ func (l *Listener) bind() error {
 	}
 	l.port = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	l.xfPort = []string{l.port}
+	host := l.address
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	l.hostName = host
+	if !(l.port == "80" && l.protocol == "HTTP" || l.port == "443" && l.protocol == "HTTPS") {
+		l.hostName = net.JoinHostPort(host, l.port)
+	}
 	return nil
 }
 
@@ -156,12 +168,12 @@ func (l *Listener) run() {
 	var err error
 	switch {
 	case l.cert != nil:
-		err = l.srv.ServeTLS(l.ln, "", "")
+		err = l.srv.Serve(newTLSGateListener(l.ln, l.p, l.srv.TLSConfig))
 	case l.loop != nil:
 		go l.acceptLoop()
 		err = l.srv.Serve(l.loop.handoff)
 	default:
-		err = l.srv.Serve(l.ln)
+		err = l.srv.Serve(gateListener{Listener: l.ln, p: l.p})
 	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		l.p.log.Error("listener stopped", "addr", l.Addr(), "err", err)
@@ -197,18 +209,63 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex := &exchange{Context: r.Context(), w: w, l: l, start: time.Now(), writeIdle: l.p.o.IdleTimeout}
 	client, _ := netip.ParseAddrPort(r.RemoteAddr)
 	ex.clientIP = ipOf(r.RemoteAddr)
-	ex.connTraceID, _ = r.Context().Value(connTraceKey{}).(string)
+	switch c := r.Context().Value(connTraceKey{}).(type) {
+	case string:
+		ex.connTraceID = c // HTTP/2
+	case *gatedConn:
+		ex.connTraceID, ex.gate = c.connTraceID, c
+		if c.tlsState != nil {
+			r.TLS = c.tlsState
+		}
+		v, _ := c.next()
+		if v.hold {
+			defer c.release()
+		}
+		if v.status != 0 {
+			l.refuse(ex, r, &v)
+			return
+		}
+		ex.verdict = v
+	}
 	if l.p.o.DropInvalidHeaderFields {
 		dropInvalidHeaderFields(r.Header)
+	}
+	if r.Host == "" && r.ProtoMajor == 1 && r.ProtoMinor == 0 {
+		r.Host = l.hostName
 	}
 	a, priority := l.table.Load().route(r, client.Addr())
 	l.serve(ex, r, a, priority)
 }
 
+// refuse answers a request the load balancer refuses itself (the gate's
+// or the loop's judgement: v.status) and closes the connection; the
+// access log shows the request as it came, with its classification.
+func (l *Listener) refuse(ex *exchange, r *http.Request, v *verdict) {
+	ex.verdict = *v
+	r.Method, r.RequestURI, r.Proto, r.Host = v.method, v.target, v.proto, v.host
+	r.Header = http.Header{}
+	ex.action = refusedAction
+	defer l.finish(ex, r)
+	ex.Header()["Connection"] = []string{"close"}
+	serveError(ex, v.status)
+}
+
+// refusedAction stands for "no action" in the access log of a request the
+// load balancer refused before routing.
+var refusedAction = &action{kind: actionRefused}
+
 // serve answers a routed request, for net/http and for the connection loop.
 func (l *Listener) serve(ex *exchange, r *http.Request, a *action, priority int) {
 	ex.action, ex.priority = a, priority
 	defer l.finish(ex, r)
+	if ex.verdict.closes() {
+		ex.Header()["Connection"] = []string{"close"}
+	}
+	if tooManyForwarded(r.Header["X-Forwarded-For"]) {
+		ex.Header()["Connection"] = []string{"close"}
+		serveError(ex, statusTooManyForwarded)
+		return
+	}
 	switch a.kind {
 	case actionForward:
 		l.forward(ex, r, a)
@@ -277,6 +334,7 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 	// copied, a noticeable part of this function's cost.
 	var req upstream.Request
 	req.Addr, req.Owner, req.In, req.Host, req.Drop = ex.member.Addr(), ex.member, r, host, dropHeaders
+	req.Close = ex.verdict.closes()
 	req.Replace[0] = upstream.Header{Name: "X-Forwarded-For", Value: forwardedFor(r, ex.clientIP)}
 	req.Replace[1] = upstream.Header{Name: "X-Forwarded-Proto", Value: l.xfProto[0]}
 	req.Replace[2] = upstream.Header{Name: "X-Forwarded-Port", Value: l.xfPort[0]}
@@ -329,6 +387,30 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 		l.p.log.Debug("target failed", "target", ex.member.Addr(), "err", res.Err)
 		serveError(ex, errorStatus(ex, res.Err))
 	}
+}
+
+// statusTooManyForwarded is the ALB's 463: "The load balancer received an
+// X-Forwarded-For request header with more than 30 IP addresses."
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html)
+const statusTooManyForwarded = 463
+
+// maxForwardedFor is the most addresses an X-Forwarded-For may hold.
+const maxForwardedFor = 30
+
+// tooManyForwarded reports whether X-Forwarded-For fields hold more than
+// maxForwardedFor addresses, counted as the comma-separated elements of
+// every field.
+func tooManyForwarded(values []string) bool {
+	n := 0
+	for _, v := range values {
+		n++
+		for i := 0; i < len(v); i++ {
+			if v[i] == ',' {
+				n++
+			}
+		}
+	}
+	return n > maxForwardedFor
 }
 
 // ipOf is the IP part of an ip:port address, without allocating.

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/elbow-lb/elbow/internal/proxy/desync"
 	"hash/fnv"
 	"io"
 	"log/slog"
@@ -31,6 +32,10 @@ type Options struct {
 	// letters, digits and hyphens, before routing (the ALB attribute
 	// routing.http.drop_invalid_header_fields.enabled).
 	DropInvalidHeaderFields bool
+	// DesyncMode is the ALB attribute routing.http.desync_mitigation_mode:
+	// what happens to a request by its desync classification (package
+	// desync). The zero value is the ALB's default, defensive.
+	DesyncMode desync.Mode
 	// AccessLog receives one ALB-format line per request. nil: New opens
 	// load_balancer.access_logs when enabled (appending; - is standard
 	// output), else there is no access log.
@@ -107,6 +112,13 @@ func New(cfg *config.Config, groups Groups, o Options) (*Proxy, error) {
 		o.Region = cfg.Region
 	}
 	o.DropInvalidHeaderFields = o.DropInvalidHeaderFields || cfg.LoadBalancer.DropInvalidHeaderFields
+	if m := cfg.LoadBalancer.DesyncMitigationMode; m != "" && o.DesyncMode == desync.Defensive {
+		mode, err := desync.ParseMode(m)
+		if err != nil {
+			return nil, fmt.Errorf("load_balancer.desync_mitigation_mode: %w", err)
+		}
+		o.DesyncMode = mode
+	}
 	var logFile *os.File
 	if o.AccessLog == nil && cfg.LoadBalancer.AccessLogs.Enabled {
 		switch path := cfg.LoadBalancer.AccessLogs.Path; path {

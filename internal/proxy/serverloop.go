@@ -233,6 +233,12 @@ func (c *clientConn) serve() {
 		if !ok {
 			return
 		}
+		if n < 0 {
+			// Refused before its head is whole: net/http's side answers
+			// it through the gate, as it answers every refusal.
+			handedOff = c.handOff()
+			return
+		}
 		var head string
 		if c.l.p.keepsStrings() {
 			head = string(c.buf[c.r : c.r+n])
@@ -242,17 +248,16 @@ func (c *clientConn) serve() {
 			// it), and nothing keeps them longer.
 			head = unsafe.String(&c.buf[c.r], n)
 		}
-		switch c.head.Parse(head) {
-		case h1.Reject:
-			c.reject(c.head.Status)
-			return
-		case h1.Fallback:
+		v, outcome := c.l.p.judge(head, &c.head)
+		if outcome != h1.OK || !c.buildRequest() {
+			// Refusals, and what the loop does not serve itself: the
+			// gate judges the request again and net/http serves it (a
+			// refusal with its access-log entry), on every path alike.
 			handedOff = c.handOff()
 			return
 		}
-		if !c.buildRequest() {
-			c.reject(http.StatusBadRequest)
-			return
+		if c.head.NoHost {
+			c.req.Host = c.l.hostName
 		}
 		if c.l.p.o.DropInvalidHeaderFields {
 			dropInvalidHeaderFields(c.req.Header)
@@ -263,14 +268,18 @@ func (c *clientConn) serve() {
 			return
 		}
 		c.r += n
-		if !c.serveOne(a, priority) {
+		if v.closes() {
+			c.req.Close = true
+		}
+		if !c.serveOne(a, priority, &v) {
 			return
 		}
 	}
 }
 
 // readHead reads until buf[r:] starts with a whole request head and
-// returns its length; false when the connection is to be closed.
+// returns its length, or -1 when what has come must be refused before it
+// is whole; false when the connection is to be closed.
 func (c *clientConn) readHead() (int, bool) {
 	for {
 		if c.r < c.w {
@@ -278,13 +287,8 @@ func (c *clientConn) readHead() (int, bool) {
 				c.inHead = false
 				return n, true
 			}
-			if c.w-c.r >= h1.MaxHead {
-				status := http.StatusRequestHeaderFieldsTooLarge
-				if indexNewline(c.buf[c.r:c.w]) < 0 {
-					status = http.StatusRequestURITooLong
-				}
-				c.reject(status)
-				return 0, false
+			if h1.EarlyStatus(c.buf[c.r:c.w]) != 0 {
+				return -1, true // a refusal (414, 431, HTTP/0.9)
 			}
 		}
 		if c.bw.Buffered() > 0 && c.bw.Flush() != nil {
@@ -385,9 +389,9 @@ func (c *clientConn) handOff() bool {
 		return false
 	}
 	_ = c.nc.SetDeadline(time.Time{})
-	hc := &handedConn{Conn: c.nc, pending: append([]byte(nil), c.buf[c.r:c.w]...), connTraceID: c.connTraceID}
+	hc := &handedConn{Conn: c.nc, pending: append([]byte(nil), c.buf[c.r:c.w]...)}
 	c.l.loop.handedOff.Add(1)
-	return c.l.loop.handoff.deliver(hc)
+	return c.l.loop.handoff.deliver(c.l.p.newGatedConn(hc, c.connTraceID, nil))
 }
 
 // buildRequest fills c.req from c.head; false when the target is not a
@@ -459,7 +463,7 @@ func indexByteString(s string, c byte) int {
 
 // serveOne answers the request in c.req; false when the connection is to
 // be closed.
-func (c *clientConn) serveOne(a *action, priority int) (keep bool) {
+func (c *clientConn) serveOne(a *action, priority int, v *verdict) (keep bool) {
 	ex := &c.ex
 	// One clock read, not time.Now's two: the wall time follows from a
 	// time.Now of less than a second ago, so that a step of the wall
@@ -472,6 +476,7 @@ func (c *clientConn) serveOne(a *action, priority int) (keep bool) {
 		c.clockAnchor = start
 	}
 	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: start, clientIP: c.clientIP, connTraceID: c.connTraceID, loopConn: c}
+	ex.verdict = *v
 	c.resp.reset(&c.req)
 	defer func() {
 		if v := recover(); v != nil {
@@ -587,8 +592,7 @@ func (h *handoffListener) deliver(c net.Conn) bool {
 // handedConn is a connection handed over with bytes already read from it.
 type handedConn struct {
 	net.Conn
-	pending     []byte
-	connTraceID string
+	pending []byte
 }
 
 func (h *handedConn) Read(p []byte) (int, error) {

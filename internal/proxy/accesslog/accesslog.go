@@ -54,7 +54,11 @@ type Entry struct {
 	// space-separated, as the ALB's target:port_list.
 	TargetList       string
 	TargetStatusList string
-	ConnTraceID      string
+	// Classification and ClassificationReason are the request's desync
+	// classification ("Acceptable", "Ambiguous", "Severe") and its reason
+	// ("BothTeClPresent"); both "" for a compliant request (logged "-").
+	Classification, ClassificationReason string
+	ConnTraceID                          string
 }
 
 const timeLayout = "2006-01-02T15:04:05.000000Z"
@@ -118,9 +122,11 @@ func AppendLine(b []byte, e *Entry) []byte {
 	b = appendQuoted(b, e.TargetList)
 	b = append(b, ' ')
 	b = appendQuoted(b, e.TargetStatusList)
-	// classification and classification_reason: elbow does no desync
-	// mitigation, so there is nothing to classify.
-	b = append(b, ` "-" "-" `...)
+	b = append(b, ' ')
+	b = appendQuoted(b, e.Classification)
+	b = append(b, ' ')
+	b = appendQuoted(b, e.ClassificationReason)
+	b = append(b, ' ')
 	b = appendDash(b, e.ConnTraceID)
 	// transformed_host, transformed_uri, request_transform_status: no transforms.
 	b = append(b, ` "-" "-" "-"`...)

@@ -31,10 +31,14 @@ const (
 	Fallback
 )
 
-// Limits of a request head. The ALB answers 414 and 431 likewise above its
-// own limits; net/http's default header limit is 1 MiB.
+// Limits of a request head, the ALB's ("HTTP header limits" in
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html:
+// request line 16 K, single header 16 K, whole header 64 K): above them it
+// answers 414 (request line) or 431 (a field, the whole head). Every
+// listener and path applies them (net/http's own limit is 1 MiB).
 const (
 	MaxRequestLine = 16 << 10
+	MaxField       = 16 << 10
 	MaxHead        = 64 << 10
 )
 
@@ -52,6 +56,14 @@ type Request struct {
 	// Close: the connection must close after the response (Connection:
 	// close, or HTTP/1.0).
 	Close bool
+	// Chunked: the body is chunked (HTTP/1.1 and one Transfer-Encoding
+	// field, "chunked"), as net/http frames it; ContentLength is then 0.
+	Chunked bool
+	// Upgrade: the request asks for a protocol upgrade.
+	Upgrade bool
+	// NoHost: an HTTP/1.0 request without Host; the caller fills in the
+	// load balancer's name, as the ALB does.
+	NoHost bool
 	// Status is the answer to a Reject.
 	Status int
 	// Reason says why a request was rejected or fell back (tests, logs).
@@ -61,9 +73,11 @@ type Request struct {
 }
 
 // HeadEnd returns the length of the head at the start of b (through the
-// empty line ending it), or 0 when b does not yet hold a whole head.
+// empty line ending it), or 0 when b does not yet hold a whole head. Empty
+// lines before the request line belong to the head (Parse skips them).
 func HeadEnd(b []byte) int {
-	for i := 0; ; {
+	i := leadingEmptyLines(b)
+	for {
 		j := bytes.IndexByte(b[i:], '\n')
 		if j < 0 {
 			return 0
@@ -74,6 +88,45 @@ func HeadEnd(b []byte) int {
 			return i
 		}
 	}
+}
+
+// leadingEmptyLines is the length of the empty lines (CRLF or LF) at the
+// start of b: RFC 9112 section 2.2 says a server should ignore at least one
+// before the request line, as nginx does.
+func leadingEmptyLines[T string | []byte](b T) int {
+	i := 0
+	for i < len(b) {
+		switch {
+		case b[i] == '\n':
+			i++
+		case b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n':
+			i += 2
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// EarlyStatus looks at the start of a head that HeadEnd has not yet
+// delimited, and returns the status to answer at once (0 when there is
+// none yet): 400 for a request line without a version (HTTP/0.9, or
+// garbage: it would otherwise hold the connection until the idle timeout
+// waiting for an empty line that never comes), 414 for a request line over
+// MaxRequestLine, 431 for a head over MaxHead.
+func EarlyStatus(b []byte) int {
+	start := leadingEmptyLines(b)
+	line := b[start:]
+	end := bytes.IndexByte(line, '\n')
+	switch {
+	case end < 0 && len(line) > MaxRequestLine:
+		return http.StatusRequestURITooLong
+	case end >= 0 && bytes.Count(line[:end], []byte{' '}) < 2:
+		return http.StatusBadRequest
+	case len(b) >= MaxHead:
+		return http.StatusRequestHeaderFieldsTooLarge
+	}
+	return 0
 }
 
 func (r *Request) reject(status int, reason string) Outcome {
@@ -97,12 +150,9 @@ func (r *Request) Parse(head string) Outcome {
 	r.values = r.values[:0]
 	r.Method, r.Target, r.Proto, r.Host, r.Minor = "", "", "", "", 0
 	r.ContentLength, r.Close, r.Status, r.Reason = 0, false, 0, ""
+	r.Chunked, r.Upgrade, r.NoHost = false, false, false
 
-	if len(head) > 0 && (head[0] == '\r' || head[0] == '\n') {
-		// RFC 9112 lets a server skip empty lines before a request line;
-		// net/http decides.
-		return r.fallback("leading empty line")
-	}
+	head = head[leadingEmptyLines(head):]
 	line, rest, ok := nextLine(head)
 	if !ok {
 		return r.reject(http.StatusBadRequest, "bare CR in request line")
@@ -110,13 +160,21 @@ func (r *Request) Parse(head string) Outcome {
 	if len(line) > MaxRequestLine {
 		return r.reject(http.StatusRequestURITooLong, "request line too long")
 	}
-	if o := r.parseRequestLine(line); o != OK {
+	// A request that falls back is still checked to its end: what net/http
+	// serves must pass the same rules as what the loop serves.
+	fallback := ""
+	switch o := r.parseRequestLine(line); o {
+	case Reject:
 		return o
+	case Fallback:
+		fallback = r.Reason
 	}
 	var (
-		hostSeen, teSeen, clSeen, expect, upgrade bool
-		keepAlive                                 bool
-		cl                                        string
+		hostSeen, clSeen, expect, upgrade bool
+		keepAlive                         bool
+		cl                                string
+		teFields                          int
+		te                                string
 	)
 	for {
 		line, rest, ok = nextLine(rest)
@@ -125,6 +183,9 @@ func (r *Request) Parse(head string) Outcome {
 		}
 		if line == "" {
 			break
+		}
+		if len(line) > MaxField {
+			return r.reject(http.StatusRequestHeaderFieldsTooLarge, "header field too long")
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			return r.reject(http.StatusBadRequest, "obs-fold") // RFC 9112 section 5.2
@@ -167,7 +228,8 @@ func (r *Request) Parse(head string) Outcome {
 			}
 			clSeen, cl, r.ContentLength = true, value, n
 		case "Transfer-Encoding":
-			teSeen = true
+			teFields++
+			te = value
 		case "Expect":
 			expect = true
 		case "Upgrade":
@@ -186,14 +248,26 @@ func (r *Request) Parse(head string) Outcome {
 		}
 		r.add(key, value)
 	}
+	r.Upgrade = upgrade
+	if teFields > 0 && r.Minor >= 1 {
+		// Framed as net/http frames it (net/http/transfer.go): chunked
+		// only when the one Transfer-Encoding field is "chunked" (and then
+		// any Content-Length is dropped); any other value net/http answers
+		// 501. HTTP/1.0 ignores Transfer-Encoding. Whether such a request
+		// may pass at all is the desync classification's decision.
+		r.Chunked = teFields == 1 && equalFold(te, "chunked")
+		r.ContentLength = 0
+	}
 	switch {
-	case teSeen && clSeen:
-		return r.reject(http.StatusBadRequest, "both Transfer-Encoding and Content-Length")
-	case r.Minor == 1 && !hostSeen:
+	case r.Minor >= 1 && !hostSeen:
 		return r.reject(http.StatusBadRequest, "no Host")
 	case r.Minor == 0 && !hostSeen:
-		return r.fallback("HTTP/1.0 without Host")
-	case teSeen:
+		r.NoHost = true
+	}
+	switch {
+	case fallback != "":
+		return r.fallback(fallback)
+	case teFields > 0 && r.Minor >= 1:
 		return r.fallback("Transfer-Encoding")
 	case expect:
 		return r.fallback("Expect")
@@ -223,15 +297,23 @@ func (r *Request) parseRequestLine(line string) Outcome {
 			return r.reject(http.StatusBadRequest, "invalid method")
 		}
 	}
-	switch proto {
-	case "HTTP/1.1":
+	fallback := ""
+	switch {
+	case proto == "HTTP/1.1":
 		r.Minor = 1
-	case "HTTP/1.0":
+	case proto == "HTTP/1.0":
 		r.Minor = 0
+	case len(proto) == 8 && proto[:7] == "HTTP/1." && '2' <= proto[7] && proto[7] <= '9':
+		// net/http serves HTTP/1.2-1.9 as HTTP/1.x (net/http's
+		// ParseHTTPVersion); the desync classification decides.
+		r.Minor = int(proto[7] - '0')
+		fallback = "protocol " + proto
+	case proto == "HTTP/2.0" && method == "PRI" && target == "*":
+		// HTTP/2 prior knowledge: net/http answers it.
+		r.Method, r.Target, r.Proto = method, target, proto
+		return r.fallback("HTTP/2 preface")
 	default:
-		// HTTP/2 prior knowledge ("PRI * HTTP/2.0"), other versions, and
-		// garbage: net/http answers them as it always has.
-		return r.fallback("protocol " + proto)
+		return r.reject(http.StatusHTTPVersionNotSupported, "protocol "+proto)
 	}
 	if target == "" {
 		return r.reject(http.StatusBadRequest, "empty target")
@@ -241,17 +323,18 @@ func (r *Request) parseRequestLine(line string) Outcome {
 			return r.reject(http.StatusBadRequest, "invalid target")
 		}
 	}
-	if target[0] != '/' {
+	r.Method, r.Target, r.Proto = method, target, proto
+	switch {
+	case target[0] != '/':
 		// absolute-form, authority-form (CONNECT), asterisk-form.
 		return r.fallback("target form")
-	}
-	if !validEscapes(target) {
+	case !validEscapes(target):
 		return r.reject(http.StatusBadRequest, "invalid escape in the path")
-	}
-	if method == http.MethodConnect {
+	case method == http.MethodConnect:
 		return r.fallback("CONNECT")
+	case fallback != "":
+		return r.fallback(fallback)
 	}
-	r.Method, r.Target, r.Proto = method, target, proto
 	return OK
 }
 

@@ -37,6 +37,10 @@ func TestParseAccepts(t *testing.T) {
 		{name: "Connection: close", head: "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Close\r\n\r\n",
 			method: "GET", path: "/", host: "h", close: true},
 		{name: "HTTP/1.0 closes", head: "GET / HTTP/1.0\r\nHost: h\r\n\r\n", method: "GET", path: "/", host: "h", close: true},
+		{name: "HTTP/1.0 without Host: the caller fills in the load balancer's name", head: "GET / HTTP/1.0\r\n\r\n",
+			method: "GET", path: "/", host: "", close: true},
+		{name: "empty lines before the request line are skipped (RFC 9112 2.2)", head: "\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",
+			method: "GET", path: "/", host: "h"},
 		{name: "obs-text in a value", head: "GET / HTTP/1.1\r\nHost: h\r\nX-Name: caf\xc3\xa9\r\n\r\n",
 			method: "GET", path: "/", host: "h", header: map[string]string{"X-Name": "caf\xc3\xa9"}},
 	} {
@@ -66,8 +70,6 @@ func TestParseRejects(t *testing.T) {
 		name, head string
 		status     int
 	}{
-		{"both Content-Length and Transfer-Encoding", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
-		{"Transfer-Encoding then Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400},
 		{"differing Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", 400},
 		{"Content-Length list", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\n", 400},
 		{"Content-Length with a sign", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +3\r\n\r\n", 400},
@@ -76,6 +78,13 @@ func TestParseRejects(t *testing.T) {
 		{"Content-Length overflow", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", 400},
 		{"obs-fold", "GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n 2\r\n\r\n", 400},
 		{"obs-fold with a tab", "GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\t2\r\n\r\n", 400},
+		// What falls back to net/http is checked to its end all the same.
+		{"obs-fold in an absolute-form request", "POST http://a/x HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n 2\r\n\r\n", 400},
+		{"obs-fold in OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n 2\r\n\r\n", 400},
+		{"obs-fold in HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\nX-A: 1\r\n 2\r\n\r\n", 400},
+		{"differing Content-Length in an absolute-form request", "POST http://a/x HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
+		{"a header field over 16 K", "GET / HTTP/1.1\r\nHost: h\r\nX-A: " + strings.Repeat("a", 16<<10) + "\r\n\r\n", 431},
+		{"HTTP/3.0", "GET / HTTP/3.0\r\nHost: h\r\n\r\n", 505},
 		{"space before the colon", "GET / HTTP/1.1\r\nHost: h\r\nX-A : 1\r\n\r\n", 400},
 		{"empty header name", "GET / HTTP/1.1\r\nHost: h\r\n: 1\r\n\r\n", 400},
 		{"no colon", "GET / HTTP/1.1\r\nHost: h\r\nX-A\r\n\r\n", 400},
@@ -114,9 +123,9 @@ func TestParseFallsBack(t *testing.T) {
 		{"CONNECT", "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n"},
 		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"},
 		{"HTTP/1.0 keep-alive", "GET / HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\n\r\n"},
-		{"HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n"},
-		{"leading empty line", "\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n"},
 		{"other version", "GET / HTTP/1.2\r\nHost: h\r\n\r\n"},
+		{"Content-Length and Transfer-Encoding: the desync classification decides", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"},
+		{"absolute-form, checked to its end", "POST http://a/x HTTP/1.1\r\nHost: a\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var r Request
@@ -131,6 +140,25 @@ func TestParseFallsBack(t *testing.T) {
 	}
 }
 
+func TestEarlyStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     int
+	}{
+		{"HTTP/0.9 request line", "GET /\r\n", 400},
+		{"HTTP/0.9 after an empty line", "\r\nGET /\n", 400},
+		{"garbage line", "hello\r\n", 400},
+		{"request line still coming", "GET / HTT", 0},
+		{"whole request line, head still coming", "GET / HTTP/1.1\r\nHost: h\r\n", 0},
+		{"request line over 16 K", "GET /" + strings.Repeat("a", 16<<10), 414},
+		{"head at 64 K", "GET / HTTP/1.1\r\n" + strings.Repeat("X-A: b\r\n", 64<<10/8), 431},
+	} {
+		if got := EarlyStatus([]byte(tc.in)); got != tc.want {
+			t.Errorf("%s: EarlyStatus = %d; want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestHeadEnd(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
@@ -141,6 +169,8 @@ func TestHeadEnd(t *testing.T) {
 		{"GET / HTTP/1.1\r\nHost: h\r\n", 0},
 		{"GET / HTTP/1.1\r\nHost: h\r\n\r", 0},
 		{"", 0},
+		{"\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", 31},
+		{"\r\n", 0},
 	} {
 		if got := HeadEnd([]byte(tc.in)); got != tc.want {
 			t.Errorf("HeadEnd(%q) = %d; want %d", tc.in, got, tc.want)

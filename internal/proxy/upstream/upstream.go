@@ -96,6 +96,10 @@ type Request struct {
 	Owner any
 	// Tag identifies the request for Abort (the client's exchange).
 	Tag any
+	// Close sends the request with Connection: close, and the connection
+	// is not reused (a request the desync mitigation passes only on closed
+	// connections).
+	Close bool
 	// SentAt is when the caller sends the request; zero for now. The
 	// client's clock readings are taken from it and from HeaderAt, not
 	// read again (a clock read is a noticeable part of a request's cost).
@@ -204,7 +208,7 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 	// Bytes already read beyond the response (more body than its length,
 	// a body after 204 or HEAD) would be taken for the answer to the next
 	// request on this connection, maybe another client's: never reuse it.
-	if keep && cn.br.Buffered() == 0 {
+	if keep && cn.br.Buffered() == 0 && !req.Close {
 		cn.pool.put(cn, c, res.HeaderAt)
 	} else {
 		cn.close()
@@ -544,6 +548,9 @@ next:
 		if r.Name != "" {
 			b = appendField(b, r.Name, r.Value)
 		}
+	}
+	if req.Close {
+		b = append(b, "Connection: close\r\n"...)
 	}
 	if in.ContentLength > 0 {
 		b = append(b, "Content-Length: "...)
