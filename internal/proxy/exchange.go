@@ -245,9 +245,9 @@ var errorPages = map[int]string{
 	http.StatusRequestURITooLong:           "414 Request-URI Too Large",
 	http.StatusRequestHeaderFieldsTooLarge: "431 Request Header Fields Too Large",
 	http.StatusHTTPVersionNotSupported:     "505 HTTP Version Not Supported",
-	http.StatusBadGateway:         "502 Bad Gateway",
-	http.StatusServiceUnavailable: "503 Service Temporarily Unavailable",
-	http.StatusGatewayTimeout:     "504 Gateway Time-out",
+	http.StatusBadGateway:                  "502 Bad Gateway",
+	http.StatusServiceUnavailable:          "503 Service Temporarily Unavailable",
+	http.StatusGatewayTimeout:              "504 Gateway Time-out",
 }
 
 func serveError(w http.ResponseWriter, code int) {
