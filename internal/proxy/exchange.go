@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -54,6 +55,9 @@ type exchange struct {
 	gate *gatedConn
 	// verdict is the request's judgement (gate.go); zero for HTTP/2.
 	verdict verdict
+	// bodyErr is the error reading the client's request body: a client
+	// that stops sending it is its own failure (408), not the target's.
+	bodyErr error
 
 	// writeIdle, on net/http's paths (the loop's connections have their
 	// own, package rawio): each Write renews the client connection's write
@@ -229,7 +233,11 @@ func (p *Proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 func errorStatus(ex *exchange, err error) int {
 	var ne net.Error
 	switch {
-	case ex.Context.Err() != nil:
+	case ex.bodyErr != nil && errors.As(ex.bodyErr, &ne) && ne.Timeout():
+		// "The client did not send data before the idle timeout period
+		// expired." (ALB troubleshooting, HTTP 408)
+		return http.StatusRequestTimeout
+	case ex.Context.Err() != nil, ex.bodyErr != nil:
 		return 460 // the client closed the connection first
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return http.StatusGatewayTimeout
@@ -256,6 +264,10 @@ func serveError(w http.ResponseWriter, code int) {
 	if !ok {
 		w.WriteHeader(code)
 		return
+	}
+	if code == http.StatusRequestTimeout {
+		// The request's body is not all read: nothing after it can be.
+		h["Connection"] = []string{"close"}
 	}
 	body := "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title + "</h1></center>\r\n</body>\r\n</html>\r\n"
 	h.Set("Server", "awselb/2.0")
@@ -371,4 +383,24 @@ func requestSize(r *http.Request) int64 {
 		n += r.ContentLength
 	}
 	return n
+}
+
+// clientBody is the request body of a net/http request: each read must
+// bring bytes within the idle timeout (the ALB cuts a connection with no
+// data sent or received for that long), and an error is kept so that the
+// answer blames the client, not the target.
+type clientBody struct {
+	io.ReadCloser
+	ex   *exchange
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.ex.bodyErr = err
+	}
+	return n, err
 }

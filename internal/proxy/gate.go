@@ -220,7 +220,7 @@ func (g *gatedConn) advance() bool {
 			return true
 		}
 		g.verdicts = append(g.verdicts, v)
-		g.ready = data[:n]
+		g.ready = data[h1.LeadingEmptyLines(data):n]
 		g.r += n
 		g.closeAfter = v.closes()
 		g.afterHold = gateHead

@@ -233,6 +233,9 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Host == "" && r.ProtoMajor == 1 && r.ProtoMinor == 0 {
 		r.Host = l.hostName
 	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &clientBody{ReadCloser: r.Body, ex: ex, rc: http.NewResponseController(w), idle: l.p.o.IdleTimeout}
+	}
 	a, priority := l.table.Load().route(r, client.Addr())
 	l.serve(ex, r, a, priority)
 }

@@ -536,6 +536,9 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	if err == io.EOF && b.remaining > 0 {
 		err = io.ErrUnexpectedEOF
 	}
+	if err != nil && err != io.EOF {
+		c.ex.bodyErr = err // the client's failure, not the target's
+	}
 	return n, err
 }
 
