@@ -60,7 +60,7 @@ error, so that it can run in CI before a deployment.`,
 	}
 	d := config.DefaultHealthCheck
 	f := cmd.Flags()
-	f.StringVar(&o.path, "path", d.Path, "health check path, 1-1024 characters (default: the URL's path, else /)")
+	f.StringVar(&o.path, "path", d.Path, "health check path: / then up to 1023 printable ASCII characters, no spaces (default: the URL's path, else /)")
 	f.StringVar(&o.port, "port", d.Port, "health check port: traffic-port (the URL's port) or 1-65535")
 	f.StringVar(&o.protocol, "protocol", "", "health check protocol, HTTP or HTTPS (default: the URL's scheme)")
 	f.StringVar(&o.matcher, "matcher", d.Matcher, "success codes, 200-499: 200, 200,202 or 200-299")

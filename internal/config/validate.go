@@ -190,10 +190,10 @@ func (h *HealthCheck) validate(v *validator, key string) {
 		}
 		return key + "." + field
 	}
-	if len(h.Path) < 1 || len(h.Path) > 1024 {
-		v.add(k("path"), "%q has %d characters: a path has 1 to 1024", h.Path, len(h.Path))
-	} else if !strings.HasPrefix(h.Path, "/") {
-		v.add(k("path"), "%q must begin with /", h.Path)
+	// One rule for the file, the console and elbow check: the probe writes
+	// the path into its request line as it is.
+	if err := healthcheck.ValidatePath(h.Path); err != nil {
+		v.add(k("path"), "%s", err)
 	}
 	if h.Port != "traffic-port" {
 		if p, err := strconv.Atoi(h.Port); err != nil || p < 1 || p > 65535 {

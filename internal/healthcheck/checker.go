@@ -13,12 +13,17 @@ import (
 // interval and reports health changes and probe results. One scheduler
 // goroutine keeps a heap of due times; each probe runs in its own short-lived
 // goroutine, so the cost of a target between probes is its entry alone.
+//
+// Reports leave from several goroutines (Add's caller, UpdateSettings'
+// caller, the probes), each after releasing mu; order puts them back in the
+// order the states changed, so that a target's last report is its state.
 type Checker struct {
 	prober   Prober
 	reporter Reporter
 	observer ResultObserver
 	log      *slog.Logger
 	jitter   time.Duration
+	order    *reportOrder
 
 	mu       sync.Mutex
 	settings Settings
@@ -58,7 +63,7 @@ func NewChecker(s Settings, o Options) *Checker {
 	}
 	return &Checker{
 		prober: o.Prober, reporter: o.Reporter, observer: o.Observer, log: o.Logger,
-		jitter: o.FirstProbeJitter, settings: s,
+		jitter: o.FirstProbeJitter, settings: s, order: newReportOrder(),
 		entries: make(map[string]*entry), wake: make(chan struct{}, 1),
 	}
 }
@@ -105,10 +110,13 @@ func (c *Checker) UpdateSettings(s Settings) {
 	for i, e := range changed {
 		reports[i] = e.machine.health
 	}
+	ticket := c.order.ticket()
 	c.mu.Unlock()
-	for i, e := range changed {
-		c.report(e.target, reports[i])
-	}
+	c.order.do(ticket, func() {
+		for i, e := range changed {
+			c.report(e.target, reports[i])
+		}
+	})
 	c.poke()
 }
 
@@ -133,13 +141,15 @@ func (c *Checker) Add(t Target) {
 		heap.Push(&c.due, e)
 	}
 	h := e.machine.health
+	ticket := c.order.ticket()
 	c.mu.Unlock()
-	c.report(t, h)
+	c.order.do(ticket, func() { c.report(t, h) })
 	c.poke()
 }
 
 // Remove stops probing t. The caller (the target group) owns what follows:
-// draining, then unused.
+// draining, then unused. Remove returns once every report made before it has
+// been delivered, so that none about the ended registration follows it.
 func (c *Checker) Remove(t Target) {
 	c.mu.Lock()
 	if e, ok := c.entries[t.Key()]; ok {
@@ -148,7 +158,9 @@ func (c *Checker) Remove(t Target) {
 			heap.Remove(&c.due, e.index)
 		}
 	}
+	ticket := c.order.ticket()
 	c.mu.Unlock()
+	c.order.do(ticket, func() {})
 }
 
 // Health returns t's current health; Target.NotRegistered when unknown.
@@ -203,7 +215,11 @@ func (c *Checker) dispatch(ctx context.Context) time.Duration {
 		}
 		e.inFlight = true
 		begun, changed := e.machine.begin()
-		go c.probe(ctx, e, s, begun, changed)
+		var ticket uint64
+		if changed {
+			ticket = c.order.ticket()
+		}
+		go c.probe(ctx, e, s, begun, changed, ticket)
 	}
 	if c.due.Len() == 0 {
 		return time.Hour
@@ -211,14 +227,19 @@ func (c *Checker) dispatch(ctx context.Context) time.Duration {
 	return c.due[0].next.Sub(now)
 }
 
-func (c *Checker) probe(ctx context.Context, e *entry, s Settings, begun TargetHealth, changed bool) {
+// probe sends one check. When begun is a change, ticket is its place in
+// the report order, delivered here whatever happens next.
+func (c *Checker) probe(ctx context.Context, e *entry, s Settings, begun TargetHealth, changed bool, ticket uint64) {
 	defer func() {
 		if v := recover(); v != nil {
 			c.log.Error("health check panicked", "target", e.target.Addr(), "panic", v)
+			c.mu.Lock()
+			e.inFlight = false // or the target is never probed again
+			c.mu.Unlock()
 		}
 	}()
 	if changed {
-		c.report(e.target, begun)
+		c.order.do(ticket, func() { c.report(e.target, begun) })
 	}
 	r := c.prober.Probe(ctx, e.target, s)
 	if ctx.Err() != nil {
@@ -232,18 +253,23 @@ func (c *Checker) probe(ctx context.Context, e *entry, s Settings, begun TargetH
 		return // removed, or checks disabled, while the probe was out
 	}
 	h, changed := e.machine.observe(r, c.settings)
+	if changed {
+		ticket = c.order.ticket()
+	}
 	c.mu.Unlock()
-	// inFlight is cleared only after reporting, so that a target's reports
-	// never overtake each other.
 	defer func() { c.mu.Lock(); e.inFlight = false; c.mu.Unlock() }()
 
+	// The report goes first: between taking the ticket and delivering it
+	// nothing may fail, or every later report would wait for ever.
+	if changed {
+		c.order.do(ticket, func() {
+			c.log.Info("target health changed", "target", e.target.ID, "addr", e.target.Addr(),
+				"state", h.State, "reason", h.Reason, "description", h.Description)
+			c.report(e.target, h)
+		})
+	}
 	if c.observer != nil {
 		c.observer.ObserveProbe(r)
-	}
-	if changed {
-		c.log.Info("target health changed", "target", e.target.ID, "addr", e.target.Addr(),
-			"state", h.State, "reason", h.Reason, "description", h.Description)
-		c.report(e.target, h)
 	}
 }
 

@@ -28,10 +28,12 @@ type Result struct {
 	// StatusCode is the response's code, 0 when no response was read.
 	StatusCode int
 	// Reason is empty when the check passed, else why it failed:
-	// ResponseCodeMismatch, Timeout or FailedHealthChecks.
+	// ResponseCodeMismatch, Timeout or FailedHealthChecks; InternalError when
+	// the settings forbade sending the check (an invalid path).
 	Reason Reason
 	// Err is the transport or protocol error behind a Timeout or
-	// FailedHealthChecks; nil when a response was read.
+	// FailedHealthChecks, or the *PathError behind an InternalError; nil when
+	// a response was read.
 	Err error
 	// Header and Body (its first BodySnapshotLimit bytes) are kept for failed
 	// checks only, so diagnosis can read them without probing again.
@@ -77,7 +79,9 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 409
 // insecureTLS mirrors the checker's HTTPS: no certificate verification.
 var insecureTLS = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // ALB does not verify target certificates.
 
-// Request returns the exact bytes of the health-check request for t.
+// Request returns the exact bytes of the health-check request for t. It
+// writes s.Path as it is: the caller checks it first (ValidatePath), as Probe
+// does, or a path holding CR LF becomes two requests.
 func Request(t Target, s Settings) []byte {
 	b := make([]byte, 0, 128+len(s.Path))
 	b = append(b, "GET "...)
@@ -98,6 +102,14 @@ func (p HTTPProber) Probe(ctx context.Context, t Target, s Settings) Result {
 		now = p.Now
 	}
 	res := Result{Target: t, Addr: s.CheckAddr(t), Start: now()}
+	// Settings are validated at load and on change; this is the last line of
+	// defence, so that a path that slipped through is never written to a
+	// target: nothing is sent, and the failure is the load balancer's.
+	if err := ValidatePath(s.Path); err != nil {
+		res.Reason = ReasonInternalError
+		res.Err = err
+		return res
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()

@@ -98,7 +98,10 @@ func (t Target) Key() string { return t.ID + "@" + strconv.Itoa(t.Port) }
 
 // Reporter receives a target's health each time it changes (state, reason or
 // description). The load balancer's target group and the monitor implement it.
-// Calls for one target arrive in order; implementations must not block.
+// Calls arrive one at a time, in the order the changes were made, so a
+// target's last report is its state. Implementations must not block, and
+// must not call the checker's Add, Remove or UpdateSettings (they wait for
+// the report in progress); reading it back (Health, Settings) is fine.
 type Reporter interface {
 	SetHealth(t Target, h TargetHealth)
 }
