@@ -85,7 +85,9 @@ func newEnv(t *testing.T, o Options) *env {
 	// Probe fast, so that the 400 target crosses the unhealthy threshold in
 	// a fraction of a second; the settings are the checker's to trust.
 	fast := e.probed.HealthCheck()
-	fast.Interval, fast.Timeout, fast.UnhealthyThreshold = 50*time.Millisecond, 40*time.Millisecond, 2
+	// The timeout may exceed the interval here (the checker never probes a
+	// target twice at once): 40 ms timed out under load (a second go build).
+	fast.Interval, fast.Timeout, fast.UnhealthyThreshold = 50*time.Millisecond, 5*time.Second, 2
 	e.probed.ModifyHealthCheck(fast)
 	tg.Name = "web"
 	if e.web, err = targetgroup.New(tg, targetgroup.Options{}); err != nil {

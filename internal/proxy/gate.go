@@ -60,7 +60,9 @@ func (v *verdict) closes() bool { return v.action == desync.ForwardAndClose }
 // frame unambiguously is refused in every mode, monitor included.
 func (p *Proxy) judge(head string, r *h1.Request) (verdict, h1.Outcome) {
 	var v verdict
-	v.desync = desync.ClassifyHead(head)
+	// Empty lines before the request line are allowed (RFC 9112 section
+	// 2.2) and not passed on: the classification starts after them.
+	v.desync = desync.ClassifyHead(head[h1.LeadingEmptyLines(head):])
 	v.action = p.o.DesyncMode.Action(v.desync.Class)
 	o := r.Parse(head)
 	switch {

@@ -93,7 +93,7 @@ func HeadEnd(b []byte) int {
 // LeadingEmptyLines is the length of the empty lines a head starts with,
 // which Parse skips and a head passed on must not carry (net/http refuses
 // them).
-func LeadingEmptyLines(b []byte) int { return leadingEmptyLines(b) }
+func LeadingEmptyLines[T string | []byte](b T) int { return leadingEmptyLines(b) }
 
 // leadingEmptyLines is the length of the empty lines (CRLF or LF) at the
 // start of b: RFC 9112 section 2.2 says a server should ignore at least one
