@@ -79,7 +79,12 @@ func TestLoadBadConfigs(t *testing.T) {
 			`testdata/invalid-many.yaml:12: target_groups[0].colour: unknown key "colour"; allowed here: deregistration_delay, health_check, load_balancing_algorithm_type, name, port, protocol, slow_start`,
 		},
 		"invalid-yaml.yaml": {
-			"testdata/invalid-yaml.yaml:2: not valid YAML: did not find expected key",
+			"testdata/invalid-yaml.yaml:3: not valid YAML: did not find expected key",
+		},
+		// A tab on line 4 is reported on line 4, not on line 3 where the
+		// value it interrupts begins.
+		"invalid-yaml-tab.yaml": {
+			"testdata/invalid-yaml-tab.yaml:4: not valid YAML: found a tab character that violates indentation (YAML indents with spaces, not tabs)",
 		},
 	}
 	files, _ := filepath.Glob("testdata/invalid-*.yaml")
@@ -228,4 +233,22 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestYAMLSyntaxErrorLines: a syntax error is reported on the line of the
+// problem, not on the line where the construct around it began.
+func TestYAMLSyntaxErrorLines(t *testing.T) {
+	cases := []struct{ yaml, want string }{
+		{"\tinstances:\n", "f.yaml:1: not valid YAML: found character that cannot start any token"},
+		{"name: a\nregion: b\n\tinstances: {}\n", "f.yaml:3: not valid YAML: found a tab character that violates indentation (YAML indents with spaces, not tabs)"},
+		{"name: a\nregion: b\n- c\n", "f.yaml:3: not valid YAML: did not find expected key"},
+		{"name: a\n\nregion: b: c\n", "f.yaml:3: not valid YAML: mapping values are not allowed in this context"},
+		{"name: a\nregion: \"b\nc: d\n", "f.yaml:2: not valid YAML: found unexpected end of stream"},
+	}
+	for _, tc := range cases {
+		_, err := Parse("f.yaml", []byte(tc.yaml))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%q:\n got %v\nwant %s", tc.yaml, err, tc.want)
+		}
+	}
 }
