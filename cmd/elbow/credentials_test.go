@@ -72,3 +72,23 @@ func TestCommandsSendCredentials(t *testing.T) {
 		t.Errorf("with credentials from elbow.yaml: %v\n%s", err, out)
 	}
 }
+
+// TestUpRefusesExposedConsole: `elbow up` with the console on 0.0.0.0 and no
+// credentials stops at validation, before anything is started or bound,
+// and `elbow validate` says why and what to set.
+func TestUpRefusesExposedConsole(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "elbow.yaml")
+	if err := os.WriteFile(path, []byte("instances:\n  sample_app: true\nconsole:\n  address: 0.0.0.0:8099\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := path + `:4: console.address: "0.0.0.0:8099" listens beyond loopback, where any machine that reaches it could change the environment: ` +
+		"set console.credentials (access_key_id, and secret_access_key_env naming the variable that holds the secret), or listen on 127.0.0.1"
+	code, stdout, stderr := runCLI(t, "up", "-c", path)
+	if code != 1 || stdout != "" || stderr != want {
+		t.Errorf("up: exit %d, stdout %q, stderr %q\nwant exit 1, nothing on stdout, stderr %q", code, stdout, stderr, want)
+	}
+	code, _, stderr = runCLI(t, "validate", "-c", path)
+	if code != 1 || !strings.HasPrefix(stderr, want+"\n") {
+		t.Errorf("validate: exit %d, stderr %q", code, stderr)
+	}
+}
