@@ -48,10 +48,14 @@ func (c *consoleClient) get(ctx context.Context, path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console request %s: %w", path, err)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
+		var ce *credentialsError
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if errors.As(err, &ce) {
+			return nil, err
 		}
 		return nil, fmt.Errorf("no elbow environment answering at %s: is `elbow up` running? (%w)", c.base, err)
 	}

@@ -120,10 +120,14 @@ func modifyTargetGroup(ctx context.Context, c *consoleClient, name string, m con
 		return nil, groups, fmt.Errorf("console request %s: %w", path, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
+		var ce *credentialsError
 		if ctx.Err() != nil {
 			return nil, groups, ctx.Err()
+		}
+		if errors.As(err, &ce) {
+			return nil, groups, err
 		}
 		return nil, groups, fmt.Errorf("no elbow environment answering at %s: is `elbow up` running? (%w)", c.base, err)
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -64,13 +63,9 @@ func runUp(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, ve
 	if verbose {
 		level = slog.LevelInfo
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	var outMu sync.Mutex
-	say := func(format string, args ...any) {
-		outMu.Lock()
-		defer outMu.Unlock()
-		fmt.Fprintf(stdout, format+"\n", args...)
-	}
+	out := &upOutput{stdout: stdout, stderr: stderr}
+	logger := slog.New(&logHandler{out: out, level: level})
+	say := out.say
 	source := "the built-in sample environment"
 	if cfg.File != "" {
 		source = cfg.File
@@ -79,7 +74,7 @@ func runUp(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, ve
 	env, err := environment.Start(ctx, cfg, environment.Options{
 		Logger: logger,
 		Events: func(ev environment.Event) {
-			say("%s %-5s %s", ev.Time.Local().Format("15:04:05"), ev.Severity, ev.Message)
+			out.event(stdout, ev.Time, ev.Severity, ev.Message)
 		},
 	})
 	if err != nil {

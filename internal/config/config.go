@@ -146,6 +146,9 @@ type Console struct {
 	// Address of the console (API, dashboard, /metrics). Default 127.0.0.1:8099;
 	// it listens on loopback unless configured otherwise.
 	Address string `yaml:"address"`
+	// Credentials, when set, are required of every console request. A
+	// console listening beyond loopback must have them.
+	Credentials *ConsoleCredentials `yaml:"credentials,omitempty"`
 }
 
 // TargetGroup is one target group, with keys named after Terraform's aws_lb_target_group.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,7 +80,26 @@ func TestLoadBadConfigs(t *testing.T) {
 			`testdata/invalid-many.yaml:12: target_groups[0].colour: unknown key "colour"; allowed here: deregistration_delay, health_check, load_balancing_algorithm_type, name, port, protocol, slow_start`,
 		},
 		"invalid-yaml.yaml": {
-			"testdata/invalid-yaml.yaml:2: not valid YAML: did not find expected key",
+			"testdata/invalid-yaml.yaml:3: not valid YAML: did not find expected key",
+		},
+		"invalid-console-exposed.yaml": {
+			`testdata/invalid-console-exposed.yaml:4: console.address: "0.0.0.0:8099" listens beyond loopback, where any machine that reaches it could change the environment: set console.credentials (access_key_id, and secret_access_key_env naming the variable that holds the secret), or listen on 127.0.0.1`,
+		},
+		"invalid-console-credentials.yaml": {
+			"testdata/invalid-console-credentials.yaml:5: console.credentials: give one of secret_access_key or secret_access_key_env, not both",
+			`testdata/invalid-console-credentials.yaml:6: console.credentials.access_key_id: "AKIA-short" is not an access key id: 16 to 128 letters, digits or underscores, such as AKIAIOSFODNN7EXAMPLE`,
+		},
+		"invalid-console-secret-env.yaml": {
+			"testdata/invalid-console-secret-env.yaml:5: console.credentials.access_key_id: missing: credentials need both an access key id and a secret, or neither",
+			"testdata/invalid-console-secret-env.yaml:6: console.credentials.secret_access_key_env: the environment variable ELBOW_TEST_UNSET_SECRET is not set or empty: set it to the secret access key",
+		},
+		"invalid-console-no-secret.yaml": {
+			"testdata/invalid-console-no-secret.yaml:5: console.credentials: missing secret: give secret_access_key_env (the name of an environment variable holding the secret) or secret_access_key",
+		},
+		// A tab on line 4 is reported on line 4, not on line 3 where the
+		// value it interrupts begins.
+		"invalid-yaml-tab.yaml": {
+			"testdata/invalid-yaml-tab.yaml:4: not valid YAML: found a tab character that violates indentation (YAML indents with spaces, not tabs)",
 		},
 	}
 	files, _ := filepath.Glob("testdata/invalid-*.yaml")
@@ -228,4 +248,69 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestYAMLSyntaxErrorLines: a syntax error is reported on the line of the
+// problem, not on the line where the construct around it began.
+func TestYAMLSyntaxErrorLines(t *testing.T) {
+	cases := []struct{ yaml, want string }{
+		{"\tinstances:\n", "f.yaml:1: not valid YAML: found character that cannot start any token"},
+		{"name: a\nregion: b\n\tinstances: {}\n", "f.yaml:3: not valid YAML: found a tab character that violates indentation (YAML indents with spaces, not tabs)"},
+		{"name: a\nregion: b\n- c\n", "f.yaml:3: not valid YAML: did not find expected key"},
+		{"name: a\n\nregion: b: c\n", "f.yaml:3: not valid YAML: mapping values are not allowed in this context"},
+		{"name: a\nregion: \"b\nc: d\n", "f.yaml:2: not valid YAML: found unexpected end of stream"},
+	}
+	for _, tc := range cases {
+		_, err := Parse("f.yaml", []byte(tc.yaml))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%q:\n got %v\nwant %s", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+// TestConsoleCredentials: loopback addresses need no credentials; any
+// address may listen with them; the secret comes from the named variable and
+// is printed masked, never in clear.
+func TestConsoleCredentials(t *testing.T) {
+	t.Setenv("ELBOW_TEST_SECRET", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	base := "instances:\n  sample_app: true\nconsole:\n  address: %s\n"
+	for _, addr := range []string{"127.0.0.1:8099", "127.9.9.9:1", "localhost:8099", `"[::1]:8099"`} {
+		if _, err := Parse("f.yaml", []byte(fmt.Sprintf(base, addr))); err != nil {
+			t.Errorf("%s without credentials: %v", addr, err)
+		}
+	}
+	for _, addr := range []string{"0.0.0.0:8099", ":8099", "192.168.1.10:8099", "example.com:8099", `"[::]:8099"`} {
+		_, err := Parse("f.yaml", []byte(fmt.Sprintf(base, addr)))
+		if err == nil || !strings.Contains(err.Error(), "listens beyond loopback") {
+			t.Errorf("%s without credentials: %v, want refused", addr, err)
+		}
+	}
+	c, err := Parse("f.yaml", []byte(fmt.Sprintf(base, "0.0.0.0:8099")+
+		"  credentials:\n    access_key_id: AKIAIOSFODNN7EXAMPLE\n    secret_access_key_env: ELBOW_TEST_SECRET\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Console.Credentials.Secret(); got != "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" {
+		t.Errorf("secret from the environment = %q", got)
+	}
+	inline, err := Parse("f.yaml", []byte(fmt.Sprintf(base, "0.0.0.0:8099")+
+		"  credentials:\n    access_key_id: AKIAIOSFODNN7EXAMPLE\n    secret_access_key: inline-secret-value\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Marshal(inline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "inline-secret-value") || !strings.Contains(string(out), "secret_access_key: '********'") {
+		t.Errorf("--print shows:\n%s\nwant the secret masked", out)
+	}
+	if inline.Console.Credentials.Secret() != "inline-secret-value" {
+		t.Errorf("Marshal changed the secret in effect")
+	}
+	// The refused file's errors never carry the secret.
+	_, err = Load("testdata/invalid-console-credentials.yaml")
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("errors show the secret: %v", err)
+	}
 }

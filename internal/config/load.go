@@ -29,7 +29,7 @@ func Load(path string) (*Config, error) {
 func Parse(file string, data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, Errors{yamlSyntaxError(file, err)}
+		return nil, Errors{yamlSyntaxError(file, data, err)}
 	}
 	if len(root.Content) == 0 {
 		return nil, Errors{{File: file, Msg: "the file is empty: it needs at least instances (see elbow.yaml in the README)"}}
@@ -66,14 +66,55 @@ func Parse(file string, data []byte) (*Config, error) {
 
 var yamlLine = regexp.MustCompile(`line (\d+): `)
 
-func yamlSyntaxError(file string, err error) *FieldError {
+// yamlSyntaxError names the line of a syntax error. yaml.v3 reports the line
+// where the construct around the problem began (its "context mark") when it
+// has one, and for parser errors counts it from 0, so that a tab on line 4
+// after a value on line 3 is reported on line 3, and a key at a wrong
+// indentation one line early (gopkg.in/yaml.v3 decode.go, parser.fail;
+// https://github.com/go-yaml/yaml/issues/205). The
+// problem's own line is not exposed, so it is found as the first line at
+// which the file, cut there, already fails with the same problem.
+func yamlSyntaxError(file string, data []byte, err error) *FieldError {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	fe := &FieldError{File: file, Msg: "not valid YAML: " + msg}
+	line := 0
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		fe.Line, _ = strconv.Atoi(m[1])
-		fe.Msg = "not valid YAML: " + strings.Replace(msg, m[0], "", 1)
+		line, _ = strconv.Atoi(m[1])
+		msg = strings.Replace(msg, m[0], "", 1)
 	}
-	return fe
+	if l := problemLine(data, msg); l > 0 {
+		line = l
+	}
+	if strings.Contains(msg, "tab character") {
+		msg += " (YAML indents with spaces, not tabs)"
+	}
+	return &FieldError{File: file, Line: line, Msg: "not valid YAML: " + msg}
+}
+
+// problemLine returns the smallest n such that the first n lines of data fail
+// to parse with problem, or 0.
+func problemLine(data []byte, problem string) int {
+	end := 0
+	for n := 1; end < len(data); n++ {
+		i := bytes.IndexByte(data[end:], '\n')
+		if i < 0 {
+			end = len(data)
+		} else {
+			end += i + 1
+		}
+		var root yaml.Node
+		err := yaml.Unmarshal(data[:end], &root)
+		if err == nil {
+			continue
+		}
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			msg = strings.Replace(msg, m[0], "", 1)
+		}
+		if msg == problem {
+			return n
+		}
+	}
+	return 0
 }
 
 var unmarshalMsg = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+) `(.*)` into (.+)$")

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -87,9 +86,7 @@ func (c *Config) validate(v *validator) {
 	c.Instances.validate(v, c)
 	c.LoadBalancer.validate(v)
 	c.EnhancedHealth.validate(v)
-	if _, _, err := net.SplitHostPort(c.Console.Address); err != nil {
-		v.add("console.address", "%q is not a host:port address, such as 127.0.0.1:8099", c.Console.Address)
-	}
+	c.Console.validate(v)
 	seen := map[string]bool{}
 	for i := range c.TargetGroups {
 		tg := &c.TargetGroups[i]

@@ -95,6 +95,10 @@ type Options struct {
 	// holding all of it, for GET /api/v1/instances/{id}/log; ok is false for
 	// an unknown instance. nil: the environment launches no instances.
 	Logs func(id string, n int) (lines []string, file string, ok bool)
+	// Credentials, when set, are required of every request: HTTP Basic
+	// with the access key id as user and the secret as password; 401
+	// otherwise. nil: any request is answered (loopback only).
+	Credentials *Credentials
 	// HistoryInterval is how often Serve samples the environment's metrics
 	// for /api/v1/history. Default 10 s, the monitor's window.
 	HistoryInterval time.Duration
@@ -203,6 +207,9 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.log.Warn("console request refused: Host is not an IP address or localhost", "host", r.Host, "remote", r.RemoteAddr)
 		writeError(w, http.StatusForbidden, "Forbidden",
 			fmt.Sprintf("host %q is not accepted: use an IP address or localhost", r.Host))
+		return
+	}
+	if !c.authorize(w, r) {
 		return
 	}
 	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}

@@ -44,7 +44,11 @@
 // The console listens on loopback by default (DefaultAddr). It sends no CORS
 // header, so a web page from elsewhere cannot read it, and it refuses a Host
 // header that is a name other than localhost (DNS rebinding) unless
-// Options.AllowAnyHost is set.
+// Options.AllowAnyHost is set. On loopback it answers any local process;
+// with Options.Credentials (console.credentials in elbow.yaml, which a
+// console beyond loopback must have) every request, page, API and /metrics
+// alike, must carry the access key id and secret as HTTP Basic credentials,
+// else 401 with a Basic challenge (auth.go).
 //
 // # Metrics
 //

@@ -1,12 +1,14 @@
 package console
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,6 +142,26 @@ func validateModification(hc config.HealthCheck, delay *int) []FieldError {
 	return errs
 }
 
+// errBodyTooLarge answers 413: the body exceeds maxModifyBody.
+var errBodyTooLarge = fmt.Errorf("the body is larger than %d bytes: send only the settings to change", maxModifyBody)
+
+// readModification reads the whole body, at most maxModifyBody bytes, before
+// decoding: a decoder stops at the end of the first value, so a body whose
+// excess follows a complete object would otherwise pass.
+func readModification(w http.ResponseWriter, r *http.Request) (TargetGroupModification, error) {
+	if r.ContentLength > maxModifyBody {
+		return TargetGroupModification{}, errBodyTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxModifyBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return TargetGroupModification{}, errBodyTooLarge
+		}
+		return TargetGroupModification{}, fmt.Errorf("reading the body: %w", err)
+	}
+	return decodeModification(bytes.NewReader(body))
+}
+
 // decodeModification reads a strict JSON body: one object, known fields only.
 func decodeModification(r io.Reader) (TargetGroupModification, error) {
 	var m TargetGroupModification
@@ -147,12 +169,12 @@ func decodeModification(r io.Reader) (TargetGroupModification, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		var typeErr *json.UnmarshalTypeError
-		var maxErr *http.MaxBytesError
 		switch {
-		case errors.As(err, &maxErr):
-			return m, fmt.Errorf("the body is larger than %d bytes", maxErr.Limit)
+		case errors.As(err, &typeErr) && typeErr.Field == "":
+			// The body itself is not an object; Go would name an empty field.
+			return m, fmt.Errorf(`the body is a JSON %s: send a JSON object of the settings to change, such as {"HealthCheckPath": "/health"}`, typeErr.Value)
 		case errors.As(err, &typeErr):
-			return m, fmt.Errorf("field %s must be a JSON %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+			return m, fmt.Errorf("field %s must be a JSON %s, not %s", typeErr.Field, jsonKind(typeErr.Type), typeErr.Value)
 		case errors.Is(err, io.EOF):
 			return m, errors.New("the body is empty: send a JSON object of the settings to change")
 		}
@@ -165,14 +187,25 @@ func decodeModification(r io.Reader) (TargetGroupModification, error) {
 	return m, nil
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "int", "int64":
-		return "integer"
-	case "bool":
-		return "boolean"
+// jsonKind names a Go type as JSON's kinds (RFC 8259 section 3), not Go's.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	return goKind
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	}
+	return t.Kind().String()
 }
 
 // modifyTargetGroup is PATCH /api/v1/target-groups/{name}: ModifyTargetGroup
@@ -199,7 +232,11 @@ func (c *Console) modifyTargetGroup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "TargetGroupNotFound", fmt.Sprintf("One or more target groups not found: %q", name))
 		return
 	}
-	m, err := decodeModification(http.MaxBytesReader(w, r.Body, maxModifyBody))
+	m, err := readModification(w, r)
+	if errors.Is(err, errBodyTooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", err.Error())
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "ValidationError", err.Error())
 		return

@@ -292,7 +292,7 @@ func TestModifyRefusals(t *testing.T) {
 	}
 	// A body too large to be settings.
 	code, v := patch(t, e.url+"/api/v1/target-groups/web", "application/json", `{"HealthCheckPath":"/`+strings.Repeat("a", maxModifyBody)+`"}`)
-	if code != http.StatusBadRequest || !strings.Contains(path(t, v, "Error.Message").(string), "larger than") {
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(path(t, v, "Error.Message").(string), "larger than") {
 		t.Errorf("large body: %d %v", code, v)
 	}
 	// PUT and DELETE are not PATCH; GET describes the one group.
@@ -301,6 +301,38 @@ func TestModifyRefusals(t *testing.T) {
 	}
 	if code, _, v := fetch(t, http.MethodGet, e.url+"/api/v1/target-groups/web"); code != http.StatusOK || path(t, v, "TargetGroups.0.Matcher.HttpCode") != "200" {
 		t.Errorf("GET one group: %d %v", code, v)
+	}
+	if n := e.calls(); n != 0 {
+		t.Errorf("%d refused modifications were applied", n)
+	}
+}
+
+// TestModifyBodyMessages: a body of the wrong shape or size is answered
+// with the status and the words that say what to send instead.
+func TestModifyBodyMessages(t *testing.T) {
+	t.Parallel()
+	e := newRedirectEnv(t)
+	cases := []struct {
+		name, body    string
+		code          int
+		errCode, want string
+	}{
+		{"array", `[1,2]`, 400, "ValidationError",
+			`the body is a JSON array: send a JSON object of the settings to change, such as {"HealthCheckPath": "/health"}`},
+		{"string", `"x"`, 400, "ValidationError",
+			`the body is a JSON string: send a JSON object of the settings to change, such as {"HealthCheckPath": "/health"}`},
+		{"matcher as a string", `{"Matcher":"200"}`, 400, "ValidationError", "field Matcher must be a JSON object, not string"},
+		{"fraction", `{"HealthCheckIntervalSeconds":1.5}`, 400, "ValidationError", "field HealthCheckIntervalSeconds must be a JSON integer, not number 1.5"},
+		{"too large", `{"HealthCheckPath":"/` + strings.Repeat("a", maxModifyBody) + `"}`, 413, "RequestEntityTooLarge",
+			"the body is larger than 65536 bytes: send only the settings to change"},
+		{"too large after a complete object", `{}` + strings.Repeat(" ", maxModifyBody), 413, "RequestEntityTooLarge",
+			"the body is larger than 65536 bytes: send only the settings to change"},
+	}
+	for _, tc := range cases {
+		code, v := patch(t, e.url+"/api/v1/target-groups/web", "application/json", tc.body)
+		if code != tc.code || path(t, v, "Error.Code") != tc.errCode || path(t, v, "Error.Message") != tc.want {
+			t.Errorf("%s: %d %v\nwant %d %s %q", tc.name, code, v, tc.code, tc.errCode, tc.want)
+		}
 	}
 	if n := e.calls(); n != 0 {
 		t.Errorf("%d refused modifications were applied", n)

@@ -185,7 +185,8 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 			}
 			return e.fleet.Tail(id, n), st.LogPath, true
 		},
-		Logger: o.Logger,
+		Logger:      o.Logger,
+		Credentials: console.CredentialsFrom(cfg.Console.Credentials),
 	})
 	consoleLn, err := net.Listen("tcp", cfg.Console.Address)
 	if err != nil {
