@@ -83,7 +83,10 @@ func fuzzGateBody(t *testing.T, in []byte) {
 				}
 				return
 			}
-			if req.Method != v.method || req.RequestURI != v.target || req.Host != v.host {
+			// net/http takes Host from an absolute-form target's authority
+			// (RFC 9112 section 3.2.2); only net/http routes such requests.
+			originForm := strings.HasPrefix(v.target, "/")
+			if req.Method != v.method || req.RequestURI != v.target || originForm && req.Host != v.host {
 				t.Fatalf("%q: request %d judged as %s %s host %q, read as %s %s host %q", in, i, v.method, v.target, v.host, req.Method, req.RequestURI, req.Host)
 			}
 			if v.desync.Class >= desync.Ambiguous && !v.closes() && v.action != desync.Block {
@@ -154,9 +157,9 @@ func (ft *fuzzTarget) take() []string {
 
 // FuzzListeners sends any byte stream to real listeners served by net/http
 // (plain HTTP with the loop off, and HTTPS), with both target paths, and
-// checks that the target gets exactly a prefix of the requests the gate
-// admits from that stream, in order: no request reaches a target that the
-// gate did not judge and pass.
+// checks that the target gets only requests the gate admits from that
+// stream, in their order: no request reaches a target that the gate did not
+// judge and pass.
 func FuzzListeners(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
@@ -195,13 +198,17 @@ func FuzzListeners(f *testing.F) {
 			_, _ = io.Copy(io.Discard, nc) // until the listener closes, or its idle timeout
 			_ = nc.Close()
 			got := ft.settle()
-			if len(got) > len(admitted) {
-				t.Fatalf("%s %q: target got %q; the gate admits only %q", l.URL(), in, got, admitted)
-			}
-			for i := range got {
-				if got[i] != admitted[i] {
-					t.Fatalf("%s %q: target got %q; the gate admits %q", l.URL(), in, got, admitted)
+			// In order, and each one admitted; some may be missing (the
+			// client's half-close aborts a request in flight on net/http).
+			j := 0
+			for _, g := range got {
+				for j < len(admitted) && admitted[j] != g {
+					j++
 				}
+				if j == len(admitted) {
+					t.Fatalf("%s %q: target got %q; the gate admits only %q", l.URL(), in, got, admitted)
+				}
+				j++
 			}
 		}
 	})
