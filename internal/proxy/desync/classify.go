@@ -26,6 +26,15 @@ import "strings"
 //     parser that ignores obs-fold would take as one. Such a line is a
 //     MultilineHeader here, as a folded line under any other header is.
 func ClassifyHead(head string) Verdict {
+	if plainlyCompliant(head) {
+		return Verdict{Class: Compliant}
+	}
+	return classifyFull(head)
+}
+
+// classifyFull is the whole analysis, for the heads the fast path
+// (plainlyCompliant, fast.go) does not pass.
+func classifyFull(head string) Verdict {
 	var st state
 	buf := buffer{s: head, end: len(head)}
 	method, version, uri := parseRequestLine(&buf, &st)

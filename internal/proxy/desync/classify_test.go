@@ -65,6 +65,9 @@ const browserGET = "GET /index.html?q=1 HTTP/1.1\r\n" +
 	"Sec-Fetch-User: ?1\r\n" +
 	"Priority: u=0, i\r\n\r\n"
 
+// wrkGET is what wrk sends by default.
+const wrkGET = "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
+
 const postCL = "POST /api/items HTTP/1.1\r\n" +
 	"Host: api.example.com\r\n" +
 	"User-Agent: curl/8.5.0\r\n" +
@@ -249,6 +252,7 @@ func TestClassifyHeadAllocs(t *testing.T) {
 
 func BenchmarkClassifyHead(b *testing.B) {
 	for _, bc := range []struct{ name, head string }{
+		{"WrkGET", wrkGET},
 		{"BrowserGET", browserGET},
 		{"PostContentLength", postCL},
 		{"Smuggling", "POST / HTTP/1.1\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"},
@@ -258,6 +262,15 @@ func BenchmarkClassifyHead(b *testing.B) {
 			b.SetBytes(int64(len(bc.head)))
 			for b.Loop() {
 				ClassifyHead(bc.head)
+			}
+		})
+		// The classifier before the fast path, in the same run, so that
+		// the two compare on a noisy machine.
+		b.Run(bc.name+"/slow", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.head)))
+			for b.Loop() {
+				classifySlow(bc.head)
 			}
 		})
 	}

@@ -4,34 +4,56 @@ package desync
 // (the lookup tables) and src/http_token_utils.rs. Names and rules follow
 // RFC 7230 section 3.2 (https://www.rfc-editor.org/rfc/rfc7230#section-3.2).
 
-// tchar: RFC 7230 section 3.2.6 token characters.
-func isTchar(b byte) bool {
-	switch {
-	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
-		return true
+// charFlags classes every byte at once, one bit per class, so that a
+// character test is one load and a mask (the library's build.rs generates
+// lookup tables for the same reason).
+var charFlags = func() (t [256]uint8) {
+	for i := range t {
+		b := byte(i)
+		if isAlnum(b) {
+			t[i] |= fTchar
+		}
+		// The controls, '\r', '\n' and NUL, that end a line for some
+		// parser or a string for another: the library's BAD_CHARACTERS.
+		if b == '\r' || b == '\n' || b == 0 {
+			t[i] |= fBad
+		}
+		// field-vchar (VCHAR, obs-text) or OWS: the library's
+		// HEADER_VALUE_CHARS, where VCHAR is taken as SP..'~'.
+		if (b >= ' ' && b < 0x7f) || b >= 0x80 || b == '\t' {
+			t[i] |= fValue
+		}
+		// No control characters, no space, no DEL (the library's
+		// VALID_URI_CHARS); bytes from 0x80 pass, as the library lets them.
+		if b > ' ' && b != 0x7f {
+			t[i] |= fURI
+		}
 	}
-	switch b {
-	case '-', '_', '.', '!', '#', '$', '%', '&', '\'', '*', '+', '^', '`', '|', '~':
-		return true
+	for _, b := range []byte("-_.!#$%&'*+^`|~") {
+		t[b] |= fTchar
 	}
-	return false
-}
+	return t
+}()
 
-// isBad reports the bytes the library never accepts in a name, value or URI
-// (its BAD_CHARACTERS): they end a line for some parser or a string for
-// another.
-func isBad(b byte) bool { return b == '\r' || b == '\n' || b == 0 }
+const (
+	fTchar uint8 = 1 << iota
+	fBad
+	fValue
+	fURI
+)
+
+// tchar: RFC 7230 section 3.2.6 token characters.
+func isTchar(b byte) bool { return charFlags[b]&fTchar != 0 }
+
+// isBad reports the bytes the library never accepts in a name, value or URI.
+func isBad(b byte) bool { return charFlags[b]&fBad != 0 }
 
 // isWS is RFC 7230 OWS: space or horizontal tab, nothing else.
 func isWS(b byte) bool { return b == ' ' || b == '\t' }
 
-// isValueChar: field-vchar (VCHAR, obs-text) or OWS; the library's
-// HEADER_VALUE_CHARS, where VCHAR is taken as SP..'~'.
-func isValueChar(b byte) bool { return (b >= ' ' && b < 0x7f) || b >= 0x80 || b == '\t' }
+func isValueChar(b byte) bool { return charFlags[b]&fValue != 0 }
 
-// isURIChar: no control characters, no space, no DEL (the library's
-// VALID_URI_CHARS); bytes from 0x80 pass, as the library lets them.
-func isURIChar(b byte) bool { return b > ' ' && b != 0x7f }
+func isURIChar(b byte) bool { return charFlags[b]&fURI != 0 }
 
 func isAlnum(b byte) bool {
 	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
