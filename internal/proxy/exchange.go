@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/elbow-lb/elbow/internal/clock"
+	"github.com/elbow-lb/elbow/internal/proxy/monotime"
 	"github.com/elbow-lb/elbow/internal/proxy/accesslog"
 	"github.com/elbow-lb/elbow/internal/proxy/desync"
 	"github.com/elbow-lb/elbow/internal/proxy/upstream"
@@ -64,7 +64,7 @@ type exchange struct {
 	// deadline to the idle timeout, so that a client that stops reading is
 	// cut, as the ALB cuts a connection with no data sent or received.
 	writeIdle     time.Duration
-	writeDeadline time.Time
+	writeDeadline monotime.IdleDeadline
 }
 
 type exchangeKey struct{}
@@ -99,15 +99,11 @@ func (e *exchange) Write(b []byte) (int, error) {
 	if e.status == 0 {
 		e.status = http.StatusOK
 	}
-	if e.writeIdle > 0 {
-		now := clock.Since(e.start)
-		if e.writeDeadline.Sub(now) < e.writeIdle-min(time.Second, e.writeIdle/10) {
-			e.writeDeadline = now.Add(e.writeIdle)
-			// net/http's writers have the method (what ResponseController
-			// calls), and asking them directly allocates nothing.
-			if d, ok := e.w.(interface{ SetWriteDeadline(time.Time) error }); ok {
-				_ = d.SetWriteDeadline(e.writeDeadline)
-			}
+	if e.writeIdle > 0 && e.writeDeadline.Renew(monotime.Now(e.start), e.writeIdle) {
+		// net/http's writers have the method (what ResponseController
+		// calls), and asking them directly allocates nothing.
+		if d, ok := e.w.(interface{ SetWriteDeadline(time.Time) error }); ok {
+			_ = d.SetWriteDeadline(e.writeDeadline.At)
 		}
 	}
 	n, err := e.w.Write(b)
@@ -289,7 +285,7 @@ func (l *Listener) finish(ex *exchange, r *http.Request) {
 	if p.records == nil && p.access == nil {
 		return
 	}
-	end := clock.Since(ex.start)
+	end := monotime.Now(ex.start)
 	if p.records != nil && ex.fw != nil {
 		rec := ResponseRecord{Time: end, Group: ex.fw.group.Name(), StatusCode: ex.status,
 			TargetStatusCode: ex.targetStatus, Latency: end.Sub(ex.start)}

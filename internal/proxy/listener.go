@@ -5,7 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/elbow-lb/elbow/internal/clock"
+	"github.com/elbow-lb/elbow/internal/proxy/monotime"
 	"github.com/elbow-lb/elbow/internal/proxy/upstream"
 	"log/slog"
 	"net"
@@ -370,7 +370,7 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 			ex.member.Release()
 			ex.member = next
 			req.Addr, req.Owner = next.Addr(), next
-			ex.sentAt = clock.Since(ex.start)
+			ex.sentAt = monotime.Now(ex.start)
 			req.SentAt = ex.sentAt
 			res = up.Forward(ex, &req)
 		}
@@ -378,7 +378,7 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 	ex.targetStatus = res.StatusCode
 	ex.headersAt = res.HeaderAt
 	if res.HeaderAt.IsZero() {
-		ex.headersAt = clock.Since(ex.start)
+		ex.headersAt = monotime.Now(ex.start)
 	}
 	switch {
 	case res.Err == nil:

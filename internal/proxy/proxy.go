@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/elbow-lb/elbow/internal/clock"
+	"github.com/elbow-lb/elbow/internal/proxy/monotime"
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/proxy/accesslog"
 	"github.com/elbow-lb/elbow/internal/proxy/upstream"
@@ -398,7 +398,7 @@ func (b *bufferPool) Put(buf []byte) {
 type writeIdleConn struct {
 	net.Conn
 	idle     time.Duration
-	deadline time.Time
+	deadline monotime.IdleDeadline
 }
 
 // CloseWrite and CloseRead reach the connection underneath: ReverseProxy
@@ -419,10 +419,8 @@ func (c *writeIdleConn) CloseRead() error {
 }
 
 func (c *writeIdleConn) Write(b []byte) (int, error) {
-	now := clock.Since(c.deadline)
-	if c.deadline.Sub(now) < c.idle-min(time.Second, c.idle/10) {
-		c.deadline = now.Add(c.idle)
-		_ = c.Conn.SetWriteDeadline(c.deadline)
+	if c.deadline.Renew(monotime.Now(c.deadline.At), c.idle) {
+		_ = c.Conn.SetWriteDeadline(c.deadline.At)
 	}
 	return c.Conn.Write(b)
 }

@@ -15,7 +15,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/elbow-lb/elbow/internal/clock"
+	"github.com/elbow-lb/elbow/internal/proxy/monotime"
 	"github.com/elbow-lb/elbow/internal/proxy/h1"
 	"github.com/elbow-lb/elbow/internal/proxy/rawio"
 )
@@ -79,15 +79,15 @@ type clientConn struct {
 	r, w     int
 	pooled   *[readBufSize]byte
 	bw       *bufio.Writer
-	deadline time.Time
+	deadline monotime.IdleDeadline
 	// inHead: part of a request head is buffered, and the read deadline
 	// is the one its first bytes set.
 	inHead bool
 	// servedAny: a request was answered (loopState.served counted it).
 	servedAny bool
-	// clockAnchor is the last time.Now reading a request's start came
-	// from (see serveOne).
-	clockAnchor time.Time
+	// clock is the reference reading a request's start comes from
+	// (see serveOne).
+	clock monotime.Anchor
 	// traceBuf holds the request's X-Amzn-Trace-Id (see keepsStrings).
 	traceBuf [128]byte
 
@@ -311,8 +311,8 @@ func (c *clientConn) readHead() (int, bool) {
 			// timeout (net/http's ReadHeaderTimeout), however slowly it
 			// trickles in; a read does not renew that.
 			c.inHead = true
-			c.deadline = time.Now().Add(c.l.p.o.IdleTimeout)
-			_ = c.nc.SetReadDeadline(c.deadline)
+			c.deadline.At = time.Now().Add(c.l.p.o.IdleTimeout)
+			_ = c.nc.SetReadDeadline(c.deadline.At)
 		}
 		n, err := c.io.Read(c.buf[c.w:])
 		if n > 0 {
@@ -344,17 +344,11 @@ func (c *clientConn) makeRoom() {
 	c.buf = bigger
 }
 
-// extendDeadline gives the next read the idle timeout. Setting a deadline
-// costs a runtime timer update, so it is renewed only when it has run down
-// by more than a tenth of the timeout (at most a second).
+// extendDeadline gives the next read the idle timeout (monotime.IdleDeadline's rule).
 func (c *clientConn) extendDeadline() {
-	idle := c.l.p.o.IdleTimeout
-	now := clock.Since(c.deadline)
-	if c.deadline.Sub(now) >= idle-min(time.Second, idle/10) {
-		return
+	if c.deadline.Renew(monotime.Now(c.deadline.At), c.l.p.o.IdleTimeout) {
+		_ = c.nc.SetReadDeadline(c.deadline.At)
 	}
-	c.deadline = now.Add(idle)
-	_ = c.nc.SetReadDeadline(c.deadline)
 }
 
 func indexNewline(b []byte) int {
@@ -465,16 +459,8 @@ func indexByteString(s string, c byte) int {
 // be closed.
 func (c *clientConn) serveOne(a *action, priority int, v *verdict) (keep bool) {
 	ex := &c.ex
-	// One clock read, not time.Now's two: the wall time follows from a
-	// time.Now of less than a second ago, so that a step of the wall
-	// clock shows within a second.
-	var start time.Time
-	if d := time.Since(c.clockAnchor); !c.clockAnchor.IsZero() && d < time.Second {
-		start = c.clockAnchor.Add(d)
-	} else {
-		start = time.Now()
-		c.clockAnchor = start
-	}
+	// One clock read, not time.Now's two (monotime.Anchor).
+	start := c.clock.Now()
 	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: start, clientIP: c.clientIP, connTraceID: c.connTraceID, loopConn: c}
 	ex.verdict = *v
 	c.resp.reset(&c.req)

@@ -462,10 +462,8 @@ func (c *Client) getBuf() *[32 << 10]byte {
 	return new([32 << 10]byte)
 }
 
-// extendDeadline gives the next read the idle timeout. Setting a deadline
-// costs a runtime timer update, so it is renewed only when it has run down
-// by more than a tenth of the timeout (at most a second): the effective
-// timeout lies within that slack below IdleTimeout.
+// extendDeadline gives the next read the idle timeout
+// (monotime.IdleDeadline's rule).
 func (c *Client) extendDeadline(cn *conn) {
 	if c.IdleTimeout <= 0 {
 		return
@@ -475,12 +473,7 @@ func (c *Client) extendDeadline(cn *conn) {
 
 // extendDeadlineAt is extendDeadline with the caller's clock reading.
 func (c *Client) extendDeadlineAt(cn *conn, now time.Time) {
-	if c.IdleTimeout <= 0 {
-		return
+	if c.IdleTimeout > 0 && cn.deadline.Renew(now, c.IdleTimeout) {
+		_ = cn.nc.SetReadDeadline(cn.deadline.At)
 	}
-	if cn.deadline.Sub(now) >= c.IdleTimeout-min(time.Second, c.IdleTimeout/10) {
-		return
-	}
-	cn.deadline = now.Add(c.IdleTimeout)
-	_ = cn.nc.SetReadDeadline(cn.deadline)
 }

@@ -24,7 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/elbow-lb/elbow/internal/clock"
+	"github.com/elbow-lb/elbow/internal/proxy/monotime"
 	"github.com/elbow-lb/elbow/internal/proxy/rawio"
 )
 
@@ -183,7 +183,7 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 	// is read again; a bodyless request was sent at SentAt).
 	sent := req.SentAt
 	if req.In.ContentLength != 0 {
-		sent = clock.Since(req.SentAt)
+		sent = monotime.Now(req.SentAt)
 	}
 	c.extendDeadlineAt(cn, sent)
 	status, keep, err := cn.readHeader(req.In.Method)
@@ -195,7 +195,7 @@ func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Re
 		}
 		return Result{Err: fmt.Errorf("%w %s: %w", ErrNoResponse, req.Addr, err)}, nothing && !isTimeout(err)
 	}
-	res = Result{StatusCode: status, HeaderAt: clock.Since(req.SentAt)}
+	res = Result{StatusCode: status, HeaderAt: monotime.Now(req.SentAt)}
 	WriteHead(w, status, cn.fields)
 	if err := c.copyBody(cn, w, req.In.Method, status); err != nil {
 		cn.close()
@@ -442,7 +442,7 @@ type conn struct {
 	bw        *bufio.Writer
 	lastUsed  time.Time
 	readAny   bool
-	deadline  time.Time // the read deadline set last
+	deadline  monotime.IdleDeadline // the read deadline set last
 	framing   framing
 	remaining int64
 	head      []byte  // scratch for the response header
