@@ -259,15 +259,23 @@ func (c *Checker) probe(ctx context.Context, e *entry, s Settings, begun TargetH
 	c.mu.Unlock()
 	defer func() { c.mu.Lock(); e.inFlight = false; c.mu.Unlock() }()
 
-	// The report goes first: between taking the ticket and delivering it
-	// nothing may fail, or every later report would wait for ever.
+	// The probe's result is observed before the change it causes is
+	// reported: a Reporter that explains a change (the diagnosis) reads the
+	// result that caused it, not the one before. Both run in the ticket's
+	// turn (do passes the turn on even if one panics).
 	if changed {
 		c.order.do(ticket, func() {
+			c.observe(r)
 			c.log.Info("target health changed", "target", e.target.ID, "addr", e.target.Addr(),
 				"state", h.State, "reason", h.Reason, "description", h.Description)
 			c.report(e.target, h)
 		})
+		return
 	}
+	c.observe(r)
+}
+
+func (c *Checker) observe(r Result) {
 	if c.observer != nil {
 		c.observer.ObserveProbe(r)
 	}

@@ -175,3 +175,52 @@ func TestRemoveWaitsForReportsInFlight(t *testing.T) {
 			"a removed")
 	})
 }
+
+// explainer is a Reporter that, like the diagnosis, explains a change from
+// the last result its Observer side has seen.
+type explainer struct {
+	mu        sync.Mutex
+	last      map[string]Result
+	explained []int // the status code each unhealthy report was explained with
+}
+
+func (x *explainer) ObserveProbe(r Result) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.last[r.Target.ID] = r
+}
+
+func (x *explainer) SetHealth(t Target, h TargetHealth) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if h.State == StateUnhealthy {
+		x.explained = append(x.explained, x.last[t.ID].StatusCode)
+	}
+}
+
+// TestChangeIsReportedAfterItsResult: a target refused at first (its app
+// still starting), then answering 400, turns unhealthy on a 400; whoever
+// explains the change must have seen that 400, not the refusal before it
+// (the reference scenario's diagnosis said "connection refused" otherwise).
+func TestChangeIsReportedAfterItsResult(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := EBDefaults()
+		s.UnhealthyThreshold = 2
+		p := &scriptedProber{sent: map[string][]time.Time{}, script: map[string][]Result{
+			"a": {pass(), {Reason: ReasonFailedHealthChecks}, code(400)},
+		}}
+		x := &explainer{last: map[string]Result{}}
+		c := NewChecker(s, Options{Prober: p, Reporter: x, Observer: x})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go c.Run(ctx)
+		c.Add(Target{ID: "a", IP: "127.0.0.2", Port: 8000})
+		time.Sleep(31 * time.Second)
+		synctest.Wait()
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		if len(x.explained) != 1 || x.explained[0] != 400 {
+			t.Fatalf("unhealthy explained with codes %v; want [400], the result that caused it", x.explained)
+		}
+	})
+}
