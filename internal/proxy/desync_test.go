@@ -63,7 +63,7 @@ func rawTarget(t *testing.T, answer string, heads chan<- string) healthcheck.Tar
 // response it was asked for must never become the response to a later
 // request (of another client) on a reused connection.
 func TestTargetSendsMoreThanItsResponse(t *testing.T) {
-	bothPaths(t, testTargetSendsMoreThanItsResponse)
+	eachHTTPPath(t, testTargetSendsMoreThanItsResponse)
 }
 
 func testTargetSendsMoreThanItsResponse(t *testing.T, base Options) {
@@ -92,7 +92,7 @@ func testTargetSendsMoreThanItsResponse(t *testing.T, base Options) {
 // TestTargetContentLength: a response's length must reach the client
 // unambiguously: one Content-Length, never beside Transfer-Encoding, and a
 // target's ambiguous or malformed length is a 502, as from ReverseProxy.
-func TestTargetContentLength(t *testing.T) { bothPaths(t, testTargetContentLength) }
+func TestTargetContentLength(t *testing.T) { eachHTTPPath(t, testTargetContentLength) }
 
 func testTargetContentLength(t *testing.T, base Options) {
 	for _, tc := range []struct {
@@ -137,7 +137,7 @@ func testTargetContentLength(t *testing.T, base Options) {
 // Content-Length, no hop-by-hop header (those ReverseProxy removes, Proxy-*
 // included), and the load balancer's own X-Forwarded-* whatever the client's
 // Connection header nominates.
-func TestRequestHeadToTarget(t *testing.T) { bothPaths(t, testRequestHeadToTarget) }
+func TestRequestHeadToTarget(t *testing.T) { eachHTTPPath(t, testRequestHeadToTarget) }
 
 func testRequestHeadToTarget(t *testing.T, base Options) {
 	heads := make(chan string, 1)
@@ -179,7 +179,7 @@ func testRequestHeadToTarget(t *testing.T, base Options) {
 // intact when the body comes in a later read that reuses the bytes the
 // header was parsed from (fields are read in place, see
 // upstream.HeadWriter), and when the header itself comes in pieces.
-func TestHeadOutlivesItsReadBuffer(t *testing.T) { bothPaths(t, testHeadOutlivesItsReadBuffer) }
+func TestHeadOutlivesItsReadBuffer(t *testing.T) { eachHTTPPath(t, testHeadOutlivesItsReadBuffer) }
 
 func testHeadOutlivesItsReadBuffer(t *testing.T, base Options) {
 	long := strings.Repeat("a", 300)

@@ -15,7 +15,7 @@ import (
 // holds an underscore (which CGI and WSGI read as a hyphen) never reaches the
 // target nor routing; off, as on AWS by default, it passes.
 func TestDropInvalidHeaderFields(t *testing.T) {
-	bothPaths(t, func(t *testing.T, base Options) {
+	eachHTTPPath(t, func(t *testing.T, base Options) {
 		for _, drop := range []bool{false, true} {
 			seen := make(chan []string, 1)
 			b := startBackend(t, "127.0.0.2", "echo", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -257,11 +257,11 @@ func newTGFor(tb testing.TB, tg config.TargetGroup, targets ...healthcheck.Targe
 	return g
 }
 
-// bothPaths runs a test through each data path: the listener's own
+// eachHTTPPath runs a test through each data path: the listener's own
 // connection loop with package upstream, net/http's server with package
 // upstream, and net/http's server with httputil.ReverseProxy. All must
 // behave the same.
-func bothPaths(t *testing.T, test func(t *testing.T, base Options)) {
+func eachHTTPPath(t *testing.T, test func(t *testing.T, base Options)) {
 	t.Run("serverloop", func(t *testing.T) { test(t, Options{}) })
 	t.Run("upstream", func(t *testing.T) { test(t, Options{DisableServerLoop: true}) })
 	t.Run("reverseproxy", func(t *testing.T) { test(t, Options{DisableFastPath: true}) })

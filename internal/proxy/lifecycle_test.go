@@ -130,7 +130,7 @@ func unconnectable(t *testing.T, ip string) healthcheck.Target {
 // target's deregistration delay ends is cut then, a 502, as one waiting for
 // its answer is; it does not wait for the connect timeout, nor go to
 // another target.
-func TestCutWhileConnecting(t *testing.T) { bothPaths(t, testCutWhileConnecting) }
+func TestCutWhileConnecting(t *testing.T) { eachHTTPPath(t, testCutWhileConnecting) }
 
 func testCutWhileConnecting(t *testing.T, base Options) {
 	target := unconnectable(t, "127.0.0.2")
@@ -159,7 +159,7 @@ func testCutWhileConnecting(t *testing.T, base Options) {
 // is still connecting to the target is answered 460 in the monitor at once,
 // not after the connect timeout.
 func TestClientLeavesWhileConnecting(t *testing.T) {
-	bothPaths(t, testClientLeavesWhileConnecting)
+	eachHTTPPath(t, testClientLeavesWhileConnecting)
 }
 
 func testClientLeavesWhileConnecting(t *testing.T, base Options) {
@@ -190,7 +190,7 @@ func testClientLeavesWhileConnecting(t *testing.T, base Options) {
 // then reads nothing more of its body is cut after the idle timeout ("no
 // data sent or received"), on every path: the client gets the load
 // balancer's 504, not a request hanging for ever.
-func TestTargetStopsReadingBody(t *testing.T) { bothPaths(t, testTargetStopsReadingBody) }
+func TestTargetStopsReadingBody(t *testing.T) { eachHTTPPath(t, testTargetStopsReadingBody) }
 
 func testTargetStopsReadingBody(t *testing.T, base Options) {
 	ln, err := net.Listen("tcp", "127.0.0.2:0")

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/elbow-lb/elbow/internal/proxy/desync"
 	"hash/fnv"
 	"io"
 	"log/slog"
@@ -16,7 +15,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/elbow-lb/elbow/internal/proxy/monotime"
+	"github.com/elbow-lb/elbow/internal/proxy/desync"
+
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/proxy/accesslog"
 	"github.com/elbow-lb/elbow/internal/proxy/upstream"
@@ -90,13 +90,6 @@ type Proxy struct {
 	// with the cancel that cuts each (package upstream cuts its own).
 	cutMu           sync.Mutex
 	viaReverseProxy map[*exchange]*rpRequest
-}
-
-// rpRequest is a ReverseProxy request in flight: its target (kept here,
-// under cutMu, as the retry changes it) and the cancel that cuts it.
-type rpRequest struct {
-	member *targetgroup.Member
-	cancel context.CancelFunc
 }
 
 // New builds the listeners cfg describes over groups (by name); nothing
@@ -242,30 +235,6 @@ func (p *Proxy) Start() error {
 	return nil
 }
 
-// SetRoutes compiles cfg's listener rules over groups and swaps every
-// listener's routing table at once; requests in flight finish on the old
-// table. The listeners themselves (addresses, protocols, certificates) must
-// be the same as at New: changing them needs a restart.
-func (p *Proxy) SetRoutes(cfg *config.Config, groups Groups) error {
-	p.lmu.Lock()
-	defer p.lmu.Unlock()
-	if len(cfg.Listeners) != len(p.listeners) {
-		return fmt.Errorf("routes: %d listeners configured, %d running: adding or removing listeners needs a restart", len(cfg.Listeners), len(p.listeners))
-	}
-	tables := make([]*table, len(p.listeners))
-	for i, l := range p.listeners {
-		t, err := l.compile(cfg.Listeners[i], groups)
-		if err != nil {
-			return fmt.Errorf("listener %d (%s): %w", i, l.Addr(), err)
-		}
-		tables[i] = t
-	}
-	for i, l := range p.listeners {
-		l.table.Store(tables[i])
-	}
-	return nil
-}
-
 // Shutdown stops accepting connections, lets requests in flight finish
 // (bounded by ctx, or by Options.ShutdownTimeout when ctx has no
 // deadline), then flushes the access log and the recorder.
@@ -336,91 +305,9 @@ func (p *Proxy) cut(m *targetgroup.Member) {
 	p.log.Info("deregistration delay elapsed: requests in flight cut", "target", m.Target().ID, "addr", m.Addr(), "cut", n)
 }
 
-// retarget records that ex's ReverseProxy request moved to m (its retry).
-func (p *Proxy) retarget(ex *exchange, m *targetgroup.Member) {
-	p.cutMu.Lock()
-	if r := p.viaReverseProxy[ex]; r != nil {
-		r.member = m
-	}
-	p.cutMu.Unlock()
-}
-
-// trackCut registers a ReverseProxy request's cancel for cut; the returned
-// func forgets it.
-func (p *Proxy) trackCut(ex *exchange, cancel context.CancelFunc) func() {
-	p.cutMu.Lock()
-	if p.viaReverseProxy == nil {
-		p.viaReverseProxy = map[*exchange]*rpRequest{}
-	}
-	p.viaReverseProxy[ex] = &rpRequest{member: ex.member, cancel: cancel}
-	p.cutMu.Unlock()
-	return func() {
-		p.cutMu.Lock()
-		delete(p.viaReverseProxy, ex)
-		p.cutMu.Unlock()
-	}
-}
-
 // resourceID is a stable 16-hex-digit id for a name, as in ARNs.
 func resourceID(name string) string {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(name))
 	return fmt.Sprintf("%016x", h.Sum64())
-}
-
-// bufferSize is ReverseProxy's copy buffer size.
-const bufferSize = 32 << 10
-
-// bufferPool pools the response copy buffers as array pointers, so that
-// neither Get nor Put allocates.
-type bufferPool struct{ pool sync.Pool }
-
-func newBufferPool() *bufferPool {
-	return &bufferPool{pool: sync.Pool{New: func() any { return new([bufferSize]byte) }}}
-}
-
-func (b *bufferPool) Get() []byte { return b.pool.Get().(*[bufferSize]byte)[:] }
-
-func (b *bufferPool) Put(buf []byte) {
-	if len(buf) == bufferSize {
-		b.pool.Put((*[bufferSize]byte)(buf))
-	}
-}
-
-// writeIdleConn is a target connection of the ReverseProxy path whose
-// writes fail once the target has taken nothing for the idle timeout: the
-// ALB's "no data sent or received" for a target that stops reading a
-// request body (net/http's transport has no write timeout; package
-// upstream's connections have rawio's). Each write renews the deadline,
-// the transport writing at most its 8 KiB buffer (or a TLS record) at a
-// time; a renewal costs a timer update, so it is skipped while the
-// deadline has run down by less than a tenth (at most a second).
-type writeIdleConn struct {
-	net.Conn
-	idle     time.Duration
-	deadline monotime.IdleDeadline
-}
-
-// CloseWrite and CloseRead reach the connection underneath: ReverseProxy
-// passes a client's half-close on to an upgraded target with CloseWrite,
-// and without it would end the whole tunnel.
-func (c *writeIdleConn) CloseWrite() error {
-	if hc, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return hc.CloseWrite()
-	}
-	return errors.ErrUnsupported
-}
-
-func (c *writeIdleConn) CloseRead() error {
-	if hc, ok := c.Conn.(interface{ CloseRead() error }); ok {
-		return hc.CloseRead()
-	}
-	return errors.ErrUnsupported
-}
-
-func (c *writeIdleConn) Write(b []byte) (int, error) {
-	if c.deadline.Renew(monotime.Now(c.deadline.At), c.idle) {
-		_ = c.Conn.SetWriteDeadline(c.deadline.At)
-	}
-	return c.Conn.Write(b)
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 )
 
-func TestRulesMatchByPriority(t *testing.T) { bothPaths(t, testRulesMatchByPriority) }
+func TestRulesMatchByPriority(t *testing.T) { eachHTTPPath(t, testRulesMatchByPriority) }
 
 func testRulesMatchByPriority(t *testing.T, base Options) {
 	api := startBackend(t, "127.0.0.2", "api", named("api"))
@@ -93,7 +93,7 @@ func testRulesMatchByPriority(t *testing.T, base Options) {
 	}
 }
 
-func TestActions(t *testing.T) { bothPaths(t, testActions) }
+func TestActions(t *testing.T) { eachHTTPPath(t, testActions) }
 
 func testActions(t *testing.T, base Options) {
 	a := startBackend(t, "127.0.0.2", "a", named("a"))
@@ -196,7 +196,7 @@ func TestHTTPToHTTPSRedirect(t *testing.T) {
 	}
 }
 
-func TestForwardedHeaders(t *testing.T) { bothPaths(t, testForwardedHeaders) }
+func TestForwardedHeaders(t *testing.T) { eachHTTPPath(t, testForwardedHeaders) }
 
 func testForwardedHeaders(t *testing.T, base Options) {
 	seen := make(chan *http.Request, 1)
@@ -258,7 +258,7 @@ func testForwardedHeaders(t *testing.T, base Options) {
 
 func formatHex(v int64) string { return string(appendHex(nil, uint64(v), 8)) }
 
-func TestLoadBalancerErrors(t *testing.T) { bothPaths(t, testLoadBalancerErrors) }
+func TestLoadBalancerErrors(t *testing.T) { eachHTTPPath(t, testLoadBalancerErrors) }
 
 func testLoadBalancerErrors(t *testing.T, base Options) {
 	// malformed answers garbage instead of an HTTP response.
@@ -331,7 +331,7 @@ func testLoadBalancerErrors(t *testing.T, base Options) {
 	}
 }
 
-func TestFailOpenAndHealthyOnly(t *testing.T) { bothPaths(t, testFailOpenAndHealthyOnly) }
+func TestFailOpenAndHealthyOnly(t *testing.T) { eachHTTPPath(t, testFailOpenAndHealthyOnly) }
 
 func testFailOpenAndHealthyOnly(t *testing.T, base Options) {
 	a := startBackend(t, "127.0.0.2", "a", named("a"))
@@ -364,7 +364,7 @@ func testFailOpenAndHealthyOnly(t *testing.T, base Options) {
 
 // TestRealHealthChecksRoute: the group's own checker probes a real target
 // and the proxy routes by its verdict.
-func TestRealHealthChecksRoute(t *testing.T) { bothPaths(t, testRealHealthChecksRoute) }
+func TestRealHealthChecksRoute(t *testing.T) { eachHTTPPath(t, testRealHealthChecksRoute) }
 
 func testRealHealthChecksRoute(t *testing.T, base Options) {
 	var sick atomic.Bool
@@ -397,7 +397,7 @@ func testRealHealthChecksRoute(t *testing.T, base Options) {
 	}
 }
 
-func TestDrainingFinishesInFlight(t *testing.T) { bothPaths(t, testDrainingFinishesInFlight) }
+func TestDrainingFinishesInFlight(t *testing.T) { eachHTTPPath(t, testDrainingFinishesInFlight) }
 
 func testDrainingFinishesInFlight(t *testing.T, base Options) {
 	entered := make(chan struct{}, 1)
@@ -458,7 +458,7 @@ func testDrainingFinishesInFlight(t *testing.T, base Options) {
 // without a response yet ("deregistration delay elapsed mid-request"), a
 // cut connection for one whose response had begun.
 func TestDeregistrationDelayCutsInFlight(t *testing.T) {
-	bothPaths(t, testDeregistrationDelayCutsInFlight)
+	eachHTTPPath(t, testDeregistrationDelayCutsInFlight)
 }
 
 func testDeregistrationDelayCutsInFlight(t *testing.T, base Options) {
@@ -525,7 +525,7 @@ func testDeregistrationDelayCutsInFlight(t *testing.T, base Options) {
 }
 
 func TestLeastOutstandingUnderSkewedLatency(t *testing.T) {
-	bothPaths(t, testLeastOutstandingUnderSkewedLatency)
+	eachHTTPPath(t, testLeastOutstandingUnderSkewedLatency)
 }
 
 func testLeastOutstandingUnderSkewedLatency(t *testing.T, base Options) {
@@ -573,7 +573,7 @@ func testLeastOutstandingUnderSkewedLatency(t *testing.T, base Options) {
 // under load; its health checks have not noticed yet, so requests are still
 // routed to it, and each one whose connection is refused is retried on
 // another target. Clients see no error.
-func TestRetryOnKilledTarget(t *testing.T) { bothPaths(t, testRetryOnKilledTarget) }
+func TestRetryOnKilledTarget(t *testing.T) { eachHTTPPath(t, testRetryOnKilledTarget) }
 
 func testRetryOnKilledTarget(t *testing.T, base Options) {
 	var bs []*backend
@@ -639,7 +639,9 @@ type errStatus int
 
 func (e errStatus) Error() string { return "status " + strconv.Itoa(int(e)) }
 
-func TestGracefulShutdownCutsNoRequest(t *testing.T) { bothPaths(t, testGracefulShutdownCutsNoRequest) }
+func TestGracefulShutdownCutsNoRequest(t *testing.T) {
+	eachHTTPPath(t, testGracefulShutdownCutsNoRequest)
+}
 
 func testGracefulShutdownCutsNoRequest(t *testing.T, base Options) {
 	entered := make(chan struct{}, 16)
@@ -682,7 +684,7 @@ func testGracefulShutdownCutsNoRequest(t *testing.T, base Options) {
 	}
 }
 
-func TestAccessLogAndRecorder(t *testing.T) { bothPaths(t, testAccessLogAndRecorder) }
+func TestAccessLogAndRecorder(t *testing.T) { eachHTTPPath(t, testAccessLogAndRecorder) }
 
 func testAccessLogAndRecorder(t *testing.T, base Options) {
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -763,30 +765,33 @@ func testAccessLogAndRecorder(t *testing.T, base Options) {
 	}
 }
 
-func TestSetRoutesSwapsAtomically(t *testing.T) { bothPaths(t, testSetRoutesSwapsAtomically) }
+func TestReconfigureSwapsRoutesAtomically(t *testing.T) {
+	eachHTTPPath(t, testReconfigureSwapsRoutesAtomically)
+}
 
-func testSetRoutesSwapsAtomically(t *testing.T, base Options) {
+func testReconfigureSwapsRoutesAtomically(t *testing.T, base Options) {
 	a := startBackend(t, "127.0.0.2", "a", named("a"))
 	groups := Groups{"a": newTG(t, "a", nil, a)}
-	cfg := &config.Config{Listeners: []config.Listener{{DefaultAction: fixed("200", "old")}}}
+	cfg := &config.Config{Listeners: []config.Listener{{Protocol: "HTTP", Address: "127.0.0.1", DefaultAction: fixed("200", "old")}}}
 	p := startProxy(t, fastPath(base, Options{}), groups, cfg.Listeners[0])
 	url := p.Listeners()[0].URL()
 	if got := get(t, client(), url).body; got != "old" {
 		t.Fatalf("before: %q", got)
 	}
+	ctx := context.Background()
 	cfg.Listeners[0].DefaultAction = forwardTo("a")
-	if err := p.SetRoutes(cfg, groups); err != nil {
-		t.Fatal(err)
+	if changes, err := p.Reconfigure(ctx, cfg, groups); err != nil || len(changes) != 0 {
+		t.Fatalf("reconfigure: %v, changes %v; want the running listener kept", err, changes)
 	}
 	if got := get(t, client(), url).body; got != "a" {
-		t.Fatalf("after SetRoutes: %q; want a", got)
+		t.Fatalf("after Reconfigure: %q; want a", got)
 	}
 	cfg.Listeners[0].DefaultAction = forwardTo("missing")
-	if err := p.SetRoutes(cfg, groups); err == nil || !strings.Contains(err.Error(), `"missing"`) {
-		t.Fatalf("SetRoutes to a missing group: %v", err)
+	if _, err := p.Reconfigure(ctx, cfg, groups); err == nil || !strings.Contains(err.Error(), `"missing"`) {
+		t.Fatalf("Reconfigure to a missing group: %v", err)
 	}
 	if got := get(t, client(), url).body; got != "a" {
-		t.Fatalf("a failed SetRoutes changed the routes: %q", got)
+		t.Fatalf("a failed Reconfigure changed the routes: %q", got)
 	}
 }
 

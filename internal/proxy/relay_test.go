@@ -66,7 +66,7 @@ func framingBackend(t *testing.T, big []byte, release chan struct{}) http.Handle
 	})
 }
 
-func TestRelayFraming(t *testing.T) { bothPaths(t, testRelayFraming) }
+func TestRelayFraming(t *testing.T) { eachHTTPPath(t, testRelayFraming) }
 
 func testRelayFraming(t *testing.T, base Options) {
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
@@ -182,7 +182,7 @@ func testRelayFraming(t *testing.T, base Options) {
 // connections sooner than the load balancer (Node's 5 s default, here 20
 // ms) must not cost the client a 502 on the next request (alb.md section 8,
 // pain point 5).
-func TestTargetClosedIdleConnection(t *testing.T) { bothPaths(t, testTargetClosedIdleConnection) }
+func TestTargetClosedIdleConnection(t *testing.T) { eachHTTPPath(t, testTargetClosedIdleConnection) }
 
 func testTargetClosedIdleConnection(t *testing.T, base Options) {
 	b := startBackendWith(t, "127.0.0.2", "a", named("a"), 20*time.Millisecond)
@@ -200,7 +200,7 @@ func testTargetClosedIdleConnection(t *testing.T, base Options) {
 // TestClientStopsReading: a client that stops reading a response is cut
 // after the idle timeout ("no data sent or received"), and the target's
 // connection with it, instead of both being held for ever.
-func TestClientStopsReading(t *testing.T) { bothPaths(t, testClientStopsReading) }
+func TestClientStopsReading(t *testing.T) { eachHTTPPath(t, testClientStopsReading) }
 
 func testClientStopsReading(t *testing.T, base Options) {
 	const total = 64 << 20 // beyond every socket buffer on the way
@@ -245,7 +245,9 @@ func testClientStopsReading(t *testing.T, base Options) {
 
 // TestSlowStreamOutlivesIdleTimeout: a response that keeps flowing is not
 // idle, however long it lasts in all.
-func TestSlowStreamOutlivesIdleTimeout(t *testing.T) { bothPaths(t, testSlowStreamOutlivesIdleTimeout) }
+func TestSlowStreamOutlivesIdleTimeout(t *testing.T) {
+	eachHTTPPath(t, testSlowStreamOutlivesIdleTimeout)
+}
 
 func testSlowStreamOutlivesIdleTimeout(t *testing.T, base Options) {
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -267,7 +269,9 @@ func testSlowStreamOutlivesIdleTimeout(t *testing.T, base Options) {
 // while its request waits for a slow target gets the request aborted: the
 // target's connection is closed (the application sees its request
 // canceled) and the response is recorded as the ALB logs it, 460.
-func TestClientLeavesWhileTargetWorks(t *testing.T) { bothPaths(t, testClientLeavesWhileTargetWorks) }
+func TestClientLeavesWhileTargetWorks(t *testing.T) {
+	eachHTTPPath(t, testClientLeavesWhileTargetWorks)
+}
 
 func testClientLeavesWhileTargetWorks(t *testing.T, base Options) {
 	entered := make(chan struct{}, 1)
@@ -311,7 +315,7 @@ func testClientLeavesWhileTargetWorks(t *testing.T, base Options) {
 // the request is all sent, not when it arrived: a body trickled in over
 // more than the idle timeout (each gap shorter) gets the target's answer,
 // not a 504.
-func TestSlowUploadThenQuickAnswer(t *testing.T) { bothPaths(t, testSlowUploadThenQuickAnswer) }
+func TestSlowUploadThenQuickAnswer(t *testing.T) { eachHTTPPath(t, testSlowUploadThenQuickAnswer) }
 
 func testSlowUploadThenQuickAnswer(t *testing.T, base Options) {
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/proxy/httpbytes"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
 
@@ -182,7 +183,7 @@ func wildcardMatch(pattern, s string, fold bool) bool {
 		case p < len(pattern) && pattern[p] == '*':
 			star, mark = p, i
 			p++
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i] || (fold && pattern[p] == lowerASCII(s[i]))):
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i] || (fold && pattern[p] == httpbytes.Lower(s[i]))):
 			p++
 			i++
 		case star >= 0:
@@ -197,13 +198,6 @@ func wildcardMatch(pattern, s string, fold bool) bool {
 		p++
 	}
 	return p == len(pattern)
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + ('a' - 'A')
-	}
-	return c
 }
 
 // hostOnly strips the port from a Host header value.

@@ -20,7 +20,7 @@ import (
 // net/http with package upstream and with ReverseProxy, and HTTPS with each
 // of the two. The same request must meet the same rule on each.
 func everyPath(t *testing.T, test func(t *testing.T, base Options, protocol string)) {
-	bothPaths(t, func(t *testing.T, base Options) { test(t, base, "HTTP") })
+	eachHTTPPath(t, func(t *testing.T, base Options) { test(t, base, "HTTP") })
 	t.Run("https-upstream", func(t *testing.T) { test(t, Options{}, "HTTPS") })
 	t.Run("https-reverseproxy", func(t *testing.T) { test(t, Options{DisableFastPath: true}, "HTTPS") })
 }

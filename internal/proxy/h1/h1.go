@@ -17,6 +17,8 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
+
+	"github.com/elbow-lb/elbow/internal/proxy/httpbytes"
 )
 
 // Outcome of Parse.
@@ -196,7 +198,7 @@ func (r *Request) Parse(head string) Outcome {
 			return r.reject(http.StatusBadRequest, "obs-fold") // RFC 9112 section 5.2
 		}
 		colon := 0
-		for colon < len(line) && isTokenChar(line[colon]) {
+		for colon < len(line) && httpbytes.IsTokenChar(line[colon]) {
 			colon++
 		}
 		if colon == 0 || colon == len(line) || line[colon] != ':' {
@@ -205,8 +207,8 @@ func (r *Request) Parse(head string) Outcome {
 			return r.reject(http.StatusBadRequest, "invalid header name")
 		}
 		name := line[:colon]
-		value := trimOWS(line[colon+1:])
-		if !validValue(value) {
+		value := httpbytes.TrimOWS(line[colon+1:])
+		if !httpbytes.ValidValue(value) {
 			return r.reject(http.StatusBadRequest, "invalid header value")
 		}
 		key := canonical(name)
@@ -240,13 +242,13 @@ func (r *Request) Parse(head string) Outcome {
 		case "Upgrade":
 			upgrade = true
 		case "Connection":
-			for tok := range tokens(value) {
+			for tok := range httpbytes.Tokens(value) {
 				switch {
-				case equalFold(tok, "close"):
+				case httpbytes.EqualFold(tok, "close"):
 					r.Close = true
-				case equalFold(tok, "keep-alive"):
+				case httpbytes.EqualFold(tok, "keep-alive"):
 					keepAlive = true
-				case equalFold(tok, "upgrade"):
+				case httpbytes.EqualFold(tok, "upgrade"):
 					upgrade = true
 				}
 			}
@@ -260,7 +262,7 @@ func (r *Request) Parse(head string) Outcome {
 		// any Content-Length is dropped); any other value net/http answers
 		// 501. HTTP/1.0 ignores Transfer-Encoding. Whether such a request
 		// may pass at all is the desync classification's decision.
-		r.Chunked = teFields == 1 && equalFold(te, "chunked")
+		r.Chunked = teFields == 1 && httpbytes.EqualFold(te, "chunked")
 		r.ContentLength = 0
 	}
 	switch {
@@ -288,17 +290,17 @@ func (r *Request) Parse(head string) Outcome {
 }
 
 func (r *Request) parseRequestLine(line string) Outcome {
-	sp1 := indexByte(line, ' ')
+	sp1 := httpbytes.IndexByte(line, ' ')
 	if sp1 <= 0 {
 		return r.reject(http.StatusBadRequest, "malformed request line")
 	}
-	sp2 := sp1 + 1 + indexByte(line[sp1+1:], ' ')
+	sp2 := sp1 + 1 + httpbytes.IndexByte(line[sp1+1:], ' ')
 	if sp2 <= sp1 {
 		return r.reject(http.StatusBadRequest, "malformed request line")
 	}
 	method, target, proto := line[:sp1], line[sp1+1:sp2], line[sp2+1:]
 	for i := 0; i < len(method); i++ {
-		if !isTokenChar(method[i]) {
+		if !httpbytes.IsTokenChar(method[i]) {
 			return r.reject(http.StatusBadRequest, "invalid method")
 		}
 	}
@@ -374,7 +376,7 @@ func (r *Request) add(key, value string) {
 // nextLine splits off the first line of s, without its CRLF or LF; ok is
 // false when the line holds a CR not followed by LF.
 func nextLine(s string) (line, rest string, ok bool) {
-	i := indexByte(s, '\n')
+	i := httpbytes.IndexByte(s, '\n')
 	if i < 0 {
 		line, rest = s, ""
 	} else {
@@ -383,37 +385,7 @@ func nextLine(s string) (line, rest string, ok bool) {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
-	return line, rest, indexByte(line, '\r') < 0
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// validValue: field-content is VCHAR, obs-text, SP and HTAB; no other
-// control character (RFC 9110 section 5.5).
-func validValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
+	return line, rest, httpbytes.IndexByte(line, '\r') < 0
 }
 
 // validHost accepts the characters of a uri-host and port (RFC 3986),
@@ -423,7 +395,7 @@ func validHost(s string) bool {
 		c := s[i]
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case indexByte("-._~!$&'()*+,;=:[]%", c) >= 0:
+		case httpbytes.IndexByte("-._~!$&'()*+,;=:[]%", c) >= 0:
 		default:
 			return false
 		}
@@ -445,14 +417,6 @@ func parseLength(s string) (int64, bool) {
 	return n, err == nil
 }
 
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return indexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
-
 // canonical is http.CanonicalHeaderKey without an allocation when the name
 // is already canonical (the common case).
 func canonical(name string) string {
@@ -465,40 +429,4 @@ func canonical(name string) string {
 		upper = c == '-'
 	}
 	return name
-}
-
-// tokens yields the comma-separated elements of a list value, trimmed.
-func tokens(v string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for len(v) > 0 {
-			tok := v
-			if i := indexByte(v, ','); i >= 0 {
-				tok, v = v[:i], v[i+1:]
-			} else {
-				v = ""
-			}
-			if tok = trimOWS(tok); tok != "" && !yield(tok) {
-				return
-			}
-		}
-	}
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

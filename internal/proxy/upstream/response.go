@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/elbow-lb/elbow/internal/proxy/httpbytes"
 )
 
 // maxHeaderBytes bounds a response header; the ALB answers 502 above 32 KiB.
@@ -288,7 +290,7 @@ func headLength(b []byte) int {
 // gives an empty name; ok is false for a malformed line.
 func nextField(s string) (name, value, rest string, ok bool) {
 	i := 0
-	for i < len(s) && tokenChar[s[i]] {
+	for i < len(s) && httpbytes.IsTokenChar(s[i]) {
 		i++
 	}
 	if i == len(s) {
@@ -330,35 +332,6 @@ func nextField(s string) (name, value, rest string, ok bool) {
 		}
 	}
 	return "", "", "", false
-}
-
-// tokenChar: the characters of a field name (RFC 9110 section 5.6.2).
-var tokenChar = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-// dropField removes every field named name (canonical).
-func (cn *conn) dropField(name string) {
-	kept := cn.fields[:0]
-	for _, f := range cn.fields {
-		if f.Name != name {
-			kept = append(kept, f)
-		}
-	}
-	clear(cn.fields[len(kept):])
-	cn.fields = kept
 }
 
 func trimCR(s string) string {
@@ -476,4 +449,16 @@ func (c *Client) extendDeadlineAt(cn *conn, now time.Time) {
 	if c.IdleTimeout > 0 && cn.deadline.Renew(now, c.IdleTimeout) {
 		_ = cn.nc.SetReadDeadline(cn.deadline.At)
 	}
+}
+
+// dropField removes every field named name (canonical).
+func (cn *conn) dropField(name string) {
+	kept := cn.fields[:0]
+	for _, f := range cn.fields {
+		if f.Name != name {
+			kept = append(kept, f)
+		}
+	}
+	clear(cn.fields[len(kept):])
+	cn.fields = kept
 }

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/proxy/httpbytes"
 	"github.com/elbow-lb/elbow/internal/proxy/monotime"
 	"github.com/elbow-lb/elbow/internal/proxy/rawio"
 )
@@ -144,7 +145,7 @@ func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 	if err != nil {
 		return dialFailed(req, err)
 	}
-	res, retry := c.exchange(cn, w, req)
+	res, retry := c.roundTrip(cn, w, req)
 	if retry && reused && idempotent(req.In.Method) && bodyless(req.In) {
 		// A kept-alive connection the target had closed: nothing was read
 		// from it, so the request never reached the application. Again, on
@@ -152,7 +153,7 @@ func (c *Client) Forward(w http.ResponseWriter, req *Request) Result {
 		if cn, err = p.dial(c, req.Owner, req.Tag); err != nil {
 			return dialFailed(req, err)
 		}
-		res, retry = c.exchange(cn, w, req)
+		res, retry = c.roundTrip(cn, w, req)
 	}
 	res.Unanswered = retry && errors.Is(res.Err, ErrNoResponse) && bodyless(req.In)
 	return res
@@ -168,9 +169,9 @@ func dialFailed(req *Request, err error) Result {
 	return Result{Err: fmt.Errorf("%w %s: %w", ErrConnect, req.Addr, err)}
 }
 
-// exchange runs one request on cn; retry reports a failure before any byte
+// roundTrip runs one request on cn; retry reports a failure before any byte
 // of response arrived, on the write or the first read.
-func (c *Client) exchange(cn *conn, w http.ResponseWriter, req *Request) (res Result, retry bool) {
+func (c *Client) roundTrip(cn *conn, w http.ResponseWriter, req *Request) (res Result, retry bool) {
 	if err := cn.writeRequest(req); err != nil {
 		cn.close()
 		if err := cn.cutError(); err != nil {
@@ -537,7 +538,7 @@ next:
 				continue next
 			}
 		}
-		if len(connTokens) > 0 && listed(connTokens, name) {
+		if len(connTokens) > 0 && httpbytes.Listed(connTokens, name) {
 			continue
 		}
 		for _, v := range values {
@@ -572,57 +573,4 @@ func appendField(b []byte, name, value string) []byte {
 	b = append(b, ": "...)
 	b = append(b, value...)
 	return append(b, "\r\n"...)
-}
-
-// listed reports whether name is one of the comma-separated tokens of a
-// Connection header (case-insensitive).
-func listed(values []string, name string) bool {
-	for _, v := range values {
-		for len(v) > 0 {
-			tok := v
-			if i := indexByte(v, ','); i >= 0 {
-				tok, v = v[:i], v[i+1:]
-			} else {
-				v = ""
-			}
-			if equalFoldTrim(tok, name) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func equalFoldTrim(tok, name string) bool {
-	for len(tok) > 0 && (tok[0] == ' ' || tok[0] == '\t') {
-		tok = tok[1:]
-	}
-	for len(tok) > 0 && (tok[len(tok)-1] == ' ' || tok[len(tok)-1] == '\t') {
-		tok = tok[:len(tok)-1]
-	}
-	if len(tok) != len(name) {
-		return false
-	}
-	for i := 0; i < len(tok); i++ {
-		if lower(tok[i]) != lower(name[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 32
-	}
-	return c
 }

@@ -15,20 +15,3 @@ func TestIsCanonical(t *testing.T) {
 		}
 	}
 }
-
-func TestListedInConnection(t *testing.T) {
-	for _, tc := range []struct {
-		values []string
-		name   string
-		want   bool
-	}{
-		{[]string{"X-Drop"}, "X-Drop", true},
-		{[]string{"keep-alive, x-drop "}, "X-Drop", true},
-		{[]string{"close", "X-Other"}, "X-Drop", false},
-		{[]string{"X-Dropped"}, "X-Drop", false},
-	} {
-		if got := listed(tc.values, tc.name); got != tc.want {
-			t.Errorf("listed(%q, %q) = %v; want %v", tc.values, tc.name, got, tc.want)
-		}
-	}
-}

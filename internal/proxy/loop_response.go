@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/proxy/httpbytes"
 	"github.com/elbow-lb/elbow/internal/proxy/upstream"
 )
 
@@ -12,6 +13,14 @@ import (
 // go out at the first Write or Flush, or at the end; the body is framed as
 // net/http frames it (its Content-Length, else chunked to HTTP/1.1 clients,
 // else until close), so that clients see what they saw from net/http.
+// scratch lends the connection's trace-id buffer (scratchWriter).
+func (w *response) scratch() []byte { return w.c.traceBuf[:0] }
+
+// waitFor and waitDone mark the request waiting for its target, for the
+// loop's sweeper of gone clients (waitWatcher).
+func (w *response) waitFor(since time.Time) { w.c.waiting.Store(since.UnixNano()) }
+func (w *response) waitDone()               { w.c.waiting.Store(0) }
+
 type response struct {
 	c      *clientConn
 	req    *http.Request
@@ -178,7 +187,7 @@ func (w *response) commit(first []byte, done bool) {
 		}
 	}
 	if len(h) > 0 {
-		if v := h["Connection"]; len(v) > 0 && listed(v, "close") {
+		if v := h["Connection"]; len(v) > 0 && httpbytes.Listed(v, "close") {
 			w.closeAfter = true
 		}
 	}
@@ -261,7 +270,7 @@ func appendField(b []byte, name, value string) []byte {
 	case "Connection", "Transfer-Encoding":
 		return b
 	}
-	if !validFieldName(name) {
+	if !httpbytes.ValidToken(name) {
 		return b // as net/http: never a header that could split the response
 	}
 	b = append(b, name...)
@@ -274,53 +283,4 @@ func appendField(b []byte, name, value string) []byte {
 		}
 	}
 	return append(b, "\r\n"...)
-}
-
-func validFieldName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case indexByteString("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// listed reports whether a Connection value lists token (case-insensitive).
-func listed(values []string, token string) bool {
-	for _, v := range values {
-		for len(v) > 0 {
-			tok := v
-			if i := indexByteString(v, ','); i >= 0 {
-				tok, v = v[:i], v[i+1:]
-			} else {
-				v = ""
-			}
-			for len(tok) > 0 && (tok[0] == ' ' || tok[0] == '\t') {
-				tok = tok[1:]
-			}
-			for len(tok) > 0 && (tok[len(tok)-1] == ' ' || tok[len(tok)-1] == '\t') {
-				tok = tok[:len(tok)-1]
-			}
-			if len(tok) == len(token) && equalFoldASCII(tok, token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func equalFoldASCII(a, b string) bool {
-	for i := 0; i < len(a); i++ {
-		if lowerASCII(a[i]) != lowerASCII(b[i]) {
-			return false
-		}
-	}
-	return true
 }

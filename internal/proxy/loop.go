@@ -15,8 +15,9 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/elbow-lb/elbow/internal/proxy/monotime"
 	"github.com/elbow-lb/elbow/internal/proxy/h1"
+	"github.com/elbow-lb/elbow/internal/proxy/httpbytes"
+	"github.com/elbow-lb/elbow/internal/proxy/monotime"
 	"github.com/elbow-lb/elbow/internal/proxy/rawio"
 )
 
@@ -376,18 +377,6 @@ func (c *clientConn) reject(status int) {
 	}
 }
 
-// handOff gives the connection, from the request at buf[r:] on, to the
-// listener's http.Server; false when that server is shut down.
-func (c *clientConn) handOff() bool {
-	if c.bw.Buffered() > 0 && c.bw.Flush() != nil {
-		return false
-	}
-	_ = c.nc.SetDeadline(time.Time{})
-	hc := &handedConn{Conn: c.nc, pending: append([]byte(nil), c.buf[c.r:c.w]...)}
-	c.l.loop.handedOff.Add(1)
-	return c.l.loop.handoff.deliver(c.l.p.newGatedConn(hc, c.connTraceID, nil))
-}
-
 // buildRequest fills c.req from c.head; false when the target is not a
 // valid request URI.
 func (c *clientConn) buildRequest() bool {
@@ -436,8 +425,8 @@ func plainTarget(s string) bool {
 			q = true
 		case c == '%' || c == '#':
 			return false
-		case indexByteString("-._~/!$&'()*+,;=:@", c) >= 0:
-		case q && indexByteString("[]{}|\\^`\"<>", c) >= 0:
+		case httpbytes.IndexByte("-._~/!$&'()*+,;=:@", c) >= 0:
+		case q && httpbytes.IndexByte("[]{}|\\^`\"<>", c) >= 0:
 			// Unusual in a query, and still kept as sent there.
 		default:
 			return false
@@ -446,22 +435,13 @@ func plainTarget(s string) bool {
 	return true
 }
 
-func indexByteString(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
 // serveOne answers the request in c.req; false when the connection is to
 // be closed.
 func (c *clientConn) serveOne(a *action, priority int, v *verdict) (keep bool) {
 	ex := &c.ex
 	// One clock read, not time.Now's two (monotime.Anchor).
 	start := c.clock.Now()
-	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: start, clientIP: c.clientIP, connTraceID: c.connTraceID, loopConn: c}
+	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: start, clientIP: c.clientIP, connTraceID: c.connTraceID}
 	ex.verdict = *v
 	c.resp.reset(&c.req)
 	defer func() {
@@ -538,89 +518,4 @@ func (b *bodyReader) discard() bool {
 	}
 	_, err := io.Copy(io.Discard, b)
 	return err == nil
-}
-
-// handoffListener is the net.Listener the listener's http.Server serves:
-// it accepts the connections the loop hands over.
-type handoffListener struct {
-	addr  net.Addr
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-}
-
-func newHandoffListener(addr net.Addr) *handoffListener {
-	return &handoffListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
-}
-
-func (h *handoffListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-h.conns:
-		return c, nil
-	case <-h.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (h *handoffListener) Close() error {
-	h.once.Do(func() { close(h.done) })
-	return nil
-}
-
-func (h *handoffListener) Addr() net.Addr { return h.addr }
-
-func (h *handoffListener) deliver(c net.Conn) bool {
-	select {
-	case h.conns <- c:
-		return true
-	case <-h.done:
-		return false
-	}
-}
-
-// handedConn is a connection handed over with bytes already read from it.
-type handedConn struct {
-	net.Conn
-	pending []byte
-}
-
-func (h *handedConn) Read(p []byte) (int, error) {
-	if len(h.pending) > 0 {
-		n := copy(p, h.pending)
-		h.pending = h.pending[n:]
-		return n, nil
-	}
-	return h.Conn.Read(p)
-}
-
-// shutdownLoop stops the loop: idle connections close at once, active ones
-// after their request; it returns when none is left, or when ctx is done
-// (the rest are then closed).
-func (l *Listener) shutdownLoop(ctx context.Context) error {
-	l.loop.closing.Store(true)
-	ticker := time.NewTicker(10 * time.Millisecond)
-	defer ticker.Stop()
-	for {
-		l.loop.mu.Lock()
-		left := len(l.loop.conns)
-		for c := range l.loop.conns {
-			if c.state.CompareAndSwap(connIdle, connClosed) {
-				_ = c.nc.Close()
-			}
-		}
-		l.loop.mu.Unlock()
-		if left == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			l.loop.mu.Lock()
-			for c := range l.loop.conns {
-				_ = c.nc.Close()
-			}
-			l.loop.mu.Unlock()
-			return ctx.Err()
-		case <-ticker.C:
-		}
-	}
 }

@@ -1,0 +1,80 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+)
+
+// statusTooManyForwarded is the ALB's 463: "The load balancer received an
+// X-Forwarded-For request header with more than 30 IP addresses."
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html)
+const statusTooManyForwarded = 463
+
+// maxForwardedFor is the most addresses an X-Forwarded-For may hold.
+const maxForwardedFor = 30
+
+// tooManyForwarded reports whether X-Forwarded-For fields hold more than
+// maxForwardedFor addresses, counted as the comma-separated elements of
+// every field.
+func tooManyForwarded(values []string) bool {
+	n := 0
+	for _, v := range values {
+		n++
+		for i := 0; i < len(v); i++ {
+			if v[i] == ',' {
+				n++
+			}
+		}
+	}
+	return n > maxForwardedFor
+}
+
+func errorStatus(ex *exchange, err error) int {
+	var ne net.Error
+	switch {
+	case ex.bodyErr != nil && errors.As(ex.bodyErr, &ne) && ne.Timeout():
+		// "The client did not send data before the idle timeout period
+		// expired." (ALB troubleshooting, HTTP 408)
+		return http.StatusRequestTimeout
+	case ex.Context.Err() != nil, ex.bodyErr != nil:
+		return 460 // the client closed the connection first
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusBadGateway
+}
+
+// errorPages are the ALB's own error bodies (nginx's titles).
+var errorPages = map[int]string{
+	http.StatusBadRequest:                  "400 Bad Request",
+	http.StatusRequestTimeout:              "408 Request Time-out",
+	http.StatusRequestEntityTooLarge:       "413 Request Entity Too Large",
+	http.StatusRequestURITooLong:           "414 Request-URI Too Large",
+	http.StatusRequestHeaderFieldsTooLarge: "431 Request Header Fields Too Large",
+	http.StatusHTTPVersionNotSupported:     "505 HTTP Version Not Supported",
+	http.StatusBadGateway:                  "502 Bad Gateway",
+	http.StatusServiceUnavailable:          "503 Service Temporarily Unavailable",
+	http.StatusGatewayTimeout:              "504 Gateway Time-out",
+}
+
+func serveError(w http.ResponseWriter, code int) {
+	title, ok := errorPages[code]
+	h := w.Header()
+	if !ok {
+		w.WriteHeader(code)
+		return
+	}
+	if code == http.StatusRequestTimeout {
+		// The request's body is not all read: nothing after it can be.
+		h["Connection"] = []string{"close"}
+	}
+	body := "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title + "</h1></center>\r\n</body>\r\n</html>\r\n"
+	h.Set("Server", "awselb/2.0")
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(body))
+}

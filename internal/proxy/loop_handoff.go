@@ -1,0 +1,105 @@
+package proxy
+
+import (
+	"context"
+	"net"
+	"sync"
+	"time"
+)
+
+// handOff gives the connection, from the request at buf[r:] on, to the
+// listener's http.Server; false when that server is shut down.
+func (c *clientConn) handOff() bool {
+	if c.bw.Buffered() > 0 && c.bw.Flush() != nil {
+		return false
+	}
+	_ = c.nc.SetDeadline(time.Time{})
+	hc := &handedConn{Conn: c.nc, pending: append([]byte(nil), c.buf[c.r:c.w]...)}
+	c.l.loop.handedOff.Add(1)
+	return c.l.loop.handoff.deliver(c.l.p.newGatedConn(hc, c.connTraceID, nil))
+}
+
+// handoffListener is the net.Listener the listener's http.Server serves:
+// it accepts the connections the loop hands over.
+type handoffListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newHandoffListener(addr net.Addr) *handoffListener {
+	return &handoffListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (h *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-h.conns:
+		return c, nil
+	case <-h.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (h *handoffListener) Close() error {
+	h.once.Do(func() { close(h.done) })
+	return nil
+}
+
+func (h *handoffListener) Addr() net.Addr { return h.addr }
+
+func (h *handoffListener) deliver(c net.Conn) bool {
+	select {
+	case h.conns <- c:
+		return true
+	case <-h.done:
+		return false
+	}
+}
+
+// handedConn is a connection handed over with bytes already read from it.
+type handedConn struct {
+	net.Conn
+	pending []byte
+}
+
+func (h *handedConn) Read(p []byte) (int, error) {
+	if len(h.pending) > 0 {
+		n := copy(p, h.pending)
+		h.pending = h.pending[n:]
+		return n, nil
+	}
+	return h.Conn.Read(p)
+}
+
+// shutdownLoop stops the loop: idle connections close at once, active ones
+// after their request; it returns when none is left, or when ctx is done
+// (the rest are then closed).
+func (l *Listener) shutdownLoop(ctx context.Context) error {
+	l.loop.closing.Store(true)
+	ticker := time.NewTicker(10 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		l.loop.mu.Lock()
+		left := len(l.loop.conns)
+		for c := range l.loop.conns {
+			if c.state.CompareAndSwap(connIdle, connClosed) {
+				_ = c.nc.Close()
+			}
+		}
+		l.loop.mu.Unlock()
+		if left == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			l.loop.mu.Lock()
+			for c := range l.loop.conns {
+				_ = c.nc.Close()
+			}
+			l.loop.mu.Unlock()
+			return ctx.Err()
+		case <-ticker.C:
+		}
+	}
+}

@@ -1,0 +1,184 @@
+package proxy
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/healthcheck"
+	"github.com/elbow-lb/elbow/internal/proxy/accesslog"
+	"github.com/elbow-lb/elbow/internal/proxy/desync"
+	"github.com/elbow-lb/elbow/internal/proxy/monotime"
+)
+
+// ResponseRecord is one response the load balancer gave for a forward
+// action: the target's own, or the 502/504 the load balancer answered for
+// it, or a 503 when the group had no target (Target is then zero).
+type ResponseRecord struct {
+	Time   time.Time
+	Group  string
+	Target healthcheck.Target
+	// StatusCode is what the client got (the ALB's elb_status_code); 460
+	// when the client closed the connection first.
+	StatusCode int
+	// TargetStatusCode is the target's code, 0 when it sent none.
+	TargetStatusCode int
+	// Latency runs from the request's arrival to the end of the response.
+	Latency time.Duration
+	// TargetLatency runs from sending the request to the target until its
+	// response headers arrived (the ALB's TargetResponseTime); 0 without a
+	// response.
+	TargetLatency time.Duration
+}
+
+// Recorder receives every proxied response (the monitor implements it).
+// It is called from one goroutine, never from the request path: records
+// are queued, and dropped (counted) if the recorder falls behind, so a slow
+// recorder never slows traffic.
+type Recorder interface {
+	RecordResponse(ResponseRecord)
+}
+
+type recordPump struct {
+	queue   chan ResponseRecord
+	done    chan struct{}
+	dropped atomic.Int64
+	once    sync.Once
+}
+
+const recordQueueLength = 8192
+
+func newRecordPump(r Recorder) *recordPump {
+	p := &recordPump{queue: make(chan ResponseRecord, recordQueueLength), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		for rec := range p.queue {
+			r.RecordResponse(rec)
+		}
+	}()
+	return p
+}
+
+func (p *recordPump) send(r *ResponseRecord) {
+	select {
+	case p.queue <- *r:
+	default:
+		p.dropped.Add(1)
+	}
+}
+
+func (p *recordPump) close() {
+	p.once.Do(func() { close(p.queue) })
+	<-p.done
+}
+
+// keepsStrings reports whether a request's strings outlive it: the access
+// log writes its entries later, on its own goroutine. Without it the
+// connection loop lets a request's strings share the bytes of its
+// connection's buffers instead of copying them.
+func (p *Proxy) keepsStrings() bool { return p.access != nil }
+
+// finish hands the response to the recorder and the access log.
+func (l *Listener) finish(ex *exchange, r *http.Request) {
+	p := l.p
+	if p.records == nil && p.access == nil {
+		return
+	}
+	end := monotime.Now(ex.start)
+	if p.records != nil && ex.fw != nil {
+		rec := ResponseRecord{Time: end, Group: ex.fw.group.Name(), StatusCode: ex.status,
+			TargetStatusCode: ex.targetStatus, Latency: end.Sub(ex.start)}
+		if ex.member != nil {
+			rec.Target = ex.member.Target()
+		}
+		if ex.targetStatus != 0 {
+			rec.TargetLatency = ex.headersAt.Sub(ex.sentAt)
+		}
+		p.records.send(&rec)
+	}
+	if p.access != nil {
+		p.access.Log(l.accessEntry(ex, r, end))
+	}
+}
+
+func (l *Listener) accessEntry(ex *exchange, r *http.Request, end time.Time) *accesslog.Entry {
+	e := &accesslog.Entry{
+		Type: l.accessType, Time: end, ELB: l.p.elbID, Client: r.RemoteAddr,
+		RequestProcessing: -1, TargetProcessing: -1, ResponseProcessing: -1,
+		ELBStatusCode: ex.status, TargetStatusCode: ex.targetStatus,
+		ReceivedBytes: requestSize(r), SentBytes: ex.sent,
+		Method: r.Method, URL: l.accessURL(r), Proto: r.Proto,
+		UserAgent: r.UserAgent(), TraceID: ex.traceHdr[0],
+		MatchedRulePriority: ex.priority, RequestCreation: ex.start,
+		ActionsExecuted: ex.action.name, RedirectURL: ex.redirectURL, ConnTraceID: ex.connTraceID,
+	}
+	if ex.verdict.desync.Class != desync.Compliant {
+		e.Classification, e.ClassificationReason = ex.verdict.desync.LogFields()
+	}
+	if r.Method == "" {
+		// Refused before a request line could be read.
+		e.Method, e.URL, e.Proto = "-", "-", "-"
+	}
+	if r.ProtoMajor == 2 {
+		e.Type = "h2"
+	}
+	if r.TLS != nil {
+		e.SSLProtocol = tlsVersionName(r.TLS.Version)
+		e.SSLCipher = tlsCipherName(r.TLS.CipherSuite)
+		e.DomainName = r.TLS.ServerName
+	}
+	if ex.fw != nil {
+		e.TargetGroupARN = ex.fw.arn
+	}
+	switch {
+	case ex.targetStatus != 0:
+		e.Target = ex.member.Addr()
+		e.RequestProcessing = ex.sentAt.Sub(ex.start)
+		e.TargetProcessing = ex.headersAt.Sub(ex.sentAt)
+		e.ResponseProcessing = end.Sub(ex.headersAt)
+	case ex.member != nil:
+		// Dispatched, no response: the target is logged, times are -1.
+		e.Target = ex.member.Addr()
+	case ex.fw == nil:
+		// Redirects and fixed responses are answered by the load balancer itself.
+		e.RequestProcessing, e.TargetProcessing, e.ResponseProcessing = end.Sub(ex.start), 0, 0
+	}
+	targets, codes := e.Target, "-"
+	if ex.targetStatus != 0 {
+		codes = strconv.Itoa(ex.targetStatus)
+	}
+	if ex.failedTarget != "" {
+		targets = ex.failedTarget + " " + targets
+		codes = "- " + codes
+	}
+	e.TargetList, e.TargetStatusList = targets, codes
+	if e.TargetList == "" {
+		e.TargetStatusList = ""
+	}
+	return e
+}
+
+func (l *Listener) accessURL(r *http.Request) string {
+	scheme := "http://"
+	if l.protocol == "HTTPS" {
+		scheme = "https://"
+	}
+	return scheme + strings.ToLower(hostOnly(r.Host)) + ":" + l.port + r.RequestURI
+}
+
+// requestSize estimates the bytes the client sent: request line, headers, body.
+func requestSize(r *http.Request) int64 {
+	n := int64(len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + len("Host: \r\n") + len(r.Host) + 2)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += int64(len(k) + len(v) + 4)
+		}
+	}
+	if r.ContentLength > 0 {
+		n += r.ContentLength
+	}
+	return n
+}

@@ -1,0 +1,113 @@
+package proxy
+
+import (
+	"net/http"
+	"net/netip"
+	"time"
+)
+
+// ServeHTTP routes one request.
+func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ex := &exchange{Context: r.Context(), w: w, l: l, start: time.Now(), writeIdle: l.p.o.IdleTimeout}
+	client, _ := netip.ParseAddrPort(r.RemoteAddr)
+	ex.clientIP = ipOf(r.RemoteAddr)
+	switch c := r.Context().Value(connTraceKey{}).(type) {
+	case string:
+		ex.connTraceID = c // HTTP/2
+	case *gatedConn:
+		ex.connTraceID, ex.gate = c.connTraceID, c
+		if c.tlsState != nil {
+			r.TLS = c.tlsState
+		}
+		v, _ := c.next()
+		if v.hold {
+			defer c.release()
+		}
+		if v.status != 0 {
+			l.refuse(ex, r, &v)
+			return
+		}
+		ex.verdict = v
+	}
+	if l.p.o.DropInvalidHeaderFields {
+		dropInvalidHeaderFields(r.Header)
+	}
+	if r.Host == "" && r.ProtoMajor == 1 && r.ProtoMinor == 0 {
+		r.Host = l.hostName
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &clientBody{ReadCloser: r.Body, ex: ex, rc: http.NewResponseController(w), idle: l.p.o.IdleTimeout}
+	}
+	a, priority := l.table.Load().route(r, client.Addr())
+	l.serve(ex, r, a, priority)
+}
+
+// refuse answers a request the load balancer refuses itself (the gate's
+// or the loop's judgement: v.status) and closes the connection; the
+// access log shows the request as it came, with its classification.
+func (l *Listener) refuse(ex *exchange, r *http.Request, v *verdict) {
+	ex.verdict = *v
+	r.Method, r.RequestURI, r.Proto, r.Host = v.method, v.target, v.proto, v.host
+	r.Header = http.Header{}
+	ex.action = refusedAction
+	defer l.finish(ex, r)
+	ex.Header()["Connection"] = []string{"close"}
+	serveError(ex, v.status)
+}
+
+// refusedAction stands for "no action" in the access log of a request the
+// load balancer refused before routing.
+var refusedAction = &action{kind: actionRefused}
+
+// serve answers a routed request, for net/http and for the connection loop.
+func (l *Listener) serve(ex *exchange, r *http.Request, a *action, priority int) {
+	ex.action, ex.priority = a, priority
+	defer l.finish(ex, r)
+	if ex.verdict.closes() {
+		ex.Header()["Connection"] = []string{"close"}
+	}
+	if tooManyForwarded(r.Header["X-Forwarded-For"]) {
+		ex.Header()["Connection"] = []string{"close"}
+		serveError(ex, statusTooManyForwarded)
+		return
+	}
+	switch a.kind {
+	case actionForward:
+		l.forward(ex, r, a)
+	case actionRedirect:
+		ex.redirectURL = l.redirectURL(&a.redirect, r)
+		ex.Header()["Location"] = []string{ex.redirectURL}
+		ex.WriteHeader(a.redirectCode)
+	case actionFixedResponse:
+		a.serveFixed(ex)
+	}
+}
+
+// ipOf is the IP part of an ip:port address, without allocating.
+func ipOf(addr string) string {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			ip := addr[:i]
+			if len(ip) > 1 && ip[0] == '[' {
+				ip = ip[1 : len(ip)-1]
+			}
+			return ip
+		}
+	}
+	return addr
+}
+
+// dropInvalidHeaderFields removes headers whose names hold anything but
+// letters, digits and hyphens: the ALB's definition of an invalid header
+// field (routing.http.drop_invalid_header_fields.enabled).
+func dropInvalidHeaderFields(h http.Header) {
+	for name := range h {
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+				delete(h, name)
+				break
+			}
+		}
+	}
+}
