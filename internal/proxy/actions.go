@@ -123,7 +123,7 @@ func (a *action) serveFixed(w http.ResponseWriter) {
 
 // redirectURL builds the Location of a redirect action. Components left
 // empty keep the request's own: #{protocol}, #{host}, #{port}, /#{path},
-// #{query} (alb.md section 5). #{path} has no leading slash and #{query} no
+// #{query} (ALB user guide, "Listener rules", redirect actions). #{path} has no leading slash and #{query} no
 // question mark, so that the canonical "/#{path}" and "#{query}" round-trip.
 func (l *Listener) redirectURL(rd *config.RedirectAction, r *http.Request) string {
 	proto := strings.ToLower(l.protocol)

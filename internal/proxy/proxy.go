@@ -166,7 +166,7 @@ func newProxy(o Options) *Proxy {
 	p := &Proxy{o: o, log: o.Logger, forwarders: map[*targetgroup.Group]*forwarder{}}
 	p.elbID = "app/" + o.LoadBalancerName + "/" + resourceID(o.LoadBalancerName)
 	dialer := &net.Dialer{
-		// The ALB's connect timeout (alb.md section 5).
+		// The ALB's connect timeout, 10 s ("Troubleshoot your Application Load Balancers", HTTP 504).
 		Timeout:   10 * time.Second,
 		KeepAlive: 30 * time.Second,
 	}
@@ -183,10 +183,10 @@ func newProxy(o Options) *Proxy {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: o.IdleTimeout,
 		TLSHandshakeTimeout:   10 * time.Second,
-		// The ALB does not verify target certificates (alb.md section 3).
+		// The ALB does not verify target certificates: "The load balancer does not validate these certificates" (ALB user guide, "Target groups", routing protocol HTTPS).
 		TLSClientConfig:    &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // ALB semantics
 		DisableCompression: true,
-		// Targets get HTTP/1.1, as from the ALB by default (alb.md section 5).
+		// Targets get HTTP/1.1, as from the ALB by default (target group protocol version HTTP1).
 		ForceAttemptHTTP2: false,
 		WriteBufferSize:   8 << 10,
 		ReadBufferSize:    8 << 10,

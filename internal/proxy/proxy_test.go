@@ -144,7 +144,7 @@ func testActions(t *testing.T, base Options) {
 	})
 }
 
-// TestHTTPToHTTPSRedirect is the canonical redirect of alb.md section 5,
+// TestHTTPToHTTPSRedirect is the canonical redirect of the ALB user guide ("Redirect actions"),
 // with the HTTPS listener's port, followed to an HTTP/2 answer.
 func TestHTTPToHTTPSRedirect(t *testing.T) {
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -180,8 +180,8 @@ func testRelayFraming(t *testing.T, base Options) {
 
 // TestTargetClosedIdleConnection: a target that closes kept-alive
 // connections sooner than the load balancer (Node's 5 s default, here 20
-// ms) must not cost the client a 502 on the next request (alb.md section 8,
-// pain point 5).
+// ms) must not cost the client a 502 on the next request (ALB troubleshooting, "HTTP 502":
+// "the keep-alive duration of the target is shorter than the idle timeout").
 func TestTargetClosedIdleConnection(t *testing.T) { eachHTTPPath(t, testTargetClosedIdleConnection) }
 
 func testTargetClosedIdleConnection(t *testing.T, base Options) {

@@ -15,7 +15,7 @@ import (
 )
 
 // rewrite builds the request to the target: its address, and the headers
-// the ALB adds (alb.md section 5). ReverseProxy has already removed the
+// the ALB adds (ALB user guide, "HTTP headers and Application Load Balancers"). ReverseProxy has already removed the
 // client's X-Forwarded-For/-Proto/-Host and the hop-by-hop headers.
 func rewrite(pr *httputil.ProxyRequest) {
 	ex := pr.In.Context().Value(exchangeKey{}).(*exchange)
@@ -69,7 +69,7 @@ func isConnectError(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// proxyError answers as the ALB does when the target failed (alb.md 5):
+// proxyError answers as the ALB does when the target failed ("Troubleshoot your Application Load Balancers"):
 // 504 when it did not answer within the idle timeout (or could not be
 // connected to within the connect timeout), 502 when it refused, reset or
 // sent a malformed response; 460 in the log when the client went away.

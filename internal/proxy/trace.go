@@ -10,7 +10,7 @@ import (
 const hexDigits = "0123456789abcdef"
 
 // newTraceValue is "1-<8 hex digits of epoch seconds>-<24 hex digits>", the
-// value of a Root or Self field (alb.md section 5).
+// value of a Root or Self field (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-request-tracing.html).
 func appendTraceValue(b []byte, now time.Time) []byte {
 	b = append(b, '1', '-')
 	b = appendHex(b, uint64(now.Unix()), 8)
@@ -31,7 +31,7 @@ func appendHex(b []byte, v uint64, digits int) []byte {
 }
 
 // newConnTraceID is a client connection's conn_trace_id in the access log:
-// "TID_" and 32 hex digits, as the ALB writes it (alb.md section 6), the same
+// "TID_" and 32 hex digits, as the ALB writes it ("Access logs", conn_trace_id), the same
 // on every request of the connection.
 func newConnTraceID() string {
 	b := make([]byte, 0, 36)

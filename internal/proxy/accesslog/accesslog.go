@@ -1,6 +1,6 @@
 // Package accesslog owns the load balancer's access log: one line per
 // request in the ALB access-log format, field for field
-// (shared/reference/alb.md section 6), written by one goroutine so that the
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html), written by one goroutine so that the
 // request path only hands over an Entry and never waits on the disk.
 // Health checks never reach it: only the proxy writes entries.
 package accesslog

@@ -7,7 +7,7 @@ import (
 )
 
 func TestAppendLineALBExample(t *testing.T) {
-	// The ALB user guide's example entry (alb.md section 6), with elbow's
+	// The ALB user guide's example entry ("Access logs for your Application Load Balancer"), with elbow's
 	// trailing fields: classification, classification_reason,
 	// conn_trace_id and the three transform fields.
 	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339Nano, s); return v }
