@@ -104,10 +104,7 @@ func TestAccessLogTLSFields(t *testing.T) {
 		}
 		res.Body.Close()
 		c.CloseIdleConnections()
-		deadline := time.Now().Add(2 * time.Second)
-		for !strings.Contains(log.String(), tc.want) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		eventually(t, 2*time.Second, func() bool { return strings.Contains(log.String(), tc.want) }, "the access-log line")
 		if !strings.Contains(log.String(), tc.want) {
 			t.Errorf("access log lacks %q:\n%s", tc.want, log.String())
 		}

@@ -317,3 +317,40 @@ func goDo(req *http.Request) <-chan reply {
 	}()
 	return done
 }
+
+// notify is an Options.OnDial that passes each address on to ch, without
+// blocking.
+func notify(ch chan<- string) func(string) {
+	return func(addr string) {
+		select {
+		case ch <- addr:
+		default:
+		}
+	}
+}
+
+// waitFor waits for the event ch signals, at most 5 s.
+func waitFor[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatalf("waited 5 s for %s", what)
+	}
+	var zero T
+	return zero
+}
+
+// eventually polls cond until it holds, at most timeout; the one place a
+// test of this package waits by polling.
+func eventually(t testing.TB, timeout time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -136,10 +136,11 @@ func testCutWhileConnecting(t *testing.T, base Options) {
 	target := unconnectable(t, "127.0.0.2")
 	g := newTGFor(t, config.DefaultTargetGroup, target)
 	g.SetDeregistrationDelay(300 * time.Millisecond)
-	p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	dialing := make(chan string, 8)
+	p := startProxy(t, fastPath(base, Options{OnDial: notify(dialing)}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
 	req, _ := http.NewRequest(http.MethodGet, p.Listeners()[0].URL()+"/", nil)
 	done := goDo(req)
-	time.Sleep(200 * time.Millisecond) // the request is connecting
+	waitFor(t, dialing, "the request to start connecting")
 	start := time.Now()
 	g.Deregister(target)
 	select {
@@ -166,7 +167,8 @@ func testClientLeavesWhileConnecting(t *testing.T, base Options) {
 	target := unconnectable(t, "127.0.0.2")
 	g := newTGFor(t, config.DefaultTargetGroup, target)
 	rec := &recordSink{}
-	p := startProxy(t, fastPath(base, Options{Recorder: rec}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	dialing := make(chan string, 8)
+	p := startProxy(t, fastPath(base, Options{Recorder: rec, OnDial: notify(dialing)}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
 	nc, err := net.Dial("tcp", p.Listeners()[0].Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -174,12 +176,10 @@ func testClientLeavesWhileConnecting(t *testing.T, base Options) {
 	if _, err := io.WriteString(nc, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // the request is connecting
+	waitFor(t, dialing, "the request to start connecting")
 	_ = nc.Close()
 	left := time.Now()
-	for len(rec.all()) == 0 && time.Since(left) < 3*time.Second {
-		time.Sleep(20 * time.Millisecond)
-	}
+	eventually(t, 3*time.Second, func() bool { return len(rec.all()) > 0 }, "a record of the client leaving")
 	recs := rec.all()
 	if len(recs) != 1 || recs[0].StatusCode != 460 {
 		t.Fatalf("records %+v, %v after the client left; want one 460 within a second or so", recs, time.Since(left))

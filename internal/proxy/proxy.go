@@ -54,6 +54,10 @@ type Options struct {
 	// it must cover the concurrency per target, or the proxy churns
 	// connections (reference/proxy-bench.md).
 	MaxIdleConnsPerTarget int
+	// OnDial, when set, is called as a connection to a target (ip:port)
+	// begins, on both target paths, once a deregistration cut or the
+	// client's leaving can reach the request making it (tests).
+	OnDial func(addr string)
 	// DisableFastPath sends every request through httputil.ReverseProxy and
 	// net/http.Transport instead of package upstream (tests, comparisons).
 	DisableFastPath bool
@@ -172,6 +176,9 @@ func newProxy(o Options) *Proxy {
 	}
 	p.transport = &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if o.OnDial != nil {
+				o.OnDial(addr)
+			}
 			c, err := dialer.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err
@@ -199,7 +206,7 @@ func newProxy(o Options) *Proxy {
 		ErrorLog:     slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
 	}
 	p.upstream = &upstream.Client{IdleTimeout: o.IdleTimeout, ConnectTimeout: 10 * time.Second,
-		MaxIdlePerTarget: o.MaxIdleConnsPerTarget, IdleConnTimeout: 90 * time.Second}
+		MaxIdlePerTarget: o.MaxIdleConnsPerTarget, IdleConnTimeout: 90 * time.Second, OnDial: o.OnDial}
 	if o.Recorder != nil {
 		p.records = newRecordPump(o.Recorder)
 	}

@@ -382,13 +382,7 @@ func testRealHealthChecksRoute(t *testing.T, base Options) {
 	sick.Store(true)
 	g.Register(a.target)
 	g.Register(b.target)
-	deadline := time.Now().Add(5 * time.Second)
-	for g.Health(b.target).State != healthcheck.StateHealthy {
-		if time.Now().After(deadline) {
-			t.Fatalf("b never turned healthy: %v", g.Describe())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(t, 5*time.Second, func() bool { return g.Health(b.target).State == healthcheck.StateHealthy }, "b to turn healthy")
 	p := startProxy(t, fastPath(base, Options{}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
 	for range 10 {
 		if got := get(t, client(), p.Listeners()[0].URL()).body; got != "b" {
@@ -614,9 +608,7 @@ func testRetryOnKilledTarget(t *testing.T, base Options) {
 		})
 	}
 	waitFor := func(n int64) {
-		for deadline := time.Now().Add(5 * time.Second); oks.Load() < n && time.Now().Before(deadline); {
-			time.Sleep(2 * time.Millisecond)
-		}
+		eventually(t, 5*time.Second, func() bool { return oks.Load() >= n }, "answered requests")
 	}
 	waitFor(200)
 	bs[1].stop()

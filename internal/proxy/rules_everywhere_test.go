@@ -272,21 +272,19 @@ func TestStalledBodyIs408(t *testing.T) {
 				t.Fatalf("%q: got %d (close %v); want 408 and the connection closed", framing, res.StatusCode, res.Close)
 			}
 		}
-		deadline := time.Now().Add(2 * time.Second)
-		for {
-			var got []int
+		var got []int
+		recorded := func() bool {
+			got = got[:0]
 			for _, r := range rec.all() {
 				if r.StatusCode != 200 {
 					got = append(got, r.StatusCode, r.TargetStatusCode)
 				}
 			}
-			if len(got) == 4 && got[0] == 408 && got[1] == 0 && got[2] == 408 && got[3] == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("recorded (status, target status) %v; want (408, 0) twice", got)
-			}
-			time.Sleep(20 * time.Millisecond)
+			return len(got) == 4 && got[0] == 408 && got[1] == 0 && got[2] == 408 && got[3] == 0
+		}
+		eventually(t, 2*time.Second, func() bool { return recorded() || len(got) >= 4 }, "two records")
+		if !recorded() {
+			t.Fatalf("recorded (status, target status) %v; want (408, 0) twice", got)
 		}
 	})
 }
@@ -318,24 +316,17 @@ func TestAccessLogClassification(t *testing.T) {
 				t.Fatalf("%q: %d; want %d", tc.req, res.StatusCode, tc.status)
 			}
 			path := strings.Fields(tc.req)[1]
-			deadline := time.Now().Add(2 * time.Second)
-			for {
-				line := ""
+			line := func() string {
 				for _, ln := range strings.Split(log.String(), "\n") {
 					if strings.Contains(ln, path+" HTTP/1.1") {
-						line = ln
+						return ln
 					}
 				}
-				if line != "" {
-					if !strings.Contains(line, " "+tc.fields+" ") {
-						t.Fatalf("%s: log line %q lacks %s", path, line, tc.fields)
-					}
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%s: no access-log line in %q", path, log.String())
-				}
-				time.Sleep(20 * time.Millisecond)
+				return ""
+			}
+			eventually(t, 2*time.Second, func() bool { return line() != "" }, "the access-log line of "+path)
+			if got := line(); !strings.Contains(got, " "+tc.fields+" ") {
+				t.Fatalf("%s: log line %q lacks %s", path, got, tc.fields)
 			}
 		}
 	})

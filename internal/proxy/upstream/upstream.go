@@ -68,6 +68,10 @@ type Client struct {
 	// goroutine instead; connections reused sooner skip the check, which
 	// would cost a system call per request. Default 1 s; negative: never.
 	QuietCheckAfter time.Duration
+	// OnDial, when set, is called as a new connection to addr begins, once
+	// Cut and Abort can reach the request making it: tests wait on it
+	// instead of sleeping until "the request is connecting".
+	OnDial func(addr string)
 
 	pools sync.Map // addr -> *pool
 	bufs  sync.Pool
@@ -386,6 +390,9 @@ func (p *pool) dial(c *Client, owner, tag any) (*conn, error) {
 	p.mu.Lock()
 	p.linkLocked(cn, owner, tag)
 	p.mu.Unlock()
+	if c.OnDial != nil {
+		c.OnDial(p.addr)
+	}
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", p.addr)
 	p.mu.Lock()
