@@ -66,6 +66,10 @@ func init() {
 	})
 }
 
+// djangoIMDSSnippet reads local-ipv4 with IMDSv2, a token first; in a
+// container the token's reply needs a hop limit of 2 ("How Instance Metadata
+// Service Version 2 works",
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-v2-how-it-works.html).
 const djangoIMDSSnippet = `# settings.py: allow the instance's private IP, the Host the ELB health check sends.
 import ipaddress, os, urllib.request
 
@@ -109,6 +113,10 @@ class HealthCheckMiddleware:
 # settings.py: first in the list, before SecurityMiddleware and CommonMiddleware
 MIDDLEWARE = ["shop.health.HealthCheckMiddleware", *MIDDLEWARE]`
 
+// djangoAllowedHosts quotes the DisallowedHost message of
+// HttpRequest.get_host (django/http/request.py in django/django), logged on
+// django.security.DisallowedHost
+// (https://docs.djangoproject.com/en/stable/topics/logging/#django-security).
 func djangoAllowedHosts(f facts) verdict {
 	why := f.checkerSends() + fmt.Sprintf(" Django accepts only the names in ALLOWED_HOSTS (it ignores the port when matching), and %s is not among them: CommonMiddleware calls request.get_host(), which raises DisallowedHost (\"Invalid HTTP_HOST header: '%s'. You may need to add '%s' to ALLOWED_HOSTS.\", logged on django.security.DisallowedHost, which with DEBUG = False only reaches mail_admins unless LOGGING sends it elsewhere), and Django answers 400 Bad Request.",
 		f.ip, f.hostHeader, f.ip)

@@ -136,10 +136,11 @@ func (f facts) mismatch() verdict {
 	return f.unrecognised()
 }
 
-// checkerSends describes the health check request, which the ELB checker
-// sends to the target's private IP with no forwarding headers: "Health checks
-// for your Application Load Balancer",
-// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
+// checkerSends describes the health check request: Host is the target's
+// private IP and the health check port ("Troubleshoot your Application Load
+// Balancers",
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html),
+// and no X-Forwarded-* header is sent (not documented; see doc.go).
 func (f facts) checkerSends() string {
 	return fmt.Sprintf("The ELB health checker sends GET %s over %s with Host: %s (the instance's private IP and the health check port), User-Agent: %s and no X-Forwarded-For or X-Forwarded-Proto header.",
 		f.path, f.protocol, f.hostHeader, healthcheck.UserAgent)

@@ -54,6 +54,10 @@ func init() {
 	})
 }
 
+// railsHostAuthorization quotes the log line of
+// actionpack/lib/action_dispatch/middleware/host_authorization.rb in
+// rails/rails; config.host_authorization's exclude was added for load
+// balancer health checks (rails/rails pull request 38829).
 func railsHostAuthorization(f facts) verdict {
 	why := f.checkerSends() + fmt.Sprintf(" Rails' ActionDispatch::HostAuthorization accepts only config.hosts, and the IP %s is not one of them, so it answers 403 (an empty body in production; the log says \"Blocked hosts: %s\").", f.ip, f.hostHeader)
 	why += f.asUserSaw()
