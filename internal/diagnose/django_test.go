@@ -9,7 +9,7 @@ import (
 	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
-// TestReferenceScenarioDjango walks the reference scenario (DESIGN.md) with
+// TestReferenceScenarioDjango walks the reference scenario (examples/django/README.md) with
 // the real Django app of examples/django on 127.0.0.2: 400, then 301 once the
 // instance IP is allowed, then healthy with the matcher 200-301.
 func TestReferenceScenarioDjango(t *testing.T) {

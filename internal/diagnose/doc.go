@@ -15,6 +15,23 @@
 // is what tells a Host-header or HTTPS-redirect problem from a broken app.
 //
 // The cases, how each is recognised and the fixes offered are listed in
-// docs/diagnosis.md; facts come from shared/reference/imds_django.md sections
-// 3-6 and shared/reference/alb.md sections 3 and 8.
+// docs/diagnosis.md. What the checker sends and how it maps failures to
+// reason codes is from "Health checks for your Application Load Balancer"
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html)
+// and "Troubleshoot your Application Load Balancers"
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html);
+// the latter also says the Host is the target's private IP and the health
+// check port. That the check carries no X-Forwarded-* header is not
+// documented; it is what apps behind load balancers report (for instance
+// dekkerglen/CubeCobra pull request 2596). Each framework's file cites that
+// framework's documentation.
+//
+// Layout: explain.go picks the case; host.go, redirect.go, status.go and
+// noanswer.go word the case families; advice.go holds the fixes they share.
+// Everything framework-specific (the clues that recognise it, its own
+// host-refusal case, its wording in each family) is one frameworkText value
+// per framework, in its own file (django.go, rails.go, ...), registered from
+// that file's init; generic.go is the wording when none is recognised and
+// the default of every field a framework leaves zero. Adding a framework is
+// adding one such file.
 package diagnose

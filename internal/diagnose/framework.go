@@ -1,27 +1,150 @@
 package diagnose
 
 import (
+	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 )
 
-// Framework names as they appear in Diagnosis.Framework.
-const (
-	Django  = "Django"
-	Rails   = "Rails"
-	Express = "Express"
-	Spring  = "Spring"
-	ASPNET  = "ASP.NET Core"
-	Flask   = "Flask"
-	Nginx   = "nginx"
-)
+// frameworkText is everything the diagnosis knows about one framework or web
+// server: the clues that recognise it in a response and its wording in each
+// case family. One value per framework, each in its own file and registered
+// from that file's init; adding a framework is one new file. A field left
+// zero takes generic's wording, the advice for an app nothing was recognised
+// in.
+type frameworkText struct {
+	// name is Diagnosis.Framework.
+	name string
+	// rank orders frameworks, lower first: it breaks ties between equal clue
+	// scores and orders the framework-specific host rejections.
+	rank int
+	// clues recognise the framework in a response.
+	clues []clue
+	// server marks a web server in front of the app (nginx): it loses to an
+	// application framework seen in the same answers, except when the failing
+	// answer is its own page (ownPage), since that is who must be fixed.
+	server  bool
+	ownPage func(ex *Exchange) bool
 
-// signal is one clue that a response came from a framework, with its weight:
+	// healthPath is the path a health route is suggested at.
+	healthPath string
+	// healthRoute is how to serve a health path (path-not-found), and
+	// healthRouteTradeOff what that costs.
+	healthRoute, healthRouteTradeOff string
+	// unauthenticatedRoute serves a health path without a login
+	// (auth-required, login-redirect).
+	unauthenticatedRoute string
+	// processOnlyRoute answers the health path without checking dependencies
+	// (dependency-check-failing).
+	processOnlyRoute string
+	// fastRoute answers the health path at once (slow-response).
+	fastRoute string
+	// bindAll listens on every address (bound-to-localhost).
+	bindAll func(f facts) string
+
+	// hostRejection is the framework's own host-validation case, tried
+	// before the generic host-validation case; nil when it has none.
+	hostRejection *hostRejection
+	// hostFix is the framework's first fix for the generic host-validation
+	// case; nil when it has none.
+	hostFix func(f facts) Fix
+
+	// redirectWho says who redirects the plain-HTTP check to HTTPS, one
+	// sentence with a leading space; redirectExempt is how to exempt the
+	// health path from that redirect; lbRedirectNote is appended to the
+	// redirect-at-the-load-balancer fix.
+	redirectWho    func(f facts) string
+	redirectExempt func(f facts) Fix
+	lbRedirectNote string
+	// trailingSlashWho names what adds the slash, with a leading space, in
+	// parentheses; "" says nothing.
+	trailingSlashWho string
+}
+
+// hostRejection recognises a framework's own refusal of the health check's
+// Host header and explains it.
+type hostRejection struct {
+	// code is the status the framework refuses with.
+	code int
+	// bodyMarks are texts only that refusal's body contains; any one
+	// suffices. Without one, the refusal is recognised when the framework is
+	// and a user's request was served.
+	bodyMarks []string
+	explain   func(f facts) verdict
+}
+
+func (h *hostRejection) matches(f facts, fw string, userPassed bool) bool {
+	if f.code != h.code {
+		return false
+	}
+	for _, m := range h.bodyMarks {
+		if strings.Contains(f.obs.check.Body, m) {
+			return true
+		}
+	}
+	return f.framework == fw && userPassed
+}
+
+// registry holds the registered frameworks by rank. It is written only by
+// init functions, before any diagnosis runs, as image.RegisterFormat is.
+var registry []*frameworkText
+
+// register adds t, filling the fields it leaves zero from generic. It panics
+// on a duplicate name or rank: both are programming errors.
+func register(t frameworkText) {
+	if t.name == "" {
+		panic("diagnose: framework without a name")
+	}
+	for _, r := range registry {
+		if r.name == t.name || r.rank == t.rank {
+			panic(fmt.Sprintf("diagnose: framework %q registered twice, or its rank %d is %q's", t.name, t.rank, r.name))
+		}
+	}
+	t.fillFrom(&generic)
+	registry = append(registry, &t)
+	sort.SliceStable(registry, func(i, j int) bool { return registry[i].rank < registry[j].rank })
+}
+
+func (t *frameworkText) fillFrom(g *frameworkText) {
+	str := func(s *string, d string) {
+		if *s == "" {
+			*s = d
+		}
+	}
+	str(&t.healthPath, g.healthPath)
+	str(&t.healthRoute, g.healthRoute)
+	str(&t.healthRouteTradeOff, g.healthRouteTradeOff)
+	str(&t.unauthenticatedRoute, g.unauthenticatedRoute)
+	str(&t.processOnlyRoute, g.processOnlyRoute)
+	str(&t.fastRoute, g.fastRoute)
+	if t.bindAll == nil {
+		t.bindAll = g.bindAll
+	}
+	if t.redirectWho == nil {
+		t.redirectWho = g.redirectWho
+	}
+	if t.redirectExempt == nil {
+		t.redirectExempt = g.redirectExempt
+	}
+}
+
+// textOf is the wording for the framework named name, generic's when none is
+// registered under it (name "" included).
+func textOf(name string) *frameworkText {
+	for _, t := range registry {
+		if t.name == name {
+			return t
+		}
+	}
+	return &generic
+}
+
+// clue is one sign that a response came from a framework, with its weight:
 // 3 for what only that framework produces, 1 for what it merely tends to.
-type signal struct {
-	framework string
-	weight    int
-	match     func(h http.Header, body string) bool
+type clue struct {
+	weight int
+	match  func(h http.Header, body string) bool
 }
 
 func headerHas(name, sub string) func(http.Header, string) bool {
@@ -62,57 +185,10 @@ func cookieNamed(name string) func(http.Header, string) bool {
 	}
 }
 
-// djangoPage is the body Django serves for a 400 when DEBUG is off
-// (django/views/defaults.py ERROR_PAGE_TEMPLATE), also on DisallowedHost.
-const djangoBadRequestTitle = "<title>Bad Request (400)</title>"
-
-var signals = []signal{
-	{Django, 3, cookieNamed("csrftoken")},
-	{Django, 3, cookieNamed("sessionid")},
-	{Django, 3, cookieNamed("django_language")},
-	{Django, 3, bodyHas("DisallowedHost")},
-	{Django, 3, bodyHas("Invalid HTTP_HOST header")},
-	{Django, 3, bodyHas(djangoBadRequestTitle)},
-	{Django, 2, bodyHas("The requested resource was not found on this server.")},
-	// SecurityMiddleware's defaults, served by a Python WSGI server.
-	{Django, 1, func(h http.Header, _ string) bool {
-		return h.Get("Referrer-Policy") == "same-origin" && h.Get("X-Content-Type-Options") == "nosniff"
-	}},
-	{Django, 1, headerHas("Server", "WSGIServer")},
-	{Django, 1, headerHas("Server", "gunicorn")},
-
-	{Rails, 2, headerPresent("X-Runtime")},
-	{Rails, 1, headerPresent("X-Request-Id")},
-	{Rails, 2, cookieNamed("*_session")},
-	{Rails, 3, bodyHas("Blocked host")},
-	{Rails, 3, bodyHas("config.hosts")},
-	{Rails, 1, headerPresent("X-Permitted-Cross-Domain-Policies")},
-
-	{Express, 3, headerHas("X-Powered-By", "Express")},
-	{Express, 3, cookieNamed("connect.sid")},
-	{Express, 3, bodyHas("<pre>Cannot GET ")},
-
-	{Spring, 2, cookieNamed("JSESSIONID")},
-	{Spring, 3, bodyHas("Whitelabel Error Page")},
-	{Spring, 1, headerPresent("X-Application-Context")},
-
-	{ASPNET, 3, headerHas("Server", "Kestrel")},
-	{ASPNET, 3, headerHas("X-Powered-By", "ASP.NET")},
-	{ASPNET, 3, cookieNamed("*.AspNetCore.Session")},
-	{ASPNET, 3, cookieNamed(".AspNetCore.Antiforgery")},
-
-	{Flask, 2, headerHas("Server", "Werkzeug")},
-
-	{Nginx, 2, headerHas("Server", "nginx")},
-	{Nginx, 2, bodyHas("<hr><center>nginx")},
-}
-
-// detectFramework names the framework the exchanges point to, or "". Web
-// servers (nginx) lose to an application framework seen in the same answers,
-// except when the failing answer itself is the server's own page: that is who
-// must be fixed.
+// detectFramework names the framework the exchanges point to, or "". The
+// first exchange is the failing check.
 func detectFramework(exchanges ...*Exchange) string {
-	score := map[string]int{}
+	score := map[*frameworkText]int{}
 	for _, ex := range exchanges {
 		if ex == nil || ex.StatusCode == 0 {
 			continue
@@ -121,22 +197,25 @@ func detectFramework(exchanges ...*Exchange) string {
 		if h == nil {
 			h = http.Header{}
 		}
-		for _, s := range signals {
-			if s.match(h, ex.Body) {
-				score[s.framework] += s.weight
+		for _, t := range registry {
+			for _, c := range t.clues {
+				if c.match(h, ex.Body) {
+					score[t] += c.weight
+				}
 			}
 		}
 	}
-	best, bestScore := "", 0
-	for _, s := range signals { // signals' order breaks ties deterministically
-		if sc := score[s.framework]; sc > bestScore {
-			best, bestScore = s.framework, sc
+	var best *frameworkText
+	bestScore := 0
+	for _, t := range registry { // rank breaks ties deterministically
+		if sc := score[t]; sc > bestScore {
+			best, bestScore = t, sc
 		}
 	}
-	if best == Nginx && !nginxOwnPage(exchanges[0]) {
-		for _, s := range signals {
-			if s.framework != Nginx && score[s.framework] >= 2 {
-				return s.framework
+	if best != nil && best.server && (best.ownPage == nil || !best.ownPage(exchanges[0])) {
+		for _, t := range registry {
+			if !t.server && score[t] >= 2 {
+				return t.name
 			}
 		}
 	}
@@ -144,10 +223,5 @@ func detectFramework(exchanges ...*Exchange) string {
 	if bestScore < 2 {
 		return ""
 	}
-	return best
-}
-
-// nginxOwnPage reports whether ex is one of nginx's built-in error or redirect pages.
-func nginxOwnPage(ex *Exchange) bool {
-	return ex != nil && strings.Contains(ex.Body, "<hr><center>nginx")
+	return best.name
 }

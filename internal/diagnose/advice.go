@@ -1,0 +1,41 @@
+package diagnose
+
+// The fixes several case families offer: widening the matcher, pointing the
+// check at a health path, serving one without a login.
+
+// matcherFix widens the matcher to accept codes, written for elbow.yaml, the
+// AWS CLI and Elastic Beanstalk option settings (MatcherHTTPCode in
+// aws:elasticbeanstalk:environment:process:default,
+// https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/command-options-general.html).
+func matcherFix(codes, tradeOff string) Fix {
+	return Fix{
+		Title: "Accept " + codes + " as healthy: set the matcher to " + codes,
+		Detail: "elbow.yaml, in the target group:\n" +
+			"  health_check:\n" +
+			"    matcher: \"" + codes + "\"\n" +
+			"AWS CLI:\n" +
+			"  aws elbv2 modify-target-group --target-group-arn <arn> --matcher HttpCode=" + codes + "\n" +
+			"Elastic Beanstalk (.ebextensions/healthcheck.config):\n" +
+			"  option_settings:\n" +
+			"    aws:elasticbeanstalk:environment:process:default:\n" +
+			"      MatcherHTTPCode: \"" + codes + "\"",
+		TradeOff: tradeOff,
+	}
+}
+
+// healthPathFix says how to point the health check at path, in elbow.yaml and
+// in Elastic Beanstalk's option settings.
+func healthPathFix(path string) string {
+	return "Then point the health check at it (elbow.yaml: health_check: {path: " + path + "}; Elastic Beanstalk: aws:elasticbeanstalk:environment:process:default HealthCheckPath: " + path + ")."
+}
+
+// publicHealthPathFix serves a health path that needs no login, in the
+// framework's terms.
+func (f facts) publicHealthPathFix() Fix {
+	return Fix{Title: "Serve an unauthenticated health path", Detail: f.text.unauthenticatedRoute + "\n" + healthPathFix(f.text.healthPath), TradeOff: "Anyone can read that path: keep it to \"ok\"."}
+}
+
+func withDetail(f Fix, more string) Fix {
+	f.Detail += more
+	return f
+}
