@@ -89,9 +89,13 @@ func TestDiffCoversEveryField(t *testing.T) {
 	// The check itself catches a key added without a decision, in a block
 	// and in a list's items.
 	type newBlock struct {
-		Config   `yaml:",inline"`
-		Deploy   struct{ Batch int `yaml:"batch"` } `yaml:"deploy"`
-		Hooks    []struct{ Name string `yaml:"name"` } `yaml:"hooks"`
+		Config `yaml:",inline"`
+		Deploy struct {
+			Batch int `yaml:"batch"`
+		} `yaml:"deploy"`
+		Hooks []struct {
+			Name string `yaml:"name"`
+		} `yaml:"hooks"`
 		internal int
 	}
 	missing, _ = undecided(reflect.TypeOf(newBlock{}), policy)
