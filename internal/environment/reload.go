@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/console"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
 
@@ -30,14 +31,14 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 	}
 
 	var applied []string
-	// New target groups first, so that routes can point at them.
+	// New target groups first, so that routes can point at them. The map
+	// holds next's groups only: a removed group leaves Groups (and the
+	// console's list) with its checker.
 	groups := make(map[string]*targetgroup.Group, len(next.TargetGroups))
-	for name, g := range e.groups {
-		groups[name] = g
-	}
 	var started []*targetgroup.Group
 	for _, tg := range next.TargetGroups {
-		if cur.TargetGroup(tg.Name) != nil {
+		if g := e.groups[tg.Name]; g != nil {
+			groups[tg.Name] = g
 			continue
 		}
 		g, err := e.newGroup(tg)
@@ -165,8 +166,10 @@ func (e *Env) ModifyHealthCheck(group string, hc config.HealthCheck, delay *int)
 	return nil
 }
 
-// ErrTargetGroupNotFound is returned for a target group the environment does not have.
-var ErrTargetGroupNotFound = errors.New("TargetGroupNotFound: no such target group")
+// ErrTargetGroupNotFound is returned for a target group the environment does
+// not have. It is the console's error, the one definition, under a second
+// name only while Start's console wiring still refers to it here.
+var ErrTargetGroupNotFound = console.ErrTargetGroupNotFound
 
 func describeHealthCheck(h config.HealthCheck) string {
 	return fmt.Sprintf("%s %s port %s, interval %d s, timeout %d s, healthy %d, unhealthy %d, matcher %s",
