@@ -229,7 +229,9 @@ func TestModifyHealthCheck(t *testing.T) {
 	if tg := f.env.Config().TargetGroup("web"); tg.HealthCheck != hc || tg.DeregistrationDelay != 9 {
 		t.Errorf("config after the change: %+v", tg)
 	}
-	if !slices.ContainsFunc(f.messages(), func(m string) bool { return strings.HasPrefix(m, "Target group web modified: health check HTTP /ready") }) {
+	if !slices.ContainsFunc(f.messages(), func(m string) bool {
+		return strings.HasPrefix(m, "Target group web modified: health check HTTP /ready")
+	}) {
 		t.Errorf("no event for the change: %q", f.messages())
 	}
 
