@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -316,6 +317,16 @@ func healthCheckOf(s healthcheck.Settings) HealthCheck {
 		Interval: int(s.Interval / time.Second), Timeout: int(s.Timeout / time.Second),
 		HealthyThreshold: s.HealthyThreshold, UnhealthyThreshold: s.UnhealthyThreshold, Matcher: s.Matcher.String(),
 	}
+}
+
+// Resolve is where a path given in the file points: a relative path is
+// relative to the file's folder (to the working directory for the built-in
+// default), so that elbow.yaml means the same wherever elbow runs from.
+func (c *Config) Resolve(path string) string {
+	if path == "" || filepath.IsAbs(path) || c.File == "" {
+		return path
+	}
+	return filepath.Join(filepath.Dir(c.File), path)
 }
 
 // TargetGroup returns the group named name, or nil.

@@ -336,3 +336,20 @@ func TestDefaultHealthCheckIsEB(t *testing.T) {
 		t.Errorf("DefaultHealthCheck %+v", DefaultHealthCheck)
 	}
 }
+
+func TestResolve(t *testing.T) {
+	c := &Config{File: filepath.Join("/srv", "app", "elbow.yaml")}
+	for in, want := range map[string]string{
+		"access.log":     filepath.Join("/srv", "app", "access.log"),
+		"../logs/a.log":  filepath.Join("/srv", "logs", "a.log"),
+		"/var/log/a.log": "/var/log/a.log",
+		"":               "",
+	} {
+		if got := c.Resolve(in); got != want {
+			t.Errorf("Resolve(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := (&Config{}).Resolve("a.log"); got != "a.log" {
+		t.Errorf("without a file: %q, want the working directory's a.log", got)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -195,13 +194,8 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 	e.consoleAddr = consoleLn.Addr().String()
 	e.goRun(func() { e.console.Serve(runCtx, consoleLn) })
 
-	accessLog, err := openAccessLog(cfg)
-	if err != nil {
-		return nil, err
-	}
 	e.proxy, err = proxy.New(cfg, e.groups, proxy.Options{
 		IdleTimeout:      time.Duration(cfg.LoadBalancer.IdleTimeout) * time.Second,
-		AccessLog:        accessLog,
 		Recorder:         recorders{monitorRecorder{e.monitor}, e.console},
 		Logger:           o.Logger,
 		LoadBalancerName: cfg.LoadBalancer.Name,
@@ -396,25 +390,6 @@ func (e *Env) baseDir() string {
 		return wd
 	}
 	return filepath.Dir(e.cfg.File)
-}
-
-func openAccessLog(cfg *config.Config) (io.Writer, error) {
-	al := cfg.LoadBalancer.AccessLogs
-	if !al.Enabled {
-		return nil, nil
-	}
-	if al.Path == "-" {
-		return os.Stdout, nil
-	}
-	path := al.Path
-	if !filepath.IsAbs(path) && cfg.File != "" {
-		path = filepath.Join(filepath.Dir(cfg.File), path)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("access log: %w", err)
-	}
-	return f, nil
 }
 
 // Stop closes the listeners (requests in flight finish), then drains and
