@@ -97,24 +97,11 @@ type Env struct {
 }
 
 // Start stands the environment up: target groups and their checkers, the
-// listeners, then the instances. On an error everything started is stopped.
+// console, the listeners, the monitor, then the instances. On an error
+// everything started is stopped.
 func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err error) {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Events == nil {
-		o.Events = func(Event) {}
-	}
-	if o.FirstProbeJitter == 0 {
-		o.FirstProbeJitter = 500 * time.Millisecond
-	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Env{
-		cfg: cfg, log: o.Logger, events: o.Events, cancel: cancel,
-		groups: proxy.Groups{}, imds: map[string]*http.Server{}, targets: map[string]healthcheck.Target{},
-		lastFailure: map[string]healthcheck.Result{}, diagnoses: map[string]diagnose.Diagnosis{}, runCtx: runCtx,
-		opts: o, groupStop: map[string]context.CancelFunc{},
-	}
+	e, runCtx := newEnv(ctx, cfg, o)
+	o = e.opts // with its defaults, which the console wiring below reads
 	defer func() {
 		if err != nil {
 			stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
@@ -122,17 +109,8 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 			e.Stop(stopCtx)
 		}
 	}()
-
-	// The monitor's transitions reach the user as events (below); its own
-	// log of them would print each one twice.
-	e.monitor = monitor.New(monitor.Options{EnvironmentName: cfg.Name, Rules: cfg.EnhancedHealth, Logger: slog.New(slog.DiscardHandler)})
-	for _, tg := range cfg.TargetGroups {
-		g, err := e.newGroup(tg)
-		if err != nil {
-			return nil, err
-		}
-		e.groups[tg.Name] = g
-		e.runGroup(g)
+	if err := e.startGroups(); err != nil {
+		return nil, err
 	}
 
 	e.console = console.New(console.Options{
@@ -194,26 +172,81 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 	e.consoleAddr = consoleLn.Addr().String()
 	e.goRun(func() { e.console.Serve(runCtx, consoleLn) })
 
-	e.proxy, err = proxy.New(cfg, e.groups, proxy.Options{
+	if err := e.startListeners(); err != nil {
+		return nil, err
+	}
+	e.runMonitor()
+	if err := e.startInstances(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// newEnv fills o's defaults and builds the environment and its monitor;
+// nothing runs yet. runCtx lives until Stop, whatever becomes of ctx.
+func newEnv(ctx context.Context, cfg *config.Config, o Options) (e *Env, runCtx context.Context) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Events == nil {
+		o.Events = func(Event) {}
+	}
+	if o.FirstProbeJitter == 0 {
+		o.FirstProbeJitter = 500 * time.Millisecond
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e = &Env{
+		cfg: cfg, log: o.Logger, events: o.Events, cancel: cancel,
+		groups: proxy.Groups{}, imds: map[string]*http.Server{}, targets: map[string]healthcheck.Target{},
+		lastFailure: map[string]healthcheck.Result{}, diagnoses: map[string]diagnose.Diagnosis{}, runCtx: runCtx,
+		opts: o, groupStop: map[string]context.CancelFunc{},
+	}
+	// The monitor's transitions reach the user as events (runMonitor); its
+	// own log of them would print each one twice.
+	e.monitor = monitor.New(monitor.Options{EnvironmentName: cfg.Name, Rules: cfg.EnhancedHealth, Logger: slog.New(slog.DiscardHandler)})
+	return e, runCtx
+}
+
+// startGroups builds each target group and starts its checker.
+func (e *Env) startGroups() error {
+	for _, tg := range e.cfg.TargetGroups {
+		g, err := e.newGroup(tg)
+		if err != nil {
+			return err
+		}
+		e.groups[tg.Name] = g
+		e.runGroup(g)
+	}
+	return nil
+}
+
+// startListeners builds the load balancer's listeners over the groups and
+// starts accepting. The proxy opens the access log and closes it at Shutdown.
+func (e *Env) startListeners() error {
+	cfg := e.cfg
+	p, err := proxy.New(cfg, e.groups, proxy.Options{
 		IdleTimeout:      time.Duration(cfg.LoadBalancer.IdleTimeout) * time.Second,
 		Recorder:         recorders{monitorRecorder{e.monitor}, e.console},
-		Logger:           o.Logger,
+		Logger:           e.log,
 		LoadBalancerName: cfg.LoadBalancer.Name,
 		Region:           cfg.Region,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := e.proxy.Start(); err != nil {
-		return nil, err
-	}
+	e.proxy = p
+	return p.Start()
+}
 
+// runMonitor runs the enhanced-health monitor and turns its transitions
+// into events until the environment stops.
+func (e *Env) runMonitor() {
 	sub := e.monitor.Subscribe(256)
-	e.goRun(func() { e.monitor.Run(runCtx) })
+	e.goRun(func() { e.monitor.Run(e.runCtx) })
 	e.goRun(func() {
 		for {
 			select {
-			case <-runCtx.Done():
+			case <-e.runCtx.Done():
 				sub.Close()
 				return
 			case ev, ok := <-sub.C:
@@ -224,8 +257,12 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 			}
 		}
 	})
+}
 
-	in := cfg.Instances
+// startInstances registers the targets the file names, or launches the
+// fleet of instances in the instances' target group.
+func (e *Env) startInstances(ctx context.Context) error {
+	in := e.cfg.Instances
 	group := e.groups[in.TargetGroup]
 	if len(in.Targets) > 0 {
 		for _, addr := range in.Targets {
@@ -235,15 +272,14 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 			group.Register(t)
 		}
 		e.monitor.SetCapacity(len(in.Targets), len(in.Targets))
-		return e, nil
+		return nil
 	}
-	if e.fleet, err = e.newFleet(o, group); err != nil {
-		return nil, err
+	f, err := e.newFleet(e.opts, group)
+	if err != nil {
+		return err
 	}
-	if err := e.fleet.Start(ctx); err != nil {
-		return nil, err
-	}
-	return e, nil
+	e.fleet = f
+	return f.Start(ctx)
 }
 
 func (e *Env) newGroup(tg config.TargetGroup) (*targetgroup.Group, error) {
