@@ -1,10 +1,16 @@
 package environment
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
 // TestAccessLogBesideConfig: a relative access-log path is the file's
@@ -46,4 +52,31 @@ func openFiles(t *testing.T, path string) int {
 		}
 	}
 	return n
+}
+
+// TestStartFailureStopsWhatStarted: a listener that cannot bind fails
+// Start, and the console started before it is closed again.
+func TestStartFailureStopsWhatStarted(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	consoleAddr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t, "127.0.0.1"))
+	yaml := strings.Replace(baseYAML, "127.0.0.1:0", consoleAddr, 1)
+	yaml = strings.Replace(yaml, "{{listen}}", fmt.Sprint(busy.Addr().(*net.TCPAddr).Port), 1)
+	f := &fixture{file: filepath.Join(t.TempDir(), "elbow.yaml"), vars: map[string]string{"target": app(t, "web")}}
+	env, err := Start(context.Background(), f.parse(t, yaml), Options{FirstProbeJitter: time.Millisecond})
+	if err == nil {
+		env.Stop(context.Background())
+		t.Fatal("Start succeeded with its listener's port taken")
+	}
+	if !strings.Contains(err.Error(), busy.Addr().String()) {
+		t.Errorf("error %q does not name the address", err)
+	}
+	ln, err := net.Listen("tcp", consoleAddr)
+	if err != nil {
+		t.Fatalf("the console still listens after the failed Start: %v", err)
+	}
+	ln.Close()
 }
