@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -190,13 +191,10 @@ type HealthCheck struct {
 }
 
 // Defaults as values. Health-check defaults are Elastic Beanstalk's process
-// defaults (reference/eb.md section 3.3): an environment file describes an
-// Elastic Beanstalk environment, not a bare ALB.
+// defaults, defined once by healthcheck.EBDefaults: an environment file
+// describes an Elastic Beanstalk environment, not a bare ALB.
 var (
-	DefaultHealthCheck = HealthCheck{
-		Enabled: true, Path: "/", Port: "traffic-port", Protocol: "HTTP",
-		Interval: 15, Timeout: 5, HealthyThreshold: 3, UnhealthyThreshold: 5, Matcher: "200",
-	}
+	DefaultHealthCheck = healthCheckOf(healthcheck.EBDefaults())
 	DefaultTargetGroup = TargetGroup{
 		Protocol: "HTTP", HealthCheck: DefaultHealthCheck,
 		DeregistrationDelay: 20, LoadBalancingAlgorithmType: "round_robin",
@@ -306,6 +304,29 @@ func (h HealthCheck) Settings() (healthcheck.Settings, error) {
 		UnhealthyThreshold: h.UnhealthyThreshold,
 		Matcher:            m,
 	}, nil
+}
+
+// healthCheckOf is the health_check block that Settings turns into s.
+func healthCheckOf(s healthcheck.Settings) HealthCheck {
+	port := "traffic-port"
+	if s.Port != 0 {
+		port = strconv.Itoa(s.Port)
+	}
+	return HealthCheck{
+		Enabled: s.Enabled, Path: s.Path, Port: port, Protocol: string(s.Protocol),
+		Interval: int(s.Interval / time.Second), Timeout: int(s.Timeout / time.Second),
+		HealthyThreshold: s.HealthyThreshold, UnhealthyThreshold: s.UnhealthyThreshold, Matcher: s.Matcher.String(),
+	}
+}
+
+// Resolve is where a path given in the file points: a relative path is
+// relative to the file's folder (to the working directory for the built-in
+// default), so that elbow.yaml means the same wherever elbow runs from.
+func (c *Config) Resolve(path string) string {
+	if path == "" || filepath.IsAbs(path) || c.File == "" {
+		return path
+	}
+	return filepath.Join(filepath.Dir(c.File), path)
 }
 
 // TargetGroup returns the group named name, or nil.

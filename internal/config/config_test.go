@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -312,5 +313,43 @@ func TestConsoleCredentials(t *testing.T) {
 	_, err = Load("testdata/invalid-console-credentials.yaml")
 	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
 		t.Errorf("errors show the secret: %v", err)
+	}
+}
+
+// TestDefaultHealthCheckIsEB: the file's health_check defaults are the
+// checker's Elastic Beanstalk defaults, both ways: the block turns into them,
+// and they turn back into the block.
+func TestDefaultHealthCheckIsEB(t *testing.T) {
+	s, err := DefaultHealthCheck.Settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eb := healthcheck.EBDefaults()
+	if s.Matcher.String() != eb.Matcher.String() {
+		t.Errorf("matcher %s, want %s", s.Matcher, eb.Matcher)
+	}
+	s.Matcher, eb.Matcher = healthcheck.Matcher{}, healthcheck.Matcher{}
+	if !reflect.DeepEqual(s, eb) {
+		t.Errorf("DefaultHealthCheck.Settings() = %+v, want healthcheck.EBDefaults() %+v", s, eb)
+	}
+	if DefaultHealthCheck.Port != "traffic-port" || DefaultHealthCheck.Interval != 15 || DefaultTargetGroup.HealthCheck != DefaultHealthCheck {
+		t.Errorf("DefaultHealthCheck %+v", DefaultHealthCheck)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	c := &Config{File: filepath.Join("/srv", "app", "elbow.yaml")}
+	for in, want := range map[string]string{
+		"access.log":     filepath.Join("/srv", "app", "access.log"),
+		"../logs/a.log":  filepath.Join("/srv", "logs", "a.log"),
+		"/var/log/a.log": "/var/log/a.log",
+		"":               "",
+	} {
+		if got := c.Resolve(in); got != want {
+			t.Errorf("Resolve(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := (&Config{}).Resolve("a.log"); got != "a.log" {
+		t.Errorf("without a file: %q, want the working directory's a.log", got)
 	}
 }

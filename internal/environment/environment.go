@@ -9,15 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
-	"os"
-	"path/filepath"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -98,24 +93,11 @@ type Env struct {
 }
 
 // Start stands the environment up: target groups and their checkers, the
-// listeners, then the instances. On an error everything started is stopped.
+// console, the listeners, the monitor, then the instances. On an error
+// everything started is stopped.
 func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err error) {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Events == nil {
-		o.Events = func(Event) {}
-	}
-	if o.FirstProbeJitter == 0 {
-		o.FirstProbeJitter = 500 * time.Millisecond
-	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Env{
-		cfg: cfg, log: o.Logger, events: o.Events, cancel: cancel,
-		groups: proxy.Groups{}, imds: map[string]*http.Server{}, targets: map[string]healthcheck.Target{},
-		lastFailure: map[string]healthcheck.Result{}, diagnoses: map[string]diagnose.Diagnosis{}, runCtx: runCtx,
-		opts: o, groupStop: map[string]context.CancelFunc{},
-	}
+	e, runCtx := newEnv(ctx, cfg, o)
+	o = e.opts // with its defaults, which the console wiring below reads
 	defer func() {
 		if err != nil {
 			stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
@@ -123,17 +105,8 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 			e.Stop(stopCtx)
 		}
 	}()
-
-	// The monitor's transitions reach the user as events (below); its own
-	// log of them would print each one twice.
-	e.monitor = monitor.New(monitor.Options{EnvironmentName: cfg.Name, Rules: cfg.EnhancedHealth, Logger: slog.New(slog.DiscardHandler)})
-	for _, tg := range cfg.TargetGroups {
-		g, err := e.newGroup(tg)
-		if err != nil {
-			return nil, err
-		}
-		e.groups[tg.Name] = g
-		e.runGroup(g)
+	if err := e.startGroups(); err != nil {
+		return nil, err
 	}
 
 	e.console = console.New(console.Options{
@@ -195,31 +168,81 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 	e.consoleAddr = consoleLn.Addr().String()
 	e.goRun(func() { e.console.Serve(runCtx, consoleLn) })
 
-	accessLog, err := openAccessLog(cfg)
-	if err != nil {
+	if err := e.startListeners(); err != nil {
 		return nil, err
 	}
-	e.proxy, err = proxy.New(cfg, e.groups, proxy.Options{
+	e.runMonitor()
+	if err := e.startInstances(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// newEnv fills o's defaults and builds the environment and its monitor;
+// nothing runs yet. runCtx lives until Stop, whatever becomes of ctx.
+func newEnv(ctx context.Context, cfg *config.Config, o Options) (e *Env, runCtx context.Context) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Events == nil {
+		o.Events = func(Event) {}
+	}
+	if o.FirstProbeJitter == 0 {
+		o.FirstProbeJitter = 500 * time.Millisecond
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e = &Env{
+		cfg: cfg, log: o.Logger, events: o.Events, cancel: cancel,
+		groups: proxy.Groups{}, imds: map[string]*http.Server{}, targets: map[string]healthcheck.Target{},
+		lastFailure: map[string]healthcheck.Result{}, diagnoses: map[string]diagnose.Diagnosis{}, runCtx: runCtx,
+		opts: o, groupStop: map[string]context.CancelFunc{},
+	}
+	// The monitor's transitions reach the user as events (runMonitor); its
+	// own log of them would print each one twice.
+	e.monitor = monitor.New(monitor.Options{EnvironmentName: cfg.Name, Rules: cfg.EnhancedHealth, Logger: slog.New(slog.DiscardHandler)})
+	return e, runCtx
+}
+
+// startGroups builds each target group and starts its checker.
+func (e *Env) startGroups() error {
+	for _, tg := range e.cfg.TargetGroups {
+		g, err := e.newGroup(tg)
+		if err != nil {
+			return err
+		}
+		e.groups[tg.Name] = g
+		e.runGroup(g)
+	}
+	return nil
+}
+
+// startListeners builds the load balancer's listeners over the groups and
+// starts accepting. The proxy opens the access log and closes it at Shutdown.
+func (e *Env) startListeners() error {
+	cfg := e.cfg
+	p, err := proxy.New(cfg, e.groups, proxy.Options{
 		IdleTimeout:      time.Duration(cfg.LoadBalancer.IdleTimeout) * time.Second,
-		AccessLog:        accessLog,
 		Recorder:         recorders{monitorRecorder{e.monitor}, e.console},
-		Logger:           o.Logger,
+		Logger:           e.log,
 		LoadBalancerName: cfg.LoadBalancer.Name,
 		Region:           cfg.Region,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := e.proxy.Start(); err != nil {
-		return nil, err
-	}
+	e.proxy = p
+	return p.Start()
+}
 
+// runMonitor runs the enhanced-health monitor and turns its transitions
+// into events until the environment stops.
+func (e *Env) runMonitor() {
 	sub := e.monitor.Subscribe(256)
-	e.goRun(func() { e.monitor.Run(runCtx) })
+	e.goRun(func() { e.monitor.Run(e.runCtx) })
 	e.goRun(func() {
 		for {
 			select {
-			case <-runCtx.Done():
+			case <-e.runCtx.Done():
 				sub.Close()
 				return
 			case ev, ok := <-sub.C:
@@ -230,26 +253,6 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 			}
 		}
 	})
-
-	in := cfg.Instances
-	group := e.groups[in.TargetGroup]
-	if len(in.Targets) > 0 {
-		for _, addr := range in.Targets {
-			ap := netip.MustParseAddrPort(addr) // validated at load
-			t := healthcheck.Target{ID: ap.Addr().String(), IP: ap.Addr().String(), Port: int(ap.Port())}
-			e.monitor.AddInstance(t.ID, time.Now(), func() int { return 0 })
-			group.Register(t)
-		}
-		e.monitor.SetCapacity(len(in.Targets), len(in.Targets))
-		return e, nil
-	}
-	if e.fleet, err = e.newFleet(o, group); err != nil {
-		return nil, err
-	}
-	if err := e.fleet.Start(ctx); err != nil {
-		return nil, err
-	}
-	return e, nil
 }
 
 func (e *Env) newGroup(tg config.TargetGroup) (*targetgroup.Group, error) {
@@ -289,132 +292,6 @@ func (e *Env) online() int {
 func (e *Env) goRun(f func()) {
 	e.done.Add(1)
 	go func() { defer e.done.Done(); f() }()
-}
-
-func (e *Env) newFleet(o Options, group *targetgroup.Group) (*fleet.Fleet, error) {
-	in := e.cfg.Instances
-	base := e.baseDir()
-	argv := in.Command.Args()
-	if in.SampleApp {
-		exe := o.Executable
-		if exe == "" {
-			var err error
-			if exe, err = os.Executable(); err != nil {
-				return nil, fmt.Errorf("finding the elbow binary for the sample app: %w", err)
-			}
-		}
-		argv = []string{exe, "sample-app"}
-	}
-	dir := in.Dir
-	if dir != "" && !filepath.IsAbs(dir) {
-		dir = filepath.Join(base, dir)
-	}
-	logDir := in.LogDir
-	if logDir == "" {
-		logDir = filepath.Join(base, ".elbow", "logs")
-	} else if !filepath.IsAbs(logDir) {
-		logDir = filepath.Join(base, logDir)
-	}
-	env := make([]string, 0, len(in.Env))
-	for k, v := range in.Env {
-		env = append(env, k+"="+v)
-	}
-	sort.Strings(env)
-	return fleet.New(fleet.Config{
-		Command: argv, Dir: dir, Env: env, Port: in.Port, Min: in.Min, Max: in.Max, LogDir: logDir,
-		Logger: e.log,
-		Hooks: fleet.Hooks{
-			Prepare: e.startMetadataService,
-			Launched: func(inst fleet.Instance) {
-				t := targetOf(inst)
-				e.mu.Lock()
-				e.targets[inst.ID] = t
-				online := len(e.targets)
-				e.mu.Unlock()
-				e.monitor.AddInstance(inst.ID, time.Now(), func() int {
-					if st, ok := e.fleet.Status(inst.ID); ok {
-						return st.SupervisorPID
-					}
-					return 0
-				})
-				e.monitor.SetCapacity(e.Config().Instances.Min, online)
-				group.Register(t)
-			},
-			Terminating: func(ctx context.Context, inst fleet.Instance) {
-				select {
-				case <-group.Deregister(targetOf(inst)):
-				case <-ctx.Done():
-				}
-				e.mu.Lock()
-				delete(e.targets, inst.ID)
-				online := len(e.targets)
-				e.mu.Unlock()
-				e.monitor.RemoveInstance(inst.ID)
-				e.monitor.SetCapacity(e.Config().Instances.Min, online)
-			},
-			Event: func(ev fleet.Event) {
-				e.events(Event{Time: ev.Time, Source: SourceInstance, Severity: string(ev.Severity), Message: ev.Message})
-			},
-		},
-	})
-}
-
-func targetOf(inst fleet.Instance) healthcheck.Target {
-	return healthcheck.Target{ID: inst.ID, IP: inst.IP.String(), Port: inst.Port}
-}
-
-// startMetadataService runs the instance's own metadata service on its IP.
-func (e *Env) startMetadataService(_ context.Context, inst fleet.Instance) ([]string, func(), error) {
-	mo := e.cfg.Instances.MetadataOptions
-	srv, err := imds.New(imds.NewInstance(inst.ID, inst.IP.String(), e.cfg.Region),
-		imds.Options{TokensRequired: mo.HTTPTokens == "required", Logger: e.log})
-	if err != nil {
-		return nil, nil, err
-	}
-	addr := net.JoinHostPort(inst.IP.String(), strconv.Itoa(mo.Port))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("metadata service of instance %s on %s: %w", inst.ID, addr, err)
-	}
-	hs := srv.HTTPServer()
-	go hs.Serve(ln)
-	e.mu.Lock()
-	e.imds[inst.ID] = hs
-	e.mu.Unlock()
-	cleanup := func() {
-		hs.Close()
-		e.mu.Lock()
-		delete(e.imds, inst.ID)
-		e.mu.Unlock()
-	}
-	return []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + addr}, cleanup, nil
-}
-
-func (e *Env) baseDir() string {
-	if e.cfg.File == "" {
-		wd, _ := os.Getwd()
-		return wd
-	}
-	return filepath.Dir(e.cfg.File)
-}
-
-func openAccessLog(cfg *config.Config) (io.Writer, error) {
-	al := cfg.LoadBalancer.AccessLogs
-	if !al.Enabled {
-		return nil, nil
-	}
-	if al.Path == "-" {
-		return os.Stdout, nil
-	}
-	path := al.Path
-	if !filepath.IsAbs(path) && cfg.File != "" {
-		path = filepath.Join(filepath.Dir(cfg.File), path)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("access log: %w", err)
-	}
-	return f, nil
 }
 
 // Stop closes the listeners (requests in flight finish), then drains and

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
+	"strings"
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/console"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
 
@@ -24,19 +25,20 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
 	cur := e.cfg
-	if err := e.checkReload(cur, next); err != nil {
+	diff := config.Diff(cur, next)
+	if err := needsRestart(diff); err != nil {
 		return nil, err
 	}
 
 	var applied []string
-	// New target groups first, so that routes can point at them.
+	// New target groups first, so that routes can point at them. The map
+	// holds next's groups only: a removed group leaves Groups (and the
+	// console's list) with its checker.
 	groups := make(map[string]*targetgroup.Group, len(next.TargetGroups))
-	for name, g := range e.groups {
-		groups[name] = g
-	}
 	var started []*targetgroup.Group
 	for _, tg := range next.TargetGroups {
-		if cur.TargetGroup(tg.Name) != nil {
+		if g := e.groups[tg.Name]; g != nil {
+			groups[tg.Name] = g
 			continue
 		}
 		g, err := e.newGroup(tg)
@@ -61,7 +63,7 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 	if err != nil {
 		applied = append(applied, fmt.Sprintf("but: %v", err))
 	}
-	if !reflect.DeepEqual(cur.Listeners, next.Listeners) && len(changes) == 0 {
+	if touched(diff, "listeners") && len(changes) == 0 {
 		applied = append(applied, "listener rules and actions")
 	}
 	for _, g := range started {
@@ -73,12 +75,13 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 			continue
 		}
 		g := groups[tg.Name]
-		if old.HealthCheck != tg.HealthCheck {
+		at := "target_groups[" + tg.Name + "]"
+		if touched(diff, at+".health_check") {
 			s, _ := tg.HealthCheck.Settings() // validated at load
 			g.ModifyHealthCheck(s)
 			applied = append(applied, fmt.Sprintf("target group %s health check: %s", tg.Name, describeHealthCheck(tg.HealthCheck)))
 		}
-		if old.DeregistrationDelay != tg.DeregistrationDelay {
+		if touched(diff, at+".deregistration_delay") {
 			g.SetDeregistrationDelay(time.Duration(tg.DeregistrationDelay) * time.Second)
 			applied = append(applied, fmt.Sprintf("target group %s deregistration delay: %d s", tg.Name, tg.DeregistrationDelay))
 		}
@@ -94,7 +97,7 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 	e.cfg = next
 	e.mu.Unlock()
 
-	if e.fleet != nil && (cur.Instances.Min != next.Instances.Min || cur.Instances.Max != next.Instances.Max) {
+	if e.fleet != nil && (touched(diff, "instances.min") || touched(diff, "instances.max")) {
 		if err := e.fleet.SetCapacity(ctx, next.Instances.Min, next.Instances.Max); err != nil {
 			return applied, fmt.Errorf("instance count: %w", err)
 		}
@@ -104,37 +107,24 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 	return applied, nil
 }
 
-// checkReload lists every change that cannot apply live.
-func (e *Env) checkReload(cur, next *config.Config) error {
+// needsRestart lists every change that cannot apply live, one error each
+// naming the key (errors.Is ErrNeedsRestart).
+func needsRestart(diff []config.Change) error {
 	var errs []error
-	needs := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrNeedsRestart))
-	}
-	if cur.Name != next.Name || cur.Region != next.Region {
-		needs("the environment's name or region changed")
-	}
-	ci, ni := cur.Instances, next.Instances
-	ci.Min, ci.Max, ni.Min, ni.Max = 0, 0, 0, 0
-	if !reflect.DeepEqual(ci, ni) {
-		needs("instances changed beyond min and max (command, port, env, targets, metadata options)")
-	}
-	if !reflect.DeepEqual(cur.LoadBalancer, next.LoadBalancer) {
-		needs("load_balancer changed")
-	}
-	if cur.Console != next.Console {
-		needs("console.address changed")
-	}
-	for _, tg := range next.TargetGroups {
-		old := cur.TargetGroup(tg.Name)
-		if old == nil {
-			continue
-		}
-		if old.Protocol != tg.Protocol || old.Port != tg.Port || old.SlowStart != tg.SlowStart ||
-			old.LoadBalancingAlgorithmType != tg.LoadBalancingAlgorithmType {
-			needs("target group %s changed its protocol, port, slow_start or load_balancing_algorithm_type", tg.Name)
-		}
+	for _, c := range config.Restarts(diff) {
+		errs = append(errs, fmt.Errorf("%s changed: %w", c.Path, ErrNeedsRestart))
 	}
 	return errors.Join(errs...)
+}
+
+// touched reports whether the diff changes the key at path or anything under it.
+func touched(diff []config.Change, path string) bool {
+	for _, c := range diff {
+		if c.Path == path || strings.HasPrefix(c.Path, path+".") || strings.HasPrefix(c.Path, path+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // ModifyHealthCheck changes one target group's health check (and,
@@ -176,8 +166,10 @@ func (e *Env) ModifyHealthCheck(group string, hc config.HealthCheck, delay *int)
 	return nil
 }
 
-// ErrTargetGroupNotFound is returned for a target group the environment does not have.
-var ErrTargetGroupNotFound = errors.New("TargetGroupNotFound: no such target group")
+// ErrTargetGroupNotFound is returned for a target group the environment does
+// not have. It is the console's error, the one definition, under a second
+// name only while Start's console wiring still refers to it here.
+var ErrTargetGroupNotFound = console.ErrTargetGroupNotFound
 
 func describeHealthCheck(h config.HealthCheck) string {
 	return fmt.Sprintf("%s %s port %s, interval %d s, timeout %d s, healthy %d, unhealthy %d, matcher %s",

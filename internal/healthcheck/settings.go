@@ -30,8 +30,12 @@ type Settings struct {
 	Matcher            Matcher
 }
 
-// EBDefaults are the Elastic Beanstalk process defaults (reference/eb.md):
-// interval 15 s, timeout 5 s, healthy 3, unhealthy 5, matcher 200, path /.
+// EBDefaults are the Elastic Beanstalk process defaults: interval 15 s,
+// timeout 5 s, healthy 3, unhealthy 5, matcher 200, path / (the options of
+// aws:elasticbeanstalk:environment:process:default,
+// https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/command-options-general.html#command-options-general-environmentprocess).
+// They are the only definition: the config's health_check defaults
+// (config.DefaultHealthCheck) are made from them.
 func EBDefaults() Settings {
 	return Settings{
 		Enabled:            true,
@@ -45,8 +49,9 @@ func EBDefaults() Settings {
 	}
 }
 
-// ALBDefaults are the ELBv2 API defaults (reference/alb.md section 1):
-// 30 s / 5 s / healthy 5 / unhealthy 2 / 200.
+// ALBDefaults are the ELBv2 API defaults: 30 s / 5 s / healthy 5 /
+// unhealthy 2 / 200 (CreateTargetGroup,
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html).
 func ALBDefaults() Settings {
 	s := EBDefaults()
 	s.Interval = 30 * time.Second

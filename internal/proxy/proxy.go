@@ -122,6 +122,7 @@ func New(cfg *config.Config, groups Groups, o Options) (*Proxy, error) {
 		case "-", "":
 			o.AccessLog = os.Stdout
 		default:
+			path = cfg.Resolve(path) // beside the config file
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 			if err != nil {
 				return nil, fmt.Errorf("access log %s: %w", path, err)

@@ -1,0 +1,148 @@
+package environment
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/fleet"
+	"github.com/elbow-lb/elbow/internal/healthcheck"
+	"github.com/elbow-lb/elbow/internal/imds"
+	"github.com/elbow-lb/elbow/internal/targetgroup"
+)
+
+// startInstances registers the targets the file names, or launches the
+// fleet of instances in the instances' target group.
+func (e *Env) startInstances(ctx context.Context) error {
+	in := e.cfg.Instances
+	group := e.groups[in.TargetGroup]
+	if len(in.Targets) > 0 {
+		for _, addr := range in.Targets {
+			ap := netip.MustParseAddrPort(addr) // validated at load
+			t := healthcheck.Target{ID: ap.Addr().String(), IP: ap.Addr().String(), Port: int(ap.Port())}
+			e.monitor.AddInstance(t.ID, time.Now(), func() int { return 0 })
+			group.Register(t)
+		}
+		e.monitor.SetCapacity(len(in.Targets), len(in.Targets))
+		return nil
+	}
+	f, err := e.newFleet(e.opts, group)
+	if err != nil {
+		return err
+	}
+	e.fleet = f
+	return f.Start(ctx)
+}
+
+func (e *Env) newFleet(o Options, group *targetgroup.Group) (*fleet.Fleet, error) {
+	in := e.cfg.Instances
+	base := e.baseDir()
+	argv := in.Command.Args()
+	if in.SampleApp {
+		exe := o.Executable
+		if exe == "" {
+			var err error
+			if exe, err = os.Executable(); err != nil {
+				return nil, fmt.Errorf("finding the elbow binary for the sample app: %w", err)
+			}
+		}
+		argv = []string{exe, "sample-app"}
+	}
+	dir := in.Dir
+	if dir != "" && !filepath.IsAbs(dir) {
+		dir = filepath.Join(base, dir)
+	}
+	logDir := in.LogDir
+	if logDir == "" {
+		logDir = filepath.Join(base, ".elbow", "logs")
+	} else if !filepath.IsAbs(logDir) {
+		logDir = filepath.Join(base, logDir)
+	}
+	env := make([]string, 0, len(in.Env))
+	for k, v := range in.Env {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return fleet.New(fleet.Config{
+		Command: argv, Dir: dir, Env: env, Port: in.Port, Min: in.Min, Max: in.Max, LogDir: logDir,
+		Logger: e.log,
+		Hooks: fleet.Hooks{
+			Prepare: e.startMetadataService,
+			Launched: func(inst fleet.Instance) {
+				t := targetOf(inst)
+				e.mu.Lock()
+				e.targets[inst.ID] = t
+				online := len(e.targets)
+				e.mu.Unlock()
+				e.monitor.AddInstance(inst.ID, time.Now(), func() int {
+					if st, ok := e.fleet.Status(inst.ID); ok {
+						return st.SupervisorPID
+					}
+					return 0
+				})
+				e.monitor.SetCapacity(e.Config().Instances.Min, online)
+				group.Register(t)
+			},
+			Terminating: func(ctx context.Context, inst fleet.Instance) {
+				select {
+				case <-group.Deregister(targetOf(inst)):
+				case <-ctx.Done():
+				}
+				e.mu.Lock()
+				delete(e.targets, inst.ID)
+				online := len(e.targets)
+				e.mu.Unlock()
+				e.monitor.RemoveInstance(inst.ID)
+				e.monitor.SetCapacity(e.Config().Instances.Min, online)
+			},
+			Event: func(ev fleet.Event) {
+				e.events(Event{Time: ev.Time, Source: SourceInstance, Severity: string(ev.Severity), Message: ev.Message})
+			},
+		},
+	})
+}
+
+func targetOf(inst fleet.Instance) healthcheck.Target {
+	return healthcheck.Target{ID: inst.ID, IP: inst.IP.String(), Port: inst.Port}
+}
+
+// startMetadataService runs the instance's own metadata service on its IP.
+func (e *Env) startMetadataService(_ context.Context, inst fleet.Instance) ([]string, func(), error) {
+	mo := e.cfg.Instances.MetadataOptions
+	srv, err := imds.New(imds.NewInstance(inst.ID, inst.IP.String(), e.cfg.Region),
+		imds.Options{TokensRequired: mo.HTTPTokens == "required", Logger: e.log})
+	if err != nil {
+		return nil, nil, err
+	}
+	addr := net.JoinHostPort(inst.IP.String(), strconv.Itoa(mo.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("metadata service of instance %s on %s: %w", inst.ID, addr, err)
+	}
+	hs := srv.HTTPServer()
+	go hs.Serve(ln)
+	e.mu.Lock()
+	e.imds[inst.ID] = hs
+	e.mu.Unlock()
+	cleanup := func() {
+		hs.Close()
+		e.mu.Lock()
+		delete(e.imds, inst.ID)
+		e.mu.Unlock()
+	}
+	return []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + addr}, cleanup, nil
+}
+
+func (e *Env) baseDir() string {
+	if e.cfg.File == "" {
+		wd, _ := os.Getwd()
+		return wd
+	}
+	return filepath.Dir(e.cfg.File)
+}
