@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/proxy/h1"
 )
 
 // Listener accepts client traffic on one address and routes it by its rules.
@@ -77,8 +78,12 @@ func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error
 	l.srv = &http.Server{
 		Handler:           l,
 		ReadHeaderTimeout: p.o.IdleTimeout,
-		IdleTimeout:       p.o.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+		// HTTP/1.x heads are bounded by the gate first; this bounds
+		// HTTP/2's header lists (SETTINGS_MAX_HEADER_LIST_SIZE, 431 above
+		// it) to the same 64 K.
+		MaxHeaderBytes: h1.MaxHead,
+		IdleTimeout:    p.o.IdleTimeout,
+		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if g, ok := c.(*gatedConn); ok {
 				return context.WithValue(ctx, connTraceKey{}, g)

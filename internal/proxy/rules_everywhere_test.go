@@ -331,3 +331,37 @@ func TestAccessLogClassification(t *testing.T) {
 		}
 	})
 }
+
+// TestHTTP2HeaderLimit: HTTP/2 requests on an HTTPS listener meet the same
+// 64 K bound on their header list as HTTP/1.x heads.
+func TestHTTP2HeaderLimit(t *testing.T) {
+	st := startSeenTarget(t)
+	l := rulesProxy(t, Options{}, "HTTPS", st)
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{ForceAttemptHTTP2: true,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	req, _ := http.NewRequest(http.MethodGet, l.URL()+"/small", nil)
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.ProtoMajor != 2 || res.StatusCode != 200 {
+		t.Fatalf("small request: %s %d; want HTTP/2 200", res.Proto, res.StatusCode)
+	}
+	req, _ = http.NewRequest(http.MethodGet, l.URL()+"/big", nil)
+	for i := range 70 {
+		req.Header.Set("X-Big-"+strings.Repeat("a", i%5)+string(rune('a'+i%26))+strings.Repeat("b", i/26), strings.Repeat("v", 1000))
+	}
+	res, err = c.Do(req)
+	if err == nil {
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("70 K of headers over HTTP/2: %d; want 431", res.StatusCode)
+		}
+	}
+	for _, s := range st.seen() {
+		if strings.HasPrefix(s, "GET /big ") {
+			t.Fatal("a request over the header limit reached the target")
+		}
+	}
+}
