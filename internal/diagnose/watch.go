@@ -21,11 +21,18 @@ type WatcherOptions struct {
 	Diagnosed func(group string, t healthcheck.Target, d Diagnosis)
 }
 
-// Watcher diagnoses each target when it turns unhealthy, from the last
-// probe it failed, and keeps the diagnosis for as long as the target stays
-// unhealthy. It listens to the health checker through its two reporting
-// interfaces (For returns them, one per target group): ObserveProbe
-// remembers each target's latest failure, SetHealth launches the diagnosis.
+// Watcher diagnoses each target when it turns unhealthy, from the failed
+// probe that made it so, and keeps the diagnosis for as long as the target
+// stays unhealthy. It listens to the health checker through its two
+// reporting interfaces (For returns them, one per target group):
+// ObserveProbe remembers each target's latest failure, SetHealth asks for
+// the diagnosis.
+//
+// The checker reports a change before it hands over the probe that caused
+// it (healthcheck.Checker.probe), so at SetHealth the failure remembered
+// may be an older one: a connection refused while the app was starting,
+// where the change is to [301]. The diagnosis then waits for the failure
+// whose health is the one reported.
 type Watcher struct {
 	ctx context.Context
 	o   WatcherOptions
@@ -39,6 +46,9 @@ type Watcher struct {
 	lastFailure map[string]healthcheck.Result
 	diagnoses   map[string]Diagnosis
 	turn        map[string]uint64
+	// waiting holds the health of each unhealthy target whose diagnosis
+	// waits for the failure that explains it.
+	waiting map[string]healthcheck.TargetHealth
 }
 
 // NewWatcher returns a watcher whose diagnoses run until ctx ends.
@@ -50,7 +60,7 @@ func NewWatcher(ctx context.Context, o WatcherOptions) *Watcher {
 		o.Diagnosed = func(string, healthcheck.Target, Diagnosis) {}
 	}
 	return &Watcher{ctx: ctx, o: o, lastFailure: map[string]healthcheck.Result{},
-		diagnoses: map[string]Diagnosis{}, turn: map[string]uint64{}}
+		diagnoses: map[string]Diagnosis{}, turn: map[string]uint64{}, waiting: map[string]healthcheck.TargetHealth{}}
 }
 
 // GroupWatcher is a Watcher's ear on one target group: give it to the
@@ -71,14 +81,19 @@ func (w *Watcher) For(group string) GroupWatcher { return GroupWatcher{w: w, gro
 func key(group string, t healthcheck.Target) string { return group + "/" + t.Key() }
 
 // ObserveProbe remembers a failed probe, which the diagnosis reads when
-// the target turns unhealthy.
+// the target turns unhealthy, and starts the diagnosis that waited for it.
 func (g GroupWatcher) ObserveProbe(r healthcheck.Result) {
 	if r.Passed() {
 		return
 	}
-	g.w.mu.Lock()
-	g.w.lastFailure[key(g.group, r.Target)] = r
-	g.w.mu.Unlock()
+	w, k := g.w, key(g.group, r.Target)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.lastFailure[k] = r
+	if h, ok := w.waiting[k]; ok && r.Health() == h {
+		delete(w.waiting, k)
+		w.start(g.group, k, r.Target, r)
+	}
 }
 
 // SetHealth forgets the diagnosis of a target that is no longer unhealthy,
@@ -90,6 +105,7 @@ func (g GroupWatcher) SetHealth(t healthcheck.Target, h healthcheck.TargetHealth
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.turn[k]++
+	delete(w.waiting, k)
 	if h.State != healthcheck.StateUnhealthy {
 		delete(w.diagnoses, k)
 		if h.State == healthcheck.StateUnused { // deregistered: forget it, or the maps grow with every instance ever launched
@@ -98,15 +114,21 @@ func (g GroupWatcher) SetHealth(t healthcheck.Target, h healthcheck.TargetHealth
 		}
 		return
 	}
-	r, ok := w.lastFailure[k]
-	if !ok {
+	if r, ok := w.lastFailure[k]; ok && r.Health() == h {
+		w.start(g.group, k, t, r)
 		return
 	}
+	w.waiting[k] = h
+}
+
+// start diagnoses r in its own goroutine, for the target's current turn;
+// w.mu is held.
+func (w *Watcher) start(group, k string, t healthcheck.Target, r healthcheck.Result) {
 	turn := w.turn[k]
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		w.diagnose(g.group, k, turn, t, r)
+		w.diagnose(group, k, turn, t, r)
 	}()
 }
 

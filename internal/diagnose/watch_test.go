@@ -221,3 +221,42 @@ func TestWatcherDiagnosesOnlyWhatItCan(t *testing.T) {
 		t.Error("a diagnosis kept after the watcher's context ended")
 	}
 }
+
+// TestWatcherDiagnosesTheFailureThatTurnedTheTarget: the checker reports a
+// change before it hands over the probe that caused it. A target that was
+// refusing connections while its app started, then turned unhealthy on a
+// [301], must be diagnosed from the 301, not from the refusal.
+func TestWatcherDiagnosesTheFailureThatTurnedTheTarget(t *testing.T) {
+	tgt := healthcheck.Target{ID: "i-1", IP: "127.0.0.1", Port: 8000}
+	var seen []int
+	w := NewWatcher(context.Background(), WatcherOptions{
+		Settings: func(string) (healthcheck.Settings, bool) { return healthcheck.EBDefaults(), true },
+		Diagnose: func(_ context.Context, _ healthcheck.Target, _ healthcheck.Settings, r healthcheck.Result) Diagnosis {
+			return Diagnosis{Case: "from-" + strconv.Itoa(r.StatusCode)}
+		},
+		Diagnosed: func(_ string, _ healthcheck.Target, d Diagnosis) {
+			n, _ := strconv.Atoi(d.Case[len("from-"):])
+			seen = append(seen, n)
+		},
+	})
+	gw := w.For("web")
+	refused := healthcheck.Result{Target: tgt, Reason: healthcheck.ReasonFailedHealthChecks}
+	redirect := healthcheck.Result{Target: tgt, StatusCode: 301, Reason: healthcheck.ReasonResponseCodeMismatch}
+
+	gw.ObserveProbe(refused)
+	gw.SetHealth(tgt, redirect.Health()) // the report of the 301's probe...
+	w.Wait()
+	if _, ok := w.Diagnosis("web", tgt); ok {
+		t.Fatal("diagnosed before the probe that turned the target arrived")
+	}
+	gw.ObserveProbe(redirect) // ...then the probe itself
+	w.Wait()
+	if d, ok := w.Diagnosis("web", tgt); !ok || d.Case != "from-301" {
+		t.Errorf("diagnosis %+v, %v; want it made from the 301", d, ok)
+	}
+	gw.ObserveProbe(redirect) // the next failures of the same kind diagnose nothing more
+	w.Wait()
+	if len(seen) != 1 {
+		t.Errorf("diagnoses made from %v, want one, from 301", seen)
+	}
+}
