@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -16,82 +14,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/elbow-lb/elbow/internal/console"
+	"github.com/elbow-lb/elbow/internal/console/apiv1"
 	"github.com/elbow-lb/elbow/internal/monitor"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
-
-// defaultConsoleURL is where `elbow up` serves the console unless configured otherwise.
-const defaultConsoleURL = "http://" + console.DefaultAddr
-
-// consoleClient reads the console's JSON API.
-type consoleClient struct {
-	base string
-	http *http.Client
-}
-
-// newConsoleClient checks the --console flag: a usage error when it is not
-// an http(s) URL.
-func newConsoleClient(raw string) (*consoleClient, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usageError{fmt.Errorf("--console %q: want a URL such as %s", raw, defaultConsoleURL)}
-	}
-	return &consoleClient{base: strings.TrimRight(raw, "/"), http: &http.Client{Timeout: 30 * time.Second}}, nil
-}
-
-// get fetches path and returns the body of a 200 answer. A console that
-// does not answer, or something else answering, is said plainly.
-func (c *consoleClient) get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
-	if err != nil {
-		return nil, fmt.Errorf("console request %s: %w", path, err)
-	}
-	resp, err := c.do(req)
-	if err != nil {
-		var ce *credentialsError
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if errors.As(err, &ce) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("no elbow environment answering at %s: is `elbow up` running? (%w)", c.base, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s%s: %w", c.base, path, err)
-	}
-	if resp.StatusCode == http.StatusOK {
-		return body, nil
-	}
-	var e console.ErrorResponse
-	if json.Unmarshal(body, &e) == nil && e.Error.Code != "" {
-		return nil, &apiError{status: resp.StatusCode, code: e.Error.Code, message: e.Error.Message}
-	}
-	return nil, fmt.Errorf("%s%s answered %s: is it an elbow console?", c.base, path, resp.Status)
-}
-
-func (c *consoleClient) getJSON(ctx context.Context, path string, v any) ([]byte, error) {
-	body, err := c.get(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return nil, fmt.Errorf("%s%s: unexpected answer: %w", c.base, path, err)
-	}
-	return body, nil
-}
-
-// apiError is an error the console answered.
-type apiError struct {
-	status        int
-	code, message string
-}
-
-func (e *apiError) Error() string { return e.code + ": " + e.message }
 
 // colorOutput reports whether w is a terminal that should get colors:
 // not when piped, not with --mono, not with NO_COLOR set.
@@ -109,11 +36,11 @@ func isTerminal(w io.Writer) bool {
 
 func newHealthCmd() *cobra.Command {
 	var (
-		consoleURL string
-		refresh    bool
-		asJSON     bool
-		mono       bool
-		interval   time.Duration
+		target   consoleFlags
+		refresh  bool
+		asJSON   bool
+		mono     bool
+		interval time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "health",
@@ -129,7 +56,7 @@ its status and causes, requests (r/sec, %2xx..%5xx, latency percentiles) and CPU
 			if interval <= 0 {
 				return usageError{fmt.Errorf("--refresh-interval %s: must be positive", interval)}
 			}
-			c, err := newConsoleClient(consoleURL)
+			c, err := target.client()
 			if err != nil {
 				return err
 			}
@@ -151,7 +78,7 @@ its status and causes, requests (r/sec, %2xx..%5xx, latency percentiles) and CPU
 			return refreshHealth(ctx, c, out, color, isTerminal(out), interval)
 		},
 	}
-	cmd.Flags().StringVar(&consoleURL, "console", defaultConsoleURL, "URL of the environment's console")
+	target.register(cmd)
 	cmd.Flags().BoolVarP(&refresh, "refresh", "r", false, "redraw every 10 seconds until Ctrl-C")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the console's DescribeEnvironmentHealth and DescribeInstancesHealth documents")
 	cmd.Flags().BoolVar(&mono, "mono", false, "no colors")
@@ -168,20 +95,20 @@ type healthDoc struct {
 	rawInst     json.RawMessage
 }
 
-func fetchHealth(ctx context.Context, c *consoleClient) (*healthDoc, error) {
+func fetchHealth(ctx context.Context, c *apiv1.Client) (*healthDoc, error) {
 	var d healthDoc
 	var err error
-	if d.rawEnv, err = c.getJSON(ctx, "/api/v1/environment", &d.Environment); err != nil {
+	if d.Environment, d.rawEnv, err = c.EnvironmentHealth(ctx); err != nil {
 		return nil, err
 	}
-	if d.rawInst, err = c.getJSON(ctx, "/api/v1/instances", &d.Instances); err != nil {
+	if d.Instances, d.rawInst, err = c.InstancesHealth(ctx); err != nil {
 		return nil, err
 	}
 	return &d, nil
 }
 
 // printHealthJSON prints the two API documents as the console gave them.
-func printHealthJSON(ctx context.Context, c *consoleClient, out io.Writer) error {
+func printHealthJSON(ctx context.Context, c *apiv1.Client, out io.Writer) error {
 	d, err := fetchHealth(ctx, c)
 	if err != nil {
 		return err
@@ -199,7 +126,7 @@ func printHealthJSON(ctx context.Context, c *consoleClient, out io.Writer) error
 
 // refreshHealth redraws until ctx ends. A console that stops answering is
 // shown in place of the tables, and polled again.
-func refreshHealth(ctx context.Context, c *consoleClient, out io.Writer, color, tty bool, interval time.Duration) error {
+func refreshHealth(ctx context.Context, c *apiv1.Client, out io.Writer, color, tty bool, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

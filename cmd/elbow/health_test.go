@@ -17,6 +17,7 @@ import (
 
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/console"
+	"github.com/elbow-lb/elbow/internal/console/apiv1"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/monitor"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
@@ -298,7 +299,7 @@ func TestHealthNotAConsole(t *testing.T) {
 func TestRefreshRedrawsWithoutTerminal(t *testing.T) {
 	h := sampleHealth()
 	url := startConsole(t, console.New(console.Options{Health: h}))
-	c, err := newConsoleClient(url)
+	c, err := apiv1.NewClient(url, apiv1.ClientOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

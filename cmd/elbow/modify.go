@@ -1,27 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/elbow-lb/elbow/internal/console"
+	"github.com/elbow-lb/elbow/internal/console/apiv1"
 	"github.com/spf13/cobra"
 )
 
 func newModifyTargetGroupCmd() *cobra.Command {
 	var (
-		consoleURL string
-		asJSON     bool
-		m          console.TargetGroupModification
-		flags      struct {
+		target consoleFlags
+		asJSON bool
+		m      apiv1.TargetGroupModification
+		flags  struct {
 			path, port, protocol, matcher                     string
 			interval, timeout, healthy, unhealthy, deregister int
 			enabled                                           bool
@@ -42,7 +39,7 @@ elbow up stops or the config file is reloaded with other settings.
 Exit status: 0 applied, 1 refused (the errors are printed), 2 usage error.`,
 		Args: cobraArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newConsoleClient(consoleURL)
+			c, err := target.client()
 			if err != nil {
 				return err
 			}
@@ -73,12 +70,12 @@ Exit status: 0 applied, 1 refused (the errors are printed), 2 usage error.`,
 			if f.Changed("matcher") {
 				// Also accept the AWS CLI's shorthand, HttpCode=200-301.
 				code := strings.TrimPrefix(flags.matcher, "HttpCode=")
-				m.Matcher = &console.MatcherChange{HttpCode: &code}
+				m.Matcher = &apiv1.MatcherChange{HttpCode: &code}
 			}
-			if m == (console.TargetGroupModification{}) {
+			if m == (apiv1.TargetGroupModification{}) {
 				return usageError{fmt.Errorf("nothing to change: give at least one setting, such as --matcher 200-301\nrun '%s --help' for usage", cmd.CommandPath())}
 			}
-			raw, groups, err := modifyTargetGroup(cmd.Context(), c, args[0], m)
+			g, raw, err := modifyTargetGroup(cmd.Context(), c, args[0], m)
 			if err != nil {
 				return err
 			}
@@ -87,11 +84,11 @@ Exit status: 0 applied, 1 refused (the errors are printed), 2 usage error.`,
 				_, err := out.Write(raw)
 				return err
 			}
-			return printTargetGroup(out, groups)
+			return printTargetGroup(out, g)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&consoleURL, "console", defaultConsoleURL, "URL of the environment's console")
+	target.register(cmd)
 	f.BoolVar(&asJSON, "json", false, "print the ModifyTargetGroup answer as JSON")
 	f.StringVar(&flags.path, "health-check-path", "", "path of the health check, 1-1024 characters beginning with /")
 	f.StringVar(&flags.port, "health-check-port", "", "port of the health check: traffic-port or 1-65535")
@@ -106,63 +103,31 @@ Exit status: 0 applied, 1 refused (the errors are printed), 2 usage error.`,
 	return cmd
 }
 
-// modifyTargetGroup PATCHes the group and returns the answer as received
-// and decoded. A refused change is an error listing every problem.
-func modifyTargetGroup(ctx context.Context, c *consoleClient, name string, m console.TargetGroupModification) ([]byte, console.TargetGroupsResponse, error) {
-	var groups console.TargetGroupsResponse
-	body, err := json.Marshal(m)
-	if err != nil {
-		return nil, groups, fmt.Errorf("encoding the change: %w", err)
-	}
-	path := "/api/v1/target-groups/" + url.PathEscape(name)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, groups, fmt.Errorf("console request %s: %w", path, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.do(req)
-	if err != nil {
-		var ce *credentialsError
-		if ctx.Err() != nil {
-			return nil, groups, ctx.Err()
-		}
-		if errors.As(err, &ce) {
-			return nil, groups, err
-		}
-		return nil, groups, fmt.Errorf("no elbow environment answering at %s: is `elbow up` running? (%w)", c.base, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, groups, fmt.Errorf("reading %s%s: %w", c.base, path, err)
-	}
-	if resp.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(raw, &groups); err != nil || len(groups.TargetGroups) != 1 {
-			return nil, groups, fmt.Errorf("%s%s: unexpected answer: %s", c.base, path, raw)
-		}
-		return raw, groups, nil
-	}
-	var e console.ValidationErrorResponse
-	if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" {
-		return nil, groups, fmt.Errorf("%s%s answered %s: is it an elbow console?", c.base, path, resp.Status)
-	}
-	if resp.StatusCode == http.StatusNotFound {
-		return nil, groups, fmt.Errorf("target group %q: %w", name, &apiError{status: resp.StatusCode, code: e.Error.Code, message: e.Error.Message})
-	}
-	if e.Error.Code == "ValidationError" && len(e.Errors) > 0 {
-		lines := make([]string, len(e.Errors))
-		for i, fe := range e.Errors {
+// modifyTargetGroup PATCHes the group and returns it as it is after the
+// change, decoded and as received. A refused change is an error listing
+// every problem.
+func modifyTargetGroup(ctx context.Context, c *apiv1.Client, name string, m apiv1.TargetGroupModification) (apiv1.TargetGroupDescription, []byte, error) {
+	g, raw, err := c.ModifyTargetGroup(ctx, name, m)
+	ae, ok := errors.AsType[*apiv1.Error](err)
+	switch {
+	case err == nil:
+		return g, raw, nil
+	case !ok: // not answered by the console: unreachable, credentials, not a console
+		return g, nil, err
+	case ae.StatusCode == http.StatusNotFound:
+		return g, nil, fmt.Errorf("target group %q: %w", name, err)
+	case ae.Code == "ValidationError" && len(ae.Fields) > 0:
+		lines := make([]string, len(ae.Fields))
+		for i, fe := range ae.Fields {
 			lines[i] = "  " + fe.Field + ": " + fe.Message
 		}
-		return nil, groups, fmt.Errorf("target group %s was not changed:\n%s", name, strings.Join(lines, "\n"))
+		return g, nil, fmt.Errorf("target group %s was not changed:\n%s", name, strings.Join(lines, "\n"))
 	}
-	return nil, groups, errors.Join(fmt.Errorf("target group %s was not changed", name),
-		&apiError{status: resp.StatusCode, code: e.Error.Code, message: e.Error.Message})
+	return g, nil, errors.Join(fmt.Errorf("target group %s was not changed", name), err)
 }
 
 // printTargetGroup prints the group's settings after the change, one per line.
-func printTargetGroup(out io.Writer, groups console.TargetGroupsResponse) error {
-	g := groups.TargetGroups[0]
+func printTargetGroup(out io.Writer, g apiv1.TargetGroupDescription) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Target group %s modified; it applies from each target's next health check.\n", g.TargetGroupName)
 	rows := [][2]string{

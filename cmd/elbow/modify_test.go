@@ -8,6 +8,7 @@ import (
 
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/console"
+	"github.com/elbow-lb/elbow/internal/console/apiv1"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
 
@@ -61,7 +62,7 @@ func TestModifyTargetGroupApplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc console.TargetGroupsResponse
+	var doc apiv1.TargetGroupsResponse
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.TargetGroups) != 1 || doc.TargetGroups[0].Matcher.HttpCode != "200,302" {
 		t.Errorf("--json: %v %s", err, out)
 	}

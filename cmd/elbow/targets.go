@@ -7,18 +7,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
-	"github.com/elbow-lb/elbow/internal/console"
+	"github.com/elbow-lb/elbow/internal/console/apiv1"
 	"github.com/spf13/cobra"
 )
 
 func newTargetsCmd() *cobra.Command {
 	var (
-		consoleURL string
-		asJSON     bool
+		target consoleFlags
+		asJSON bool
 	)
 	cmd := &cobra.Command{
 		Use:   "targets [GROUP]",
@@ -28,7 +27,7 @@ GROUP (every target group when none is given) as a table: Id, Port, HealthCheckP
 Reason, Description, with the diagnosis of an unhealthy target under it.`,
 		Args: cobraArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newConsoleClient(consoleURL)
+			c, err := target.client()
 			if err != nil {
 				return err
 			}
@@ -37,8 +36,8 @@ Reason, Description, with the diagnosis of an unhealthy target under it.`,
 			if len(args) == 1 {
 				names = args
 			} else {
-				var groups console.TargetGroupsResponse
-				if _, err := c.getJSON(ctx, "/api/v1/target-groups", &groups); err != nil {
+				groups, _, err := c.TargetGroups(ctx)
+				if err != nil {
 					return err
 				}
 				for _, g := range groups.TargetGroups {
@@ -72,7 +71,7 @@ Reason, Description, with the diagnosis of an unhealthy target under it.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&consoleURL, "console", defaultConsoleURL, "URL of the environment's console")
+	target.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the DescribeTargetHealth document(s)")
 	return cmd
 }
@@ -80,18 +79,17 @@ Reason, Description, with the diagnosis of an unhealthy target under it.`,
 // groupTargets is one group's DescribeTargetHealth, decoded and as received.
 type groupTargets struct {
 	name string
-	doc  console.TargetHealthResponse
-	raw  json.RawMessage
+	doc  apiv1.TargetHealthResponse
+	raw  []byte
 }
 
-func fetchTargets(ctx context.Context, c *consoleClient, name string) (groupTargets, error) {
+func fetchTargets(ctx context.Context, c *apiv1.Client, name string) (groupTargets, error) {
 	d := groupTargets{name: name}
-	raw, err := c.getJSON(ctx, "/api/v1/target-groups/"+url.PathEscape(name)+"/targets", &d.doc)
-	var ae *apiError
-	if errors.As(err, &ae) && ae.status == http.StatusNotFound {
+	var err error
+	d.doc, d.raw, err = c.TargetHealth(ctx, name)
+	if ae, ok := errors.AsType[*apiv1.Error](err); ok && ae.StatusCode == http.StatusNotFound {
 		return d, fmt.Errorf("target group %q: %w", name, err)
 	}
-	d.raw = raw
 	return d, err
 }
 
@@ -133,20 +131,6 @@ func printTargetsJSON(out io.Writer, docs []groupTargets, one bool) error {
 	return err
 }
 
-// diagnosisSummary is the one line shown under an unhealthy target: the
-// Summary of a diagnose.Diagnosis, or the diagnosis itself when it is text.
-func diagnosisSummary(d any) string {
-	switch v := d.(type) {
-	case string:
-		return v
-	case map[string]any:
-		if s, ok := v["Summary"].(string); ok {
-			return s
-		}
-	}
-	return ""
-}
-
 // renderTargets draws the table as the AWS CLI's --output table draws
 // describe-target-health queried into columns.
 func renderTargets(d groupTargets) string {
@@ -157,9 +141,12 @@ func renderTargets(d groupTargets) string {
 	}
 	rows := make([]row, 0, len(d.doc.TargetHealthDescriptions))
 	for _, t := range d.doc.TargetHealthDescriptions {
-		rows = append(rows, row{cells: []string{t.Target.ID, strconv.Itoa(t.Target.Port), t.HealthCheckPort,
-			string(t.TargetHealth.State), string(t.TargetHealth.Reason), t.TargetHealth.Description},
-			diagnosis: diagnosisSummary(t.Diagnosis)})
+		r := row{cells: []string{t.Target.ID, strconv.Itoa(t.Target.Port), t.HealthCheckPort,
+			string(t.TargetHealth.State), string(t.TargetHealth.Reason), t.TargetHealth.Description}}
+		if t.Diagnosis != nil {
+			r.diagnosis = t.Diagnosis.Summary
+		}
+		rows = append(rows, r)
 	}
 	widths := make([]int, len(headers))
 	for i, h := range headers {

@@ -7,12 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/elbow-lb/elbow/internal/diagnose"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 )
 
 func TestTargetsTable(t *testing.T) {
-	e := newRealEnv(t, func(_ context.Context, _ string, _ healthcheck.Target, h healthcheck.TargetHealth) any {
-		return map[string]any{"Case": "django-allowed-hosts", "Summary": "Django rejected the Host header: " + h.Description}
+	e := newRealEnv(t, func(_ context.Context, _ string, _ healthcheck.Target, h healthcheck.TargetHealth) (diagnose.Diagnosis, bool) {
+		return diagnose.Diagnosis{Case: "django-allowed-hosts", Summary: "Django rejected the Host header: " + h.Description}, true
 	})
 	out, err := elbow(t, "targets", "--console", e.url)
 	if err != nil {

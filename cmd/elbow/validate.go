@@ -17,7 +17,8 @@ func newValidateCmd() *cobra.Command {
 		Long: `Validate reads the environment file (elbow.yaml in the current directory, or -c FILE),
 applies the defaults and checks every value against the AWS ranges. It prints all
 errors, each with file, line, key, value and what is allowed, and exits 1; it exits 0
-when the file is valid. --print shows the file with every default filled in.`,
+when the file is valid. --print shows the file as you would write it, with every
+default filled in and the settings left unset left out.`,
 		Args: cobraArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, err := configPath(file)
@@ -39,7 +40,7 @@ when the file is valid. --print shows the file with every default filled in.`,
 				return err
 			}
 			if print {
-				b, err := config.Marshal(c)
+				b, err := printableConfig(c)
 				if err != nil {
 					return err
 				}

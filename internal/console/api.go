@@ -8,80 +8,17 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/console/apiv1"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/monitor"
 )
-
-// ErrorResponse is the body of every error, in AWS's JSON style.
-type ErrorResponse struct {
-	Error ErrorDetail `json:"Error"`
-}
-
-// ErrorDetail names the error and says what went wrong.
-type ErrorDetail struct {
-	Code    string `json:"Code"`
-	Message string `json:"Message"`
-}
-
-// TargetGroupsResponse is the answer of /api/v1/target-groups.
-type TargetGroupsResponse struct {
-	TargetGroups []TargetGroupDescription `json:"TargetGroups"`
-}
-
-// TargetGroupDescription is one target group as DescribeTargetGroups names
-// its fields, plus the counts of healthy and unhealthy targets (the ALB's
-// HealthyHostCount and UnHealthyHostCount metrics).
-type TargetGroupDescription struct {
-	TargetGroupName            string  `json:"TargetGroupName"`
-	Protocol                   string  `json:"Protocol"`
-	Port                       int     `json:"Port"`
-	HealthCheckEnabled         bool    `json:"HealthCheckEnabled"`
-	HealthCheckProtocol        string  `json:"HealthCheckProtocol"`
-	HealthCheckPort            string  `json:"HealthCheckPort"`
-	HealthCheckPath            string  `json:"HealthCheckPath"`
-	HealthCheckIntervalSeconds int     `json:"HealthCheckIntervalSeconds"`
-	HealthCheckTimeoutSeconds  int     `json:"HealthCheckTimeoutSeconds"`
-	HealthyThresholdCount      int     `json:"HealthyThresholdCount"`
-	UnhealthyThresholdCount    int     `json:"UnhealthyThresholdCount"`
-	Matcher                    Matcher `json:"Matcher"`
-	HealthyHostCount           int     `json:"HealthyHostCount"`
-	UnhealthyHostCount         int     `json:"UnhealthyHostCount"`
-	// DeregistrationDelay in seconds (the deregistration_delay.timeout_seconds
-	// attribute), when the group tells it.
-	DeregistrationDelay *int `json:"DeregistrationDelay,omitempty"`
-}
-
-// Matcher is the success codes of the health check.
-type Matcher struct {
-	HttpCode string `json:"HttpCode"` //nolint:revive // AWS's spelling.
-}
-
-// TargetHealthResponse is the answer of /api/v1/target-groups/{name}/targets.
-type TargetHealthResponse struct {
-	TargetHealthDescriptions []TargetHealthDescription `json:"TargetHealthDescriptions"`
-}
-
-// TargetHealthDescription is one target of DescribeTargetHealth, plus the
-// Diagnosis of an unhealthy target when a Diagnoser gave one.
-type TargetHealthDescription struct {
-	Target          healthcheck.Target       `json:"Target"`
-	HealthCheckPort string                   `json:"HealthCheckPort"`
-	TargetHealth    healthcheck.TargetHealth `json:"TargetHealth"`
-	Diagnosis       any                      `json:"Diagnosis,omitempty"`
-}
-
-// EventsResponse is the answer of /api/v1/events, newest first as
-// DescribeEvents orders them.
-type EventsResponse struct {
-	Events []monitor.Event `json:"Events"`
-}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		// Only a Diagnosis can fail to encode; the shapes above cannot.
 		status = http.StatusInternalServerError
-		body, _ = json.Marshal(ErrorResponse{ErrorDetail{"InternalFailure", "encoding the response: " + err.Error()}})
+		body, _ = json.Marshal(apiv1.ErrorResponse{Error: apiv1.ErrorDetail{Code: "InternalFailure", Message: "encoding the response: " + err.Error()}})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
@@ -90,7 +27,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, code, message string) {
-	writeJSON(w, status, ErrorResponse{ErrorDetail{Code: code, Message: message}})
+	writeJSON(w, status, apiv1.ErrorResponse{Error: apiv1.ErrorDetail{Code: code, Message: message}})
 }
 
 // checkParams refuses query parameters the route does not know, so that a
@@ -160,19 +97,19 @@ func (c *Console) instances(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ih)
 }
 
-func describeGroup(g TargetGroup) TargetGroupDescription {
+func describeGroup(g TargetGroup) apiv1.TargetGroupDescription {
 	s := g.HealthCheck()
 	port := "traffic-port"
 	if s.Port != 0 {
 		port = strconv.Itoa(s.Port)
 	}
-	d := TargetGroupDescription{
+	d := apiv1.TargetGroupDescription{
 		TargetGroupName: g.Name(), Protocol: g.Protocol(), Port: g.Port(),
 		HealthCheckEnabled: s.Enabled, HealthCheckProtocol: string(s.Protocol), HealthCheckPort: port,
 		HealthCheckPath:            s.Path,
 		HealthCheckIntervalSeconds: int(s.Interval / time.Second), HealthCheckTimeoutSeconds: int(s.Timeout / time.Second),
 		HealthyThresholdCount: s.HealthyThreshold, UnhealthyThresholdCount: s.UnhealthyThreshold,
-		Matcher: Matcher{HttpCode: s.Matcher.String()},
+		Matcher: apiv1.Matcher{HttpCode: s.Matcher.String()},
 	}
 	if delay, ok := deregistrationDelay(g); ok {
 		d.DeregistrationDelay = &delay
@@ -192,7 +129,7 @@ func (c *Console) targetGroups(w http.ResponseWriter, r *http.Request) {
 	if !checkParams(w, r) {
 		return
 	}
-	out := TargetGroupsResponse{TargetGroups: []TargetGroupDescription{}}
+	out := apiv1.TargetGroupsResponse{TargetGroups: []apiv1.TargetGroupDescription{}}
 	for _, g := range c.o.TargetGroups() {
 		out.TargetGroups = append(out.TargetGroups, describeGroup(g))
 	}
@@ -211,7 +148,7 @@ func (c *Console) targetGroup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "TargetGroupNotFound", fmt.Sprintf("One or more target groups not found: %q", name))
 		return
 	}
-	writeJSON(w, http.StatusOK, TargetGroupsResponse{TargetGroups: []TargetGroupDescription{describeGroup(g)}})
+	writeJSON(w, http.StatusOK, apiv1.TargetGroupsResponse{TargetGroups: []apiv1.TargetGroupDescription{describeGroup(g)}})
 }
 
 func (c *Console) group(name string) TargetGroup {
@@ -234,11 +171,13 @@ func (c *Console) targets(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("One or more target groups not found: %q", name))
 		return
 	}
-	out := TargetHealthResponse{TargetHealthDescriptions: []TargetHealthDescription{}}
+	out := apiv1.TargetHealthResponse{TargetHealthDescriptions: []apiv1.TargetHealthDescription{}}
 	for _, t := range g.Describe() {
-		d := TargetHealthDescription{Target: t.Target, HealthCheckPort: t.HealthCheckPort, TargetHealth: t.TargetHealth}
+		d := apiv1.TargetHealthDescription{Target: t.Target, HealthCheckPort: t.HealthCheckPort, TargetHealth: t.TargetHealth}
 		if c.o.Diagnose != nil && t.TargetHealth.State == healthcheck.StateUnhealthy {
-			d.Diagnosis = c.o.Diagnose(r.Context(), name, t.Target, t.TargetHealth)
+			if diag, ok := c.o.Diagnose(r.Context(), name, t.Target, t.TargetHealth); ok {
+				d.Diagnosis = &diag
+			}
 		}
 		out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, d)
 	}
@@ -270,5 +209,5 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 	if events == nil {
 		events = []monitor.Event{}
 	}
-	writeJSON(w, http.StatusOK, EventsResponse{Events: events})
+	writeJSON(w, http.StatusOK, apiv1.EventsResponse{Events: events})
 }

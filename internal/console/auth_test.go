@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/elbow-lb/elbow/internal/console/apiv1"
 )
 
 // TestCredentialsRequired: a console with credentials (on loopback here:
@@ -56,7 +58,7 @@ func TestCredentialsRequired(t *testing.T) {
 			if got := resp.Header.Get("WWW-Authenticate"); got != `Basic realm="elbow", charset="UTF-8"` {
 				t.Errorf("%s %s: WWW-Authenticate %q", path, tc.name, got)
 			}
-			var e ErrorResponse
+			var e apiv1.ErrorResponse
 			if err := json.Unmarshal(body, &e); err != nil || e.Error.Code != tc.errCode {
 				t.Errorf("%s %s: body %s, want code %s", path, tc.name, body, tc.errCode)
 			}

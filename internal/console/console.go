@@ -13,7 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/console/apiv1"
 	"github.com/elbow-lb/elbow/internal/console/web"
+	"github.com/elbow-lb/elbow/internal/diagnose"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/monitor"
 	"github.com/elbow-lb/elbow/internal/proxy"
@@ -23,7 +25,7 @@ import (
 )
 
 // DefaultAddr is where the console listens unless told otherwise: loopback only.
-const DefaultAddr = "127.0.0.1:8099"
+const DefaultAddr = apiv1.DefaultAddr
 
 // Health is the environment's enhanced health; *monitor.Monitor satisfies it.
 type Health interface {
@@ -56,12 +58,12 @@ func Groups(gs ...*targetgroup.Group) TargetGroups {
 	return func() []TargetGroup { return list }
 }
 
-// Diagnoser explains why a target fails its health check. It returns a
-// JSON-encodable value (diagnose.Diagnosis), or nil when it has nothing to
-// say. The API shows it as Diagnosis beside TargetHealth; `elbow targets`
-// prints its Summary field. It is called only for unhealthy targets, with
-// the request's context, and may probe the target.
-type Diagnoser func(ctx context.Context, group string, t healthcheck.Target, h healthcheck.TargetHealth) any
+// Diagnoser explains why a target fails its health check; ok is false when
+// it has nothing to say. The API shows the diagnosis beside TargetHealth;
+// `elbow targets` prints its Summary. It is called only for unhealthy
+// targets, with the request's context, and may probe the target.
+// diagnose.Watcher's Diagnosis answers it from memory.
+type Diagnoser func(ctx context.Context, group string, t healthcheck.Target, h healthcheck.TargetHealth) (d diagnose.Diagnosis, ok bool)
 
 // InstanceInfo is what the fleet knows of an instance that the monitor does
 // not: its instance type and availability zone.

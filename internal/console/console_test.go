@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/diagnose"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/monitor"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
@@ -195,9 +196,9 @@ func path(t *testing.T, v any, p string) any {
 
 func TestTargetHealthOfRealTargets(t *testing.T) {
 	var diagnosed []string
-	e := newEnv(t, Options{Diagnose: func(_ context.Context, group string, tg healthcheck.Target, h healthcheck.TargetHealth) any {
+	e := newEnv(t, Options{Diagnose: func(_ context.Context, group string, tg healthcheck.Target, h healthcheck.TargetHealth) (diagnose.Diagnosis, bool) {
 		diagnosed = append(diagnosed, group+"/"+tg.ID)
-		return map[string]any{"Case": "test-case", "Summary": "the app answered " + h.Description}
+		return diagnose.Diagnosis{Case: "test-case", Summary: "the app answered " + h.Description}, true
 	}})
 	code, hdr, v := fetch(t, http.MethodGet, e.url+"/api/v1/target-groups/probed/targets")
 	if code != http.StatusOK {
@@ -250,6 +251,9 @@ func TestTargetHealthOfRealTargets(t *testing.T) {
 		}
 		if got := path(t, d, "Diagnosis.Summary"); got != "the app answered "+w.description {
 			t.Errorf("Diagnosis.Summary %v", got)
+		}
+		if got := path(t, d, "Diagnosis.Case"); got != "test-case" {
+			t.Errorf("Diagnosis.Case %v", got)
 		}
 	}
 	if len(diagnosed) != 1 || diagnosed[0] != "probed/"+e.bad.ID {

@@ -5,8 +5,10 @@
 // dashboard page (its files belong to the sub-package web).
 //
 // It reads its data through small interfaces (Health, TargetGroups, an
-// optional Diagnoser) that *monitor.Monitor and *targetgroup.Group satisfy,
-// so that tests can feed it real objects or fakes. The only change it makes
+// optional Diagnoser) that *monitor.Monitor, *targetgroup.Group and
+// diagnose.Watcher satisfy, so that tests can feed it real objects or fakes.
+// The shapes it answers, and the client the commands read them with, are
+// the sub-package apiv1's. The only change it makes
 // goes through the injected HealthCheckModifier (Env.ModifyHealthCheck),
 // after checking it with the config file's rules. It keeps two small
 // records of its own: 15 minutes of the environment's metrics for the

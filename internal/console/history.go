@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/elbow-lb/elbow/internal/monitor"
+	"github.com/elbow-lb/elbow/internal/console/apiv1"
 )
 
 const (
@@ -17,34 +17,17 @@ const (
 	historyPoints = 90
 )
 
-// HistoryPoint is the environment's requests and latency over one window.
-type HistoryPoint struct {
-	Time         time.Time           `json:"Time"`
-	RequestCount int                 `json:"RequestCount"`
-	StatusCodes  monitor.StatusCodes `json:"StatusCodes"`
-	// P99 and P50 are latencies in seconds.
-	P99          float64        `json:"P99"`
-	P50          float64        `json:"P50"`
-	HealthStatus monitor.Status `json:"HealthStatus"`
-}
-
-// HistoryResponse is the answer of /api/v1/history, oldest point first.
-type HistoryResponse struct {
-	IntervalSeconds int            `json:"IntervalSeconds"`
-	Points          []HistoryPoint `json:"Points"`
-}
-
 // history is a bounded ring of samples; the page draws its charts from it.
 type history struct {
 	mu     sync.Mutex
-	points []HistoryPoint // ring storage
+	points []apiv1.HistoryPoint // ring storage
 	next   int
 	full   bool
 }
 
-func newHistory(size int) *history { return &history{points: make([]HistoryPoint, size)} }
+func newHistory(size int) *history { return &history{points: make([]apiv1.HistoryPoint, size)} }
 
-func (h *history) add(p HistoryPoint) {
+func (h *history) add(p apiv1.HistoryPoint) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.points[h.next] = p
@@ -55,13 +38,13 @@ func (h *history) add(p HistoryPoint) {
 }
 
 // all returns the points oldest first.
-func (h *history) all() []HistoryPoint {
+func (h *history) all() []apiv1.HistoryPoint {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.full {
-		return append([]HistoryPoint{}, h.points[:h.next]...)
+		return append([]apiv1.HistoryPoint{}, h.points[:h.next]...)
 	}
-	out := make([]HistoryPoint, 0, len(h.points))
+	out := make([]apiv1.HistoryPoint, 0, len(h.points))
 	out = append(out, h.points[h.next:]...)
 	return append(out, h.points[:h.next]...)
 }
@@ -73,7 +56,7 @@ func (c *Console) sampleHistory(now time.Time) {
 	}
 	env := c.o.Health.EnvironmentHealth()
 	m := env.ApplicationMetrics
-	c.history.add(HistoryPoint{
+	c.history.add(apiv1.HistoryPoint{
 		Time: now.UTC(), RequestCount: m.RequestCount, StatusCodes: m.StatusCodes,
 		P99: m.Latency.P99, P50: m.Latency.P50, HealthStatus: env.HealthStatus,
 	})
@@ -98,7 +81,7 @@ func (c *Console) historyHandler(w http.ResponseWriter, r *http.Request) {
 	if !checkParams(w, r) {
 		return
 	}
-	writeJSON(w, http.StatusOK, HistoryResponse{
+	writeJSON(w, http.StatusOK, apiv1.HistoryResponse{
 		IntervalSeconds: int(c.o.HistoryInterval / time.Second),
 		Points:          c.history.all(),
 	})

@@ -4,20 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/elbow-lb/elbow/internal/console/apiv1"
 )
 
 // MaxLogLines bounds a log tail request; the fleet keeps at most its own
 // tail in memory anyway (the whole output is in the instance's log file).
 const MaxLogLines = 1000
-
-// InstanceLog is the tail of one instance's output (stdout and stderr,
-// interleaved as written).
-type InstanceLog struct {
-	InstanceId string   `json:"InstanceId"` //nolint:revive // AWS's spelling.
-	Lines      []string `json:"Lines"`
-	// LogFile holds the instance's whole output.
-	LogFile string `json:"LogFile,omitempty"`
-}
 
 // instanceLog serves GET /api/v1/instances/{id}/log?lines=N (default 100).
 func (c *Console) instanceLog(w http.ResponseWriter, r *http.Request) {
@@ -46,5 +39,5 @@ func (c *Console) instanceLog(w http.ResponseWriter, r *http.Request) {
 	if lines == nil {
 		lines = []string{}
 	}
-	writeJSON(w, http.StatusOK, InstanceLog{InstanceId: id, Lines: lines, LogFile: file})
+	writeJSON(w, http.StatusOK, apiv1.InstanceLog{InstanceId: id, Lines: lines, LogFile: file})
 }

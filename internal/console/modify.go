@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/console/apiv1"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/monitor"
 )
@@ -32,42 +33,6 @@ var ErrTargetGroupNotFound = errors.New("target group not found")
 
 // maxModifyBody bounds a PATCH body: the settings fit in a few hundred bytes.
 const maxModifyBody = 64 << 10
-
-// TargetGroupModification is the body of PATCH /api/v1/target-groups/{name},
-// with ModifyTargetGroup's names; an absent (or null) field keeps its value.
-// DeregistrationDelay is the deregistration_delay.timeout_seconds attribute.
-type TargetGroupModification struct {
-	HealthCheckEnabled         *bool          `json:"HealthCheckEnabled,omitempty"`
-	HealthCheckPath            *string        `json:"HealthCheckPath,omitempty"`
-	HealthCheckPort            *string        `json:"HealthCheckPort,omitempty"`
-	HealthCheckProtocol        *string        `json:"HealthCheckProtocol,omitempty"`
-	HealthCheckIntervalSeconds *int           `json:"HealthCheckIntervalSeconds,omitempty"`
-	HealthCheckTimeoutSeconds  *int           `json:"HealthCheckTimeoutSeconds,omitempty"`
-	HealthyThresholdCount      *int           `json:"HealthyThresholdCount,omitempty"`
-	UnhealthyThresholdCount    *int           `json:"UnhealthyThresholdCount,omitempty"`
-	Matcher                    *MatcherChange `json:"Matcher,omitempty"`
-	DeregistrationDelay        *int           `json:"DeregistrationDelay,omitempty"`
-}
-
-// MatcherChange is the Matcher of a modification.
-type MatcherChange struct {
-	HttpCode *string `json:"HttpCode,omitempty"` //nolint:revive // AWS's spelling.
-}
-
-// ValidationErrorResponse is the 400 answer to an invalid modification: the
-// AWS error, whose Message lists every problem, one per line, and the same
-// problems by field, so that a form can show each beside its input.
-type ValidationErrorResponse struct {
-	Error  ErrorDetail  `json:"Error"`
-	Errors []FieldError `json:"Errors"`
-}
-
-// FieldError is one problem with one field of a modification.
-type FieldError struct {
-	// Field is the body's field name, such as HealthCheckIntervalSeconds.
-	Field   string `json:"Field"`
-	Message string `json:"Message"`
-}
 
 // apiField maps the health_check block's keys, as config.ValidateHealthCheck
 // names them, to the API's field names. The interval-versus-timeout rule
@@ -99,8 +64,8 @@ func healthCheckBlock(s healthcheck.Settings) config.HealthCheck {
 	}
 }
 
-// apply returns hc with the modification's fields set.
-func (m TargetGroupModification) apply(hc config.HealthCheck) config.HealthCheck {
+// applyModification returns hc with the modification's fields set.
+func applyModification(m apiv1.TargetGroupModification, hc config.HealthCheck) config.HealthCheck {
 	set := func(dst *string, src *string) {
 		if src != nil {
 			*dst = *src
@@ -129,14 +94,14 @@ func (m TargetGroupModification) apply(hc config.HealthCheck) config.HealthCheck
 
 // validate checks the merged block with the config file's rules and
 // messages, and the delay with the file's range.
-func validateModification(hc config.HealthCheck, delay *int) []FieldError {
-	var errs []FieldError
+func validateModification(hc config.HealthCheck, delay *int) []apiv1.FieldError {
+	var errs []apiv1.FieldError
 	for _, fe := range config.ValidateHealthCheck(hc) {
-		errs = append(errs, FieldError{Field: apiField[fe.Key], Message: fe.Msg})
+		errs = append(errs, apiv1.FieldError{Field: apiField[fe.Key], Message: fe.Msg})
 	}
 	// deregistration_delay.timeout_seconds: 0-3600, worded as the file's check.
 	if delay != nil && (*delay < 0 || *delay > 3600) {
-		errs = append(errs, FieldError{Field: "DeregistrationDelay",
+		errs = append(errs, apiv1.FieldError{Field: "DeregistrationDelay",
 			Message: fmt.Sprintf("%d is out of range: must be between 0 and 3600 seconds", *delay)})
 	}
 	return errs
@@ -148,23 +113,23 @@ var errBodyTooLarge = fmt.Errorf("the body is larger than %d bytes: send only th
 // readModification reads the whole body, at most maxModifyBody bytes, before
 // decoding: a decoder stops at the end of the first value, so a body whose
 // excess follows a complete object would otherwise pass.
-func readModification(w http.ResponseWriter, r *http.Request) (TargetGroupModification, error) {
+func readModification(w http.ResponseWriter, r *http.Request) (apiv1.TargetGroupModification, error) {
 	if r.ContentLength > maxModifyBody {
-		return TargetGroupModification{}, errBodyTooLarge
+		return apiv1.TargetGroupModification{}, errBodyTooLarge
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxModifyBody))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return TargetGroupModification{}, errBodyTooLarge
+			return apiv1.TargetGroupModification{}, errBodyTooLarge
 		}
-		return TargetGroupModification{}, fmt.Errorf("reading the body: %w", err)
+		return apiv1.TargetGroupModification{}, fmt.Errorf("reading the body: %w", err)
 	}
 	return decodeModification(bytes.NewReader(body))
 }
 
 // decodeModification reads a strict JSON body: one object, known fields only.
-func decodeModification(r io.Reader) (TargetGroupModification, error) {
-	var m TargetGroupModification
+func decodeModification(r io.Reader) (apiv1.TargetGroupModification, error) {
+	var m apiv1.TargetGroupModification
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
@@ -246,14 +211,14 @@ func (c *Console) modifyTargetGroup(w http.ResponseWriter, r *http.Request) {
 	c.modifyMu.Lock()
 	defer c.modifyMu.Unlock()
 	before := healthCheckBlock(g.HealthCheck())
-	after := m.apply(before)
+	after := applyModification(m, before)
 	if errs := validateModification(after, m.DeregistrationDelay); len(errs) > 0 {
 		lines := make([]string, len(errs))
 		for i, e := range errs {
 			lines[i] = e.Field + ": " + e.Message
 		}
-		writeJSON(w, http.StatusBadRequest, ValidationErrorResponse{
-			Error:  ErrorDetail{Code: "ValidationError", Message: strings.Join(lines, "\n")},
+		writeJSON(w, http.StatusBadRequest, apiv1.ValidationErrorResponse{
+			Error:  apiv1.ErrorDetail{Code: "ValidationError", Message: strings.Join(lines, "\n")},
 			Errors: errs,
 		})
 		return
@@ -278,7 +243,7 @@ func (c *Console) modifyTargetGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	c.log.Info("target group modified through the console", "target_group", name, "changes", strings.Join(changes, ", "))
 	c.changes.add(monitor.Event{EventDate: time.Now(), EnvironmentName: c.environmentName(), Severity: "INFO", Message: msg})
-	writeJSON(w, http.StatusOK, TargetGroupsResponse{TargetGroups: []TargetGroupDescription{describeGroup(g)}})
+	writeJSON(w, http.StatusOK, apiv1.TargetGroupsResponse{TargetGroups: []apiv1.TargetGroupDescription{describeGroup(g)}})
 }
 
 // deregistrationDelay reads the group's delay when it tells it

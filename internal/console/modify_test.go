@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/console/apiv1"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/monitor"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
@@ -381,7 +382,7 @@ func TestHistoryRing(t *testing.T) {
 	}
 	base := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
 	for i := range 5 {
-		h.add(HistoryPoint{Time: base.Add(time.Duration(i) * 10 * time.Second), RequestCount: i})
+		h.add(apiv1.HistoryPoint{Time: base.Add(time.Duration(i) * 10 * time.Second), RequestCount: i})
 	}
 	got := h.all()
 	if len(got) != 3 || got[0].RequestCount != 2 || got[2].RequestCount != 4 {

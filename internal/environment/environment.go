@@ -82,14 +82,14 @@ type Env struct {
 	// groupStop cancels each target group's checker.
 	groupStop map[string]context.CancelFunc
 
+	// watcher diagnoses each target that turns unhealthy and keeps the
+	// diagnosis for the console.
+	watcher *diagnose.Watcher
+
 	mu      sync.Mutex
 	imds    map[string]*http.Server // by instance id
 	targets map[string]healthcheck.Target
-	// lastFailure holds each target's latest failed probe, and diagnoses
-	// the latest diagnosis of each unhealthy target, by group and target key.
-	lastFailure map[string]healthcheck.Result
-	diagnoses   map[string]diagnose.Diagnosis
-	runCtx      context.Context
+	runCtx  context.Context
 }
 
 // Start stands the environment up: target groups and their checkers, the
@@ -124,11 +124,8 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 			}
 			return list
 		},
-		Diagnose: func(_ context.Context, group string, t healthcheck.Target, _ healthcheck.TargetHealth) any {
-			if d, ok := e.Diagnosis(group, t); ok {
-				return d
-			}
-			return nil
+		Diagnose: func(_ context.Context, group string, t healthcheck.Target, _ healthcheck.TargetHealth) (diagnose.Diagnosis, bool) {
+			return e.watcher.Diagnosis(group, t)
 		},
 		Instance: func(id string) (console.InstanceInfo, bool) {
 			if e.fleet == nil {
@@ -194,9 +191,9 @@ func newEnv(ctx context.Context, cfg *config.Config, o Options) (e *Env, runCtx 
 	e = &Env{
 		cfg: cfg, log: o.Logger, events: o.Events, cancel: cancel,
 		groups: proxy.Groups{}, imds: map[string]*http.Server{}, targets: map[string]healthcheck.Target{},
-		lastFailure: map[string]healthcheck.Result{}, diagnoses: map[string]diagnose.Diagnosis{}, runCtx: runCtx,
-		opts: o, groupStop: map[string]context.CancelFunc{},
+		runCtx: runCtx, opts: o, groupStop: map[string]context.CancelFunc{},
 	}
+	e.watcher = e.newWatcher()
 	// The monitor's transitions reach the user as events (runMonitor); its
 	// own log of them would print each one twice.
 	e.monitor = monitor.New(monitor.Options{EnvironmentName: cfg.Name, Rules: cfg.EnhancedHealth, Logger: slog.New(slog.DiscardHandler)})
@@ -257,8 +254,8 @@ func (e *Env) runMonitor() {
 
 func (e *Env) newGroup(tg config.TargetGroup) (*targetgroup.Group, error) {
 	return targetgroup.New(tg, targetgroup.Options{
-		Reporters:        []healthcheck.Reporter{e.monitor, targetPrinter{e, tg.Name}},
-		Observers:        []healthcheck.ResultObserver{e.monitor, failureKeeper{e, tg.Name}},
+		Reporters:        []healthcheck.Reporter{e.monitor, targetPrinter{e, tg.Name}, e.watcher.For(tg.Name)},
+		Observers:        []healthcheck.ResultObserver{e.monitor, e.watcher.For(tg.Name)},
 		Logger:           e.log,
 		FirstProbeJitter: e.opts.FirstProbeJitter,
 	})
@@ -312,6 +309,7 @@ func (e *Env) Stop(ctx context.Context) error {
 	}
 	e.cancel()
 	e.done.Wait()
+	e.watcher.Wait()
 	return errors.Join(errs...)
 }
 
@@ -354,7 +352,8 @@ func (e *Env) Instances() []fleet.InstanceStatus {
 	return e.fleet.Instances()
 }
 
-// targetPrinter turns a group's health changes into events.
+// targetPrinter turns a group's health changes into events; the
+// watcher, after it, diagnoses the targets that turn unhealthy.
 type targetPrinter struct {
 	e     *Env
 	group string
@@ -367,42 +366,29 @@ func (p targetPrinter) SetHealth(t healthcheck.Target, h healthcheck.TargetHealt
 	}
 	p.e.events(Event{Time: time.Now(), Source: SourceTarget, Severity: sev, Group: p.group, Target: t, Health: h,
 		Message: fmt.Sprintf("Target %s (%s) in %s: %s", t.ID, t.Addr(), p.group, h)})
-	key := p.group + "/" + t.Key()
-	if h.State != healthcheck.StateUnhealthy {
-		p.e.mu.Lock()
-		delete(p.e.diagnoses, key)
-		if h.State == healthcheck.StateUnused { // deregistered: forget it, or the map grows with every instance ever launched
-			delete(p.e.lastFailure, key)
-		}
-		p.e.mu.Unlock()
-		return
-	}
-	p.e.mu.Lock()
-	r, ok := p.e.lastFailure[key]
-	p.e.mu.Unlock()
-	if ok {
-		// Diagnosis sends up to two more requests to the target: never on the
-		// reporter's path.
-		go p.e.diagnose(p.group, key, t, r)
-	}
 }
 
-// diagnose explains a target's failure once per unhealthy transition and
-// keeps the diagnosis for the console.
-func (e *Env) diagnose(group, key string, t healthcheck.Target, r healthcheck.Result) {
-	g := e.Group(group)
-	if g == nil {
-		return
-	}
-	d := diagnose.Diagnoser{Logger: e.log, PublicHost: e.Config().LoadBalancer.PublicHost}.Diagnose(e.runCtx, t, g.HealthCheck(), r)
-	if e.runCtx.Err() != nil {
-		return
-	}
-	e.mu.Lock()
-	e.diagnoses[key] = d
-	e.mu.Unlock()
-	// The summary and the fixes' titles; `elbow targets` and the console
-	// show the whole diagnosis, with the why and the snippets.
+// newWatcher diagnoses with the settings and public host in force at the
+// time, and prints each diagnosis as an event.
+func (e *Env) newWatcher() *diagnose.Watcher {
+	return diagnose.NewWatcher(e.runCtx, diagnose.WatcherOptions{
+		Settings: func(group string) (healthcheck.Settings, bool) {
+			g := e.Group(group)
+			if g == nil {
+				return healthcheck.Settings{}, false
+			}
+			return g.HealthCheck(), true
+		},
+		Diagnose: func(ctx context.Context, t healthcheck.Target, s healthcheck.Settings, r healthcheck.Result) diagnose.Diagnosis {
+			return diagnose.Diagnoser{Logger: e.log, PublicHost: e.Config().LoadBalancer.PublicHost}.Diagnose(ctx, t, s, r)
+		},
+		Diagnosed: e.printDiagnosis,
+	})
+}
+
+// printDiagnosis shows the summary and the fixes' titles; `elbow targets`
+// and the console show the whole diagnosis, with the why and the snippets.
+func (e *Env) printDiagnosis(group string, t healthcheck.Target, d diagnose.Diagnosis) {
 	msg := fmt.Sprintf("Diagnosis for %s (%s): %s", t.ID, t.Addr(), d.Summary)
 	for i, f := range d.Fixes {
 		if i == 2 {
@@ -415,26 +401,7 @@ func (e *Env) diagnose(group, key string, t healthcheck.Target, r healthcheck.Re
 
 // Diagnosis returns the latest diagnosis of an unhealthy target of group.
 func (e *Env) Diagnosis(group string, t healthcheck.Target) (diagnose.Diagnosis, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	d, ok := e.diagnoses[group+"/"+t.Key()]
-	return d, ok
-}
-
-// failureKeeper remembers each target's latest failed probe, which the
-// diagnosis reads when the target turns unhealthy.
-type failureKeeper struct {
-	e     *Env
-	group string
-}
-
-func (k failureKeeper) ObserveProbe(r healthcheck.Result) {
-	if r.Passed() {
-		return
-	}
-	k.e.mu.Lock()
-	k.e.lastFailure[k.group+"/"+r.Target.Key()] = r
-	k.e.mu.Unlock()
+	return e.watcher.Diagnosis(group, t)
 }
 
 // recorders fans each proxied response out to the monitor and the console's metrics.

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/elbow-lb/elbow/internal/config"
+	"gopkg.in/yaml.v3"
+)
+
+// printableConfig renders c as a user would write it: every value in
+// force, defaults included, and no key left unset (null, "", [] or {}),
+// each of which loads the same as the key left out. What it prints loads
+// back to the same config.
+func printableConfig(c *config.Config) ([]byte, error) {
+	var doc yaml.Node
+	if err := doc.Encode(c); err != nil {
+		return nil, fmt.Errorf("printing the config: %w", err)
+	}
+	dropUnset(&doc)
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, fmt.Errorf("printing the config: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("printing the config: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// dropUnset removes, depth first, the mapping entries whose value is unset,
+// so that a block left empty by the removal goes too.
+func dropUnset(n *yaml.Node) {
+	for _, c := range n.Content {
+		dropUnset(c)
+	}
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	kept := n.Content[:0]
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if !unset(n.Content[i+1]) {
+			kept = append(kept, n.Content[i], n.Content[i+1])
+		}
+	}
+	n.Content = kept
+}
+
+func unset(v *yaml.Node) bool {
+	switch v.Kind {
+	case yaml.ScalarNode:
+		return v.Tag == "!!null" || (v.Tag == "!!str" && v.Value == "")
+	case yaml.SequenceNode, yaml.MappingNode:
+		return len(v.Content) == 0
+	}
+	return false
+}
