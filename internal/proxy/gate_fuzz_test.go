@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -129,12 +130,12 @@ func (ft *fuzzTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ok")
 }
 
-// settle waits until no request has come for 50 ms (net/http may still
+// settle waits until no request has come for 20 ms (net/http may still
 // be forwarding a pipelined request when it closes a half-closed client
 // connection), then takes the requests.
 func (ft *fuzzTarget) settle() []string {
 	n := -1
-	for range 40 {
+	for range 100 {
 		ft.mu.Lock()
 		m := len(ft.lines)
 		ft.mu.Unlock()
@@ -142,7 +143,7 @@ func (ft *fuzzTarget) settle() []string {
 			break
 		}
 		n = m
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	return ft.take()
 }
@@ -163,54 +164,71 @@ func FuzzListeners(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
 	}
-	ft := &fuzzTarget{}
-	ln, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		f.Fatal(err)
+	// One target per listener, so that the four run at once.
+	type checked struct {
+		l  *Listener
+		ft *fuzzTarget
 	}
-	srv := &http.Server{Handler: ft}
-	go func() { _ = srv.Serve(ln) }()
-	f.Cleanup(func() { _ = srv.Close() })
-	target := healthcheck.Target{ID: "fuzz", IP: "127.0.0.2", Port: ln.Addr().(*net.TCPAddr).Port}
-	var listeners []*Listener
+	var all []checked
 	for _, o := range []Options{{DisableServerLoop: true}, {DisableFastPath: true}} {
-		o.IdleTimeout = 300 * time.Millisecond
-		p := startProxy(f, o, Groups{"g": newTGFor(f, config.DefaultTargetGroup, target)},
-			config.Listener{DefaultAction: forwardTo("g")},
-			config.Listener{Protocol: "HTTPS", DefaultAction: forwardTo("g")})
-		listeners = append(listeners, p.Listeners()...)
+		for _, protocol := range []string{"HTTP", "HTTPS"} {
+			ft := &fuzzTarget{}
+			ln, err := net.Listen("tcp", "127.0.0.2:0")
+			if err != nil {
+				f.Fatal(err)
+			}
+			srv := &http.Server{Handler: ft}
+			go func() { _ = srv.Serve(ln) }()
+			f.Cleanup(func() { _ = srv.Close() })
+			target := healthcheck.Target{ID: "fuzz", IP: "127.0.0.2", Port: ln.Addr().(*net.TCPAddr).Port}
+			o.IdleTimeout = 300 * time.Millisecond
+			p := startProxy(f, o, Groups{"g": newTGFor(f, config.DefaultTargetGroup, target)},
+				config.Listener{Protocol: protocol, DefaultAction: forwardTo("g")})
+			all = append(all, checked{p.Listeners()[0], ft})
+		}
 	}
 	judge := newProxy(Options{})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		admitted := admittedRequests(judge, in)
-		for _, l := range listeners {
-			ft.take()
-			nc, err := dialFuzz(l)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = nc.SetDeadline(time.Now().Add(2 * time.Second))
-			_, _ = nc.Write(in)
-			if cw, ok := nc.(interface{ CloseWrite() error }); ok {
-				_ = cw.CloseWrite() // the end of the stream: the listener closes after its answers
-			}
-			_, _ = io.Copy(io.Discard, nc) // until the listener closes, or its idle timeout
-			_ = nc.Close()
-			got := ft.settle()
-			// Each one admitted, as often as admitted. Some may be missing,
-			// and the order may differ: the client's half-close aborts a
-			// request in flight on net/http, whose bytes may still reach the
-			// target after the next request's.
-			left := map[string]int{}
-			for _, a := range admitted {
-				left[a]++
-			}
-			for _, g := range got {
-				if left[g] == 0 {
-					t.Fatalf("%s %q: target got %q; the gate admits only %q", l.URL(), in, got, admitted)
+		var wg sync.WaitGroup
+		errs := make(chan string, len(all))
+		for _, c := range all {
+			wg.Go(func() {
+				c.ft.take()
+				nc, err := dialFuzz(c.l)
+				if err != nil {
+					errs <- err.Error()
+					return
 				}
-				left[g]--
-			}
+				_ = nc.SetDeadline(time.Now().Add(2 * time.Second))
+				_, _ = nc.Write(in)
+				if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+					_ = cw.CloseWrite() // the end of the stream: the listener closes after its answers
+				}
+				_, _ = io.Copy(io.Discard, nc) // until the listener closes, or its idle timeout
+				_ = nc.Close()
+				got := c.ft.settle()
+				// Each one admitted, as often as admitted. Some may be
+				// missing, and the order may differ: the client's
+				// half-close aborts a request in flight on net/http, whose
+				// bytes may still reach the target after the next one's.
+				left := map[string]int{}
+				for _, a := range admitted {
+					left[a]++
+				}
+				for _, g := range got {
+					if left[g] == 0 {
+						errs <- fmt.Sprintf("%s %q: target got %q; the gate admits only %q", c.l.URL(), in, got, admitted)
+						return
+					}
+					left[g]--
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Fatal(e)
 		}
 	})
 }
