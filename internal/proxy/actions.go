@@ -167,3 +167,16 @@ type forwarder struct {
 	plain bool
 	arn   string
 }
+
+// Groups are the target groups of an environment by name.
+type Groups map[string]*targetgroup.Group
+
+// hostOnly strips the port from a Host header value.
+func hostOnly(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		if _, err := strconv.Atoi(host[i+1:]); err == nil {
+			return strings.TrimSuffix(strings.TrimPrefix(host[:i], "["), "]")
+		}
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+}

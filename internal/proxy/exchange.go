@@ -159,3 +159,21 @@ func (b *clientBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// retryTarget moves ex to another available target of its group, once its
+// first target failed before answering: the one retry of both target paths.
+// Nothing reached that target (or the request may go again), and the
+// client is still there; false when there is no other target.
+func (ex *exchange) retryTarget() (*targetgroup.Member, bool) {
+	if ex.Context.Err() != nil || ex.failedTarget != "" {
+		return nil, false
+	}
+	next := ex.fw.group.Pick(ex.member)
+	if next == nil {
+		return nil, false
+	}
+	ex.failedTarget = ex.member.Addr()
+	ex.member.Release()
+	ex.member = next
+	return next, true
+}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/elbow-lb/elbow/internal/proxy/monotime"
 	"github.com/elbow-lb/elbow/internal/proxy/upstream"
-	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
 
 func (l *Listener) forward(ex *exchange, r *http.Request, a *action) {
@@ -45,15 +44,8 @@ func (l *Listener) forward(ex *exchange, r *http.Request, a *action) {
 		l.relay(ex, r)
 		return
 	}
-	ctx, cancel := context.WithCancel(ex)
-	defer cancel()
-	defer l.p.trackCut(ex, cancel)()
-	l.p.rp.ServeHTTP(ex, r.WithContext(ctx))
+	l.viaReverseProxy(ex, r)
 }
-
-// dropHeaders are client headers not relayed, as ReverseProxy's Rewrite
-// mode drops them: their values cannot be trusted.
-var dropHeaders = []string{"Forwarded", "X-Forwarded-Host"}
 
 // relay is the fast path of a forward to a plain-HTTP target: the request
 // is written and the response relayed on this goroutine (package upstream).
@@ -117,40 +109,4 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 		l.p.log.Debug("target failed", "target", ex.member.Addr(), "err", res.Err)
 		serveError(ex, errorStatus(ex, res.Err))
 	}
-}
-
-// forwardedFor is X-Forwarded-For in append mode: the client's values
-// kept, then the address the connection came from.
-func forwardedFor(r *http.Request, clientIP string) string {
-	if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
-		return strings.Join(prior, ", ") + ", " + clientIP
-	}
-	return clientIP
-}
-
-func hasUpper(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'Z' {
-			return true
-		}
-	}
-	return false
-}
-
-// retryTarget moves ex to another available target of its group, once its
-// first target failed before answering: the one retry of both target paths.
-// Nothing reached that target (or the request may go again), and the
-// client is still there; false when there is no other target.
-func (ex *exchange) retryTarget() (*targetgroup.Member, bool) {
-	if ex.Context.Err() != nil || ex.failedTarget != "" {
-		return nil, false
-	}
-	next := ex.fw.group.Pick(ex.member)
-	if next == nil {
-		return nil, false
-	}
-	ex.failedTarget = ex.member.Addr()
-	ex.member.Release()
-	ex.member = next
-	return next, true
 }

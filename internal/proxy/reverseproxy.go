@@ -174,3 +174,12 @@ func (c *writeIdleConn) Write(b []byte) (int, error) {
 	}
 	return c.Conn.Write(b)
 }
+
+// viaReverseProxy forwards through httputil.ReverseProxy (HTTPS targets,
+// upgrades, bodies of unknown length), cancellable by a deregistration cut.
+func (l *Listener) viaReverseProxy(ex *exchange, r *http.Request) {
+	ctx, cancel := context.WithCancel(ex)
+	defer cancel()
+	defer l.p.trackCut(ex, cancel)()
+	l.p.rp.ServeHTTP(ex, r.WithContext(ctx))
+}

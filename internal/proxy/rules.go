@@ -5,16 +5,11 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/proxy/httpbytes"
-	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
-
-// Groups are the target groups of an environment by name.
-type Groups map[string]*targetgroup.Group
 
 // table is a listener's compiled rules; it is immutable once built.
 type table struct {
@@ -198,14 +193,4 @@ func wildcardMatch(pattern, s string, fold bool) bool {
 		p++
 	}
 	return p == len(pattern)
-}
-
-// hostOnly strips the port from a Host header value.
-func hostOnly(host string) string {
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
-		if _, err := strconv.Atoi(host[i+1:]); err == nil {
-			return strings.TrimSuffix(strings.TrimPrefix(host[:i], "["), "]")
-		}
-	}
-	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 }
