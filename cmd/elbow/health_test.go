@@ -208,7 +208,8 @@ func sampleHealth() *fixedHealth {
 	}
 }
 
-// TestHealthLayout checks the columns of `eb health` (reference/eb.md 5.1).
+// TestHealthLayout checks the columns of `eb health` (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-ebcli.html;
+// github.com/aws/aws-elastic-beanstalk-cli, ebcli/display).
 func TestHealthLayout(t *testing.T) {
 	url := startConsole(t, console.New(console.Options{Health: sampleHealth()}))
 	out, err := elbow(t, "health", "--console", url)
