@@ -50,7 +50,7 @@ func TestServeStopsWithTheTest(t *testing.T) {
 	t.Run("serving", func(t *testing.T) {
 		url := testutil.Serve(t, func(ctx context.Context, ln net.Listener) error {
 			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
-			go func() { <-ctx.Done(); srv.Close(); close(stopped) }()
+			go func() { <-ctx.Done(); close(stopped); srv.Close() }()
 			if err := srv.Serve(ln); err != http.ErrServerClosed {
 				return err
 			}
