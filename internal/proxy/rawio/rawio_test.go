@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
 // pair returns both ends of a loopback TCP connection, the first wrapped.
@@ -215,21 +217,12 @@ func TestPeekRecvfromAgreesWithPeek(t *testing.T) {
 	}
 	same("silent")
 	peer.Write([]byte("x"))
-	waitFor(t, func() bool { return !c.Quiet() })
+	testutil.Eventually(t, 5*time.Second, func() bool { return !c.Quiet() }, "the byte did not arrive")
 	same("a byte waiting")
 	c.Read(make([]byte, 1))
 	peer.Close()
-	waitFor(t, c.PeerClosed)
+	testutil.Eventually(t, 5*time.Second, c.PeerClosed, "the close did not arrive")
 	same("peer closed")
 	c.nc.Close()
 	same("our side closed")
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 5s")
-		}
-	}
 }
