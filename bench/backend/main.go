@@ -1,5 +1,6 @@
 // Command backend is the tiny target of bench/proxy.sh: GET / answers 200
-// with a 100-byte body, as in reference/proxy-bench.md.
+// with a 100-byte body, the same backend for elbow and every peer it is
+// measured against (bench/README.md).
 package main
 
 import (

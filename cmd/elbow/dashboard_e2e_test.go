@@ -30,31 +30,8 @@ func TestDashboardSevereToOk(t *testing.T) {
 	chromium := testutil.RequireProgram(t, "/usr/bin/chromium")
 	python := testutil.RequireProgram(t, testutil.SystemPython)
 	app, _ := filepath.Abs("testdata/redirectapp.py")
-	yaml := fmt.Sprintf(`name: e2e-dashboard
-instances:
-  command: [%q, %q]
-  port: %d
-  min: 1
-  metadata_options:
-    port: %d
-target_groups:
-  - name: web
-    health_check:
-      interval: 5
-      timeout: 2
-      healthy_threshold: 2
-      unhealthy_threshold: 2
-listeners:
-  - port: %d
-    default_action:
-      target_group: web
-enhanced_health:
-  evaluation_period: 10
-  transition_evaluations: 1
-  launch_grace_period: 0
-console:
-  address: 127.0.0.1:0
-`, python, app, freePort(t), freePort(t), freePort(t))
+	yaml := testutil.AppEnv{Name: "e2e-dashboard", Command: []string{python, app}, Min: 1,
+		AppPort: freePort(t), IMDSPort: freePort(t), ListenPort: freePort(t)}.String()
 	p := startUp(t, yaml)
 	consoleURL := regexp.MustCompile(`console\s+(http://\S+)`).FindStringSubmatch(p.waitFor(t, `console\s+http://`, 30*time.Second))[1]
 

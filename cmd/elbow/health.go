@@ -178,7 +178,8 @@ func paint(s string, width int, c monitor.Color, color bool) string {
 	return code + s + "\x1b[0m" + padded[len(s):]
 }
 
-// renderHealth lays the documents out as `eb health` does (reference/eb.md 5.1).
+// renderHealth lays the documents out as `eb health` does
+// (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-ebcli.html).
 func renderHealth(d *healthDoc, now time.Time, color bool) string {
 	var b strings.Builder
 	env, list := d.Environment, d.Instances.InstanceHealthList

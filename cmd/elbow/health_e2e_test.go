@@ -32,33 +32,9 @@ func TestEnhancedHealthSevereAndRecovery(t *testing.T) {
 	app, _ := filepath.Abs("testdata/switchapp.py")
 	broken := filepath.Join(t.TempDir(), "broken")
 	os.WriteFile(broken, nil, 0o644)
-	yaml := fmt.Sprintf(`name: e2e-health
-instances:
-  command: [%q, %q]
-  port: %d
-  min: 2
-  env:
-    BROKEN_FILE: %q
-  metadata_options:
-    port: %d
-target_groups:
-  - name: web
-    health_check:
-      interval: 5
-      timeout: 2
-      healthy_threshold: 2
-      unhealthy_threshold: 2
-listeners:
-  - port: %d
-    default_action:
-      target_group: web
-enhanced_health:
-  evaluation_period: 10
-  transition_evaluations: 1
-  launch_grace_period: 0
-console:
-  address: 127.0.0.1:0
-`, python, app, freePort(t), broken, freePort(t), freePort(t))
+	yaml := testutil.AppEnv{Name: "e2e-health", Command: []string{python, app}, Min: 2,
+		Env:     map[string]string{"BROKEN_FILE": broken},
+		AppPort: freePort(t), IMDSPort: freePort(t), ListenPort: freePort(t)}.String()
 	p := startUp(t, yaml)
 	consoleURL := regexp.MustCompile(`console\s+(http://\S+)`).FindStringSubmatch(p.waitFor(t, `console\s+http://`, 30*time.Second))[1]
 
@@ -220,11 +196,13 @@ console:
 	}
 	time.Sleep(500 * time.Millisecond) // the requests are at the instances now
 	p.cmd.Process.Signal(os.Interrupt)
-	time.Sleep(200 * time.Millisecond)
-	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", listen), time.Second); err == nil {
-		c.Close()
-		t.Error("the listener still accepts connections after SIGINT")
-	}
+	testutil.Eventually(t, 2*time.Second, func() bool {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", listen), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	}, "the listener still accepts connections 2s after SIGINT")
 	for range inFlight {
 		select {
 		case r := <-results:

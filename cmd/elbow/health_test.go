@@ -21,26 +21,11 @@ import (
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/monitor"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
 // startConsole serves c on a loopback port until the test ends.
-func startConsole(t *testing.T, c *console.Console) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("console: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
+func startConsole(t *testing.T, c *console.Console) string { return testutil.Serve(t, c.Serve) }
 
 // realEnv is a real target group "web" checking two loopback apps, one
 // answering 200 and one 400 (Django's answer to a Host not in
@@ -81,13 +66,9 @@ func newRealEnv(t *testing.T, diagnose console.Diagnoser) *realEnv {
 	go g.Run(ctx)
 	g.Register(e.good)
 	g.Register(e.bad)
-	deadline := time.Now().Add(10 * time.Second)
-	for g.Health(e.bad).State != healthcheck.StateUnhealthy || g.Health(e.good).State != healthcheck.StateHealthy {
-		if time.Now().After(deadline) {
-			t.Fatalf("targets did not settle: %v %v", g.Health(e.good), g.Health(e.bad))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		return g.Health(e.bad).State == healthcheck.StateUnhealthy && g.Health(e.good).State == healthcheck.StateHealthy
+	}, "targets did not settle: want good healthy, bad unhealthy")
 	e.mon.Evaluate(time.Now())
 	e.url = startConsole(t, console.New(console.Options{Health: e.mon, TargetGroups: console.Groups(g), Diagnose: diagnose}))
 	return e
@@ -209,7 +190,8 @@ func sampleHealth() *fixedHealth {
 	}
 }
 
-// TestHealthLayout checks the columns of `eb health` (reference/eb.md 5.1).
+// TestHealthLayout checks the columns of `eb health` (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-ebcli.html;
+// github.com/aws/aws-elastic-beanstalk-cli, ebcli/display).
 func TestHealthLayout(t *testing.T) {
 	url := startConsole(t, console.New(console.Options{Health: sampleHealth()}))
 	out, err := elbow(t, "health", "--console", url)

@@ -59,7 +59,7 @@ func requireDjango(t *testing.T) {
 	}
 }
 
-// TestReferenceScenario runs shared/DESIGN.md's story with the real Django
+// TestReferenceScenario runs examples/django/README.md's story with the real Django
 // app behind `elbow up`, each instance reading its IP from its own metadata
 // service: [400], then [301], then healthy with the matcher 200-301, and a
 // user's request through the HTTPS listener reaches Django and gets 200.

@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
 // upProcess is `elbow up` running as a child process (the test binary in
@@ -35,29 +37,7 @@ type upProcess struct {
 
 // freePort finds a port free on every loopback address the test uses.
 func freePort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		ok := true
-		for ip := 2; ip <= 5; ip++ {
-			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0."+strconv.Itoa(ip), strconv.Itoa(port)))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
+	return testutil.FreePortOnAll(t, "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
 }
 
 func startUp(t *testing.T, yaml string) *upProcess {
@@ -281,17 +261,8 @@ func TestUpServesAndLeavesNoOrphans(t *testing.T) {
 
 	p.cmd.Process.Kill()
 	p.cmd.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		left := markedProcesses(p.marker)
-		if len(left) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("processes left after SIGKILL of elbow: %v", left)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, func() bool { return len(markedProcesses(p.marker)) == 0 },
+		"processes left 10s after SIGKILL of elbow")
 }
 
 // TestUpKillInstanceUnderLoad: an instance killed with SIGKILL under load is
@@ -331,7 +302,7 @@ func TestUpKillInstanceUnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(1500 * time.Millisecond)
+	testutil.Eventually(t, 10*time.Second, func() bool { return ok.Load() >= 100 }, "100 requests through before the kill")
 	victim := appPID(p.marker, "127.0.0.3")
 	if victim == 0 {
 		t.Fatal("no app process for 127.0.0.3")
@@ -410,7 +381,9 @@ func TestUpReloadsConfig(t *testing.T) {
 	os.WriteFile(path, []byte(invalid), 0o644)
 	p.waitFor(t, `reload of .* refused, the environment is unchanged; 1 error`, 10*time.Second)
 	p.waitFor(t, `target_groups\[0\]\.health_check\.interval: 3 is out of range: must be between 5 and 300 seconds`, 5*time.Second)
-	time.Sleep(time.Second)
+	// The load goes on after the refused reload.
+	after := ok.Load()
+	testutil.Eventually(t, 10*time.Second, func() bool { return ok.Load() >= after+50 }, "50 requests after the refused reload")
 	cancel()
 	wg.Wait()
 	if failed.Load() != 0 || ok.Load() < 100 {

@@ -13,7 +13,7 @@
 // Not even when elbow is killed with SIGKILL, and not the app's children
 // either: Django's runserver forks a reloader child, and apps are often
 // launched through sh -c. The fleet therefore never starts the app itself.
-// It re-executes its own binary (/proc/self/exe) as a small supervisor per
+// It re-executes its own binary (/proc/self/exe on Linux) as a small supervisor per
 // instance (MaybeRunShim is its entry point), and the supervisor starts the
 // app:
 //
@@ -44,6 +44,16 @@
 //
 // A program that uses the package must call MaybeRunShim first in main, and
 // so must the TestMain of every test package that launches instances.
+//
+// # Other systems
+//
+// All of the above is Linux (prctl(2), proc(5), waitid(2) WNOWAIT). On
+// other systems (platform_other.go) the supervisor still leads the group
+// and polls its parent, and finds processes with ps instead of /proc, but
+// it has neither parent-death signal nor subreaper; Start logs once what
+// that leaves unpromised (platformLimits). macOS has only 127.0.0.1 on
+// lo0: Start and Launch check that every instance address can be bound and
+// fail with the ifconfig commands that add the missing ones.
 //
 // # Environment
 //

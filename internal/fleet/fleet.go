@@ -147,6 +147,18 @@ func New(cfg Config) (*Fleet, error) {
 // Start launches Min instances. On error, the instances already launched
 // keep running; the caller stops them with StopAll.
 func (f *Fleet) Start(ctx context.Context) error {
+	if platformLimits != "" {
+		f.log.Warn("fleet: " + platformLimits)
+	}
+	// Up to Max, not Min: a scale-out must not be the first to find an
+	// address missing.
+	ips := make([]netip.Addr, f.cfg.Max)
+	for i := range ips {
+		ips[i] = instanceIP(i + 1)
+	}
+	if err := checkLoopbackAddrs(ips); err != nil {
+		return err
+	}
 	for range f.cfg.Min {
 		if _, err := f.Launch(ctx); err != nil {
 			return err
@@ -162,6 +174,10 @@ func (f *Fleet) Start(ctx context.Context) error {
 func (f *Fleet) Launch(ctx context.Context) (Instance, error) {
 	in, err := f.reserve()
 	if err != nil {
+		return Instance{}, err
+	}
+	if err := checkLoopbackAddrs([]netip.Addr{in.IP}); err != nil {
+		f.forget(in)
 		return Instance{}, err
 	}
 	if err := f.prepare(ctx, in); err != nil {
@@ -207,7 +223,7 @@ func (f *Fleet) reserve() (*instance, error) {
 		Instance: Instance{
 			ID:    id,
 			Index: index,
-			IP:    netip.AddrFrom4([4]byte{127, 0, 0, byte(index + 1)}),
+			IP:    instanceIP(index),
 			Port:  f.cfg.Port,
 		},
 		out:        newOutputLog(nil, f.cfg.TailLines), // its file is opened by prepare

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/fleet"
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
 var instanceIDPattern = regexp.MustCompile(`^i-[0-9a-f]{17}$`)
@@ -99,14 +100,14 @@ func TestEachInstanceHasItsOwnIPOnTheSamePortWithItsEnvironment(t *testing.T) {
 				st.ID, rep.PID, rep.ProcessPGID, st.PID, st.SupervisorPID)
 		}
 
-		eventually(t, 5*time.Second, "output of "+st.ID+" in its tail", func() bool {
+		testutil.Eventually(t, 5*time.Second, func() bool {
 			tail := strings.Join(f.Tail(st.ID, 10), "\n")
 			return strings.Contains(tail, "listening on "+st.Addr()) && strings.Contains(tail, "a line on stderr")
-		})
-		eventually(t, 5*time.Second, "output of "+st.ID+" in its log file", func() bool {
+		}, "output of "+st.ID+" in its tail")
+		testutil.Eventually(t, 5*time.Second, func() bool {
 			b, _ := os.ReadFile(filepath.Join(logDir, st.ID+".log"))
 			return strings.Contains(string(b), "listening on "+st.Addr()) && strings.Contains(string(b), "a line on stderr")
-		})
+		}, "output of "+st.ID+" in its log file")
 		if st.LogPath != filepath.Join(logDir, st.ID+".log") {
 			t.Errorf("LogPath = %q", st.LogPath)
 		}
@@ -169,7 +170,7 @@ func TestACrashedInstanceRestartsWithBackoffKeepingItsIDAndIP(t *testing.T) {
 		Hooks:           fleet.Hooks{Event: rec.event},
 	})
 	id := f.Instances()[0].ID
-	eventually(t, 10*time.Second, "four crashes", func() bool {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		n := 0
 		for _, k := range rec.kindsOf(id) {
 			if k == fleet.EventExited {
@@ -177,7 +178,7 @@ func TestACrashedInstanceRestartsWithBackoffKeepingItsIDAndIP(t *testing.T) {
 			}
 		}
 		return n >= 4
-	})
+	}, "four crashes")
 
 	evs := rec.eventsOf(id)
 	wantKinds := []fleet.EventKind{fleet.EventLaunched, fleet.EventExited, fleet.EventRestarted,
@@ -211,10 +212,10 @@ func TestACrashedInstanceRestartsWithBackoffKeepingItsIDAndIP(t *testing.T) {
 		t.Errorf("a restart created a new instance: %+v", f.Instances())
 	}
 	// Every run appended to the same log; the tail holds the last ones.
-	eventually(t, 5*time.Second, "four runs in the log file", func() bool {
+	testutil.Eventually(t, 5*time.Second, func() bool {
 		b, _ := os.ReadFile(filepath.Join(logDir, id+".log"))
 		return strings.Count(string(b), "crash output from pid") >= 4 && strings.Count(string(b), "crash stderr") >= 4
-	})
+	}, "four runs in the log file")
 	if tail := f.Tail(id, 4); len(tail) != 4 || !slices.ContainsFunc(tail, func(l string) bool { return strings.HasPrefix(l, "crash output") }) {
 		t.Errorf("Tail(id, 4) = %q", tail)
 	}
@@ -235,7 +236,7 @@ func TestBackoffStartsOverAfterTheInstanceStayedUp(t *testing.T) {
 	})
 	id := f.Instances()[0].ID
 	var exits []fleet.Event
-	eventually(t, 10*time.Second, "three crashes", func() bool {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		exits = nil
 		for _, ev := range rec.eventsOf(id) {
 			if ev.Kind == fleet.EventExited {
@@ -243,7 +244,7 @@ func TestBackoffStartsOverAfterTheInstanceStayedUp(t *testing.T) {
 			}
 		}
 		return len(exits) >= 3
-	})
+	}, "three crashes")
 	for i, ev := range exits[:3] {
 		if !strings.Contains(ev.Message, fmt.Sprintf("restarting in 30ms (restart %d)", i+1)) {
 			t.Errorf("crash %d after staying up: %q, want the first backoff again", i+1, ev.Message)
@@ -285,9 +286,9 @@ func TestStopTerminatesTheWholeProcessTree(t *testing.T) {
 				t.Fatalf("the app did not fork its children: %+v", rep)
 			}
 			// supervisor, app, grandchild in the group, escapee in its own session
-			eventually(t, 5*time.Second, "four processes of the instance", func() bool {
+			testutil.Eventually(t, 5*time.Second, func() bool {
 				return len(markedProcesses(marker)) == 4
-			})
+			}, "four processes of the instance")
 			began := time.Now()
 			if err := f.Terminate(context.Background(), st.ID); err != nil {
 				t.Fatal(err)
@@ -405,10 +406,10 @@ func TestTailIsBounded(t *testing.T) {
 	})
 	id := f.Instances()[0].ID
 	var tail []string
-	eventually(t, 5*time.Second, "the last line in the tail", func() bool {
+	testutil.Eventually(t, 5*time.Second, func() bool {
 		tail = f.Tail(id, 100)
 		return len(tail) > 0 && tail[len(tail)-1] == "line 999"
-	})
+	}, "the last line in the tail")
 	if len(tail) != 50 || tail[0] != "line 950" {
 		t.Errorf("Tail(id, 100) has %d lines from %q, want 50 from line 950", len(tail), tail[0])
 	}
@@ -489,9 +490,9 @@ func TestNoProcessOutlivesAKilledElbow(t *testing.T) {
 
 	// parent + 2 × (supervisor, app, grandchild, setsid'd grandchild)
 	// + supervisor, sh and its two sleeps
-	eventually(t, 10*time.Second, "thirteen marked processes", func() bool {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		return len(markedProcesses(marker)) == 13
-	})
+	}, "thirteen marked processes")
 	before := markedProcesses(marker)
 
 	if err := parent.Process.Signal(syscall.SIGKILL); err != nil {
@@ -499,17 +500,16 @@ func TestNoProcessOutlivesAKilledElbow(t *testing.T) {
 	}
 	parent.Wait()
 
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		left := markedProcesses(marker)
-		if len(left) == 0 {
-			break
+	var left []int
+	defer func() {
+		if len(left) > 0 {
+			t.Logf("%d of its %d processes live on:%s", len(left), len(before), describeProcesses(left))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("5s after elbow was SIGKILLed, %d of its %d processes live on:%s", len(left), len(before), describeProcesses(left))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	}()
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		left = markedProcesses(marker)
+		return len(left) == 0
+	}, "processes of elbow live on 5s after it was SIGKILLed")
 }
 
 // TestAnInstanceOutlivesTheThreadsOfElbow guards against golang/go#27505:
@@ -596,10 +596,10 @@ func TestTerminateDuringTheRestartBackoff(t *testing.T) {
 		},
 	})
 	id := f.Instances()[0].ID
-	eventually(t, 5*time.Second, "the crash", func() bool {
+	testutil.Eventually(t, 5*time.Second, func() bool {
 		st, _ := f.Status(id)
 		return st.State == fleet.StateRestarting
-	})
+	}, "the crash")
 	began := time.Now()
 	if err := f.Terminate(context.Background(), id); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/fleet"
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
 // newMarker returns a value unique to the calling test, put in the
@@ -72,43 +72,9 @@ func describeProcesses(pids []int) string {
 	return b.String()
 }
 
-// eventually polls cond every 10ms until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // freePort returns a port free on the loopback addresses the tests use.
 func freePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		free := true
-		for host := 2; host <= 6; host++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:%d", host, port))
-			if err != nil {
-				free = false
-				break
-			}
-			l.Close()
-		}
-		if free {
-			return port
-		}
-	}
-	t.Fatal("no free port on 127.0.0.1-6")
-	return 0
+	return testutil.FreePortOnAll(t, "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6")
 }
 
 func selfExe(t *testing.T) string {
@@ -189,13 +155,13 @@ var httpClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transpo
 func askApp(t *testing.T, addr string) appReport {
 	t.Helper()
 	var rep appReport
-	eventually(t, 10*time.Second, "app at "+addr+" answers", func() bool {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		resp, err := httpClient.Get("http://" + addr + "/")
 		if err != nil {
 			return false
 		}
 		defer resp.Body.Close()
 		return json.NewDecoder(resp.Body).Decode(&rep) == nil
-	})
+	}, "app at "+addr+" answers")
 	return rep
 }

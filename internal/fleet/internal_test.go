@@ -2,6 +2,9 @@ package fleet
 
 import (
 	"io"
+	"net/netip"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -62,5 +65,56 @@ func TestReadProcStatHandlesAnyCommandName(t *testing.T) {
 	}
 	if _, ok := parseProcStat(1, "1 (truncated"); ok {
 		t.Error("a truncated stat line parsed")
+	}
+}
+
+func TestMissingLoopbackAddressesNameTheCommandsThatAddThem(t *testing.T) {
+	// 192.0.2.1 (TEST-NET-1, RFC 5737) is on no interface: binding it fails
+	// as binding 127.0.0.3 does on a Mac without the alias.
+	testNet := netip.MustParseAddr("192.0.2.1")
+	err := checkLoopbackAddrs([]netip.Addr{instanceIP(1), testNet})
+	if err == nil || !strings.Contains(err.Error(), "addresses 192.0.2.1 are not") ||
+		strings.Contains(err.Error(), "127.0.0.2") {
+		t.Fatalf("checkLoopbackAddrs(127.0.0.2, 192.0.2.1) = %v; want an error naming 192.0.2.1 only", err)
+	}
+	if err := checkLoopbackAddrs([]netip.Addr{instanceIP(1), instanceIP(253)}); err != nil {
+		t.Fatalf("checkLoopbackAddrs on this machine's loopback: %v", err)
+	}
+	got := missingAddrsError("darwin", []netip.Addr{instanceIP(2), instanceIP(3)}).Error()
+	want := "fleet: the instances' addresses 127.0.0.3, 127.0.0.4 are not on this machine's loopback interface; add them with:\n" +
+		"  sudo ifconfig lo0 alias 127.0.0.3 up\n  sudo ifconfig lo0 alias 127.0.0.4 up"
+	if got != want {
+		t.Errorf("on darwin:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestPSListsTheProcessTableAsProcDoes(t *testing.T) {
+	if _, err := exec.LookPath("ps"); err != nil {
+		t.Skip("no ps")
+	}
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		t.Skip("no /proc to compare with")
+	}
+	self, ok := parseProcStat(os.Getpid(), string(b))
+	if !ok {
+		t.Fatalf("/proc/self/stat unreadable: %q", b)
+	}
+	for _, st := range psProcStats() {
+		if st.pid == self.pid {
+			if st.ppid != self.ppid || st.pgrp != self.pgrp || st.state != 'R' && st.state != 'S' {
+				t.Fatalf("ps says %+v; /proc says %+v", st, self)
+			}
+			return
+		}
+	}
+	t.Fatalf("ps does not list this process (%d)", self.pid)
+}
+
+func TestParsePSSkipsWhatItCannotRead(t *testing.T) {
+	got := parsePS([]byte("    1     0     1 Ss\n  42    1   40 Z+\nbad line\n 7 1\n"))
+	want := []procStat{{pid: 1, ppid: 0, pgrp: 1, state: 'S'}, {pid: 42, ppid: 1, pgrp: 40, state: 'Z'}}
+	if !slices.Equal(got, want) {
+		t.Errorf("parsePS = %+v; want %+v", got, want)
 	}
 }

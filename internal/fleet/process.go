@@ -11,7 +11,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 const (
@@ -82,20 +81,23 @@ func (f *Fleet) startProcess(in *instance) (*process, error) {
 	env := append(in.env[:len(in.env):len(in.env)],
 		shimEnv+"="+shimEnvMode,
 		shimPPIDEnv+"="+strconv.Itoa(os.Getpid()))
+	self, err := selfExecutable()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		statusR.Close()
+		statusW.Close()
+		return nil, fmt.Errorf("fleet: supervisor of instance %s: %w", in.ID, err)
+	}
 	cmd := &exec.Cmd{
-		// /proc/self/exe is this very binary even if its file was replaced
-		// or removed since it started.
-		Path:       "/proc/self/exe",
-		Args:       append([]string{"elbow-supervisor"}, f.cfg.Command...),
-		Dir:        f.cfg.Dir,
-		Env:        env,
-		Stdout:     outW,
-		Stderr:     outW,
-		ExtraFiles: []*os.File{statusW}, // fd 3
-		SysProcAttr: &syscall.SysProcAttr{
-			Setpgid:   true,
-			Pdeathsig: sigParentDied,
-		},
+		Path:        self,
+		Args:        append([]string{"elbow-supervisor"}, f.cfg.Command...),
+		Dir:         f.cfg.Dir,
+		Env:         env,
+		Stdout:      outW,
+		Stderr:      outW,
+		ExtraFiles:  []*os.File{statusW}, // fd 3
+		SysProcAttr: supervisorSysProcAttr(),
 	}
 	err = f.launcher.start(cmd)
 	outW.Close()
@@ -172,9 +174,10 @@ func (p *process) wait(status *bufio.Reader, statusR *os.File) {
 }
 
 // waitAndKillGroup waits until the supervisor exits, SIGKILLs its group
-// while its unreaped zombie still pins the group id, then reaps it.
+// (on Linux while its unreaped zombie still pins the group id, see
+// waitSupervisorExited), then reaps it.
 func (p *process) waitAndKillGroup() *os.ProcessState {
-	waitExitedNoReap(p.supervisorPID)
+	waitSupervisorExited(p.cmd)
 	p.mu.Lock()
 	syscall.Kill(-p.supervisorPID, sigKill)
 	p.reaped = true
@@ -198,23 +201,5 @@ func (p *process) signalSupervisor(sig syscall.Signal) {
 	defer p.mu.Unlock()
 	if !p.reaped {
 		syscall.Kill(p.supervisorPID, sig)
-	}
-}
-
-// waitExitedNoReap blocks until pid has exited, leaving it a zombie
-// (waitid with WNOWAIT), so that its pid is not reused meanwhile.
-func waitExitedNoReap(pid int) {
-	const (
-		pPID    = 1
-		wExited = 0x4
-		wNowait = 0x1000000
-	)
-	var info [128]byte // siginfo_t
-	for {
-		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid),
-			uintptr(unsafe.Pointer(&info[0])), wExited|wNowait, 0, 0)
-		if errno != syscall.EINTR {
-			return
-		}
 	}
 }

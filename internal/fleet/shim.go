@@ -39,8 +39,7 @@ const (
 	// ones that left the process group, and then report the app's status.
 	sigKillTree = syscall.SIGUSR2
 
-	prSetChildSubreaper = 36 // linux/prctl.h
-	parentPollInterval  = 200 * time.Millisecond
+	parentPollInterval = 200 * time.Millisecond
 )
 
 // MaybeRunShim turns this process into an instance supervisor when the fleet
@@ -91,8 +90,8 @@ func runShim(argv []string) int {
 	}
 	// Orphans of the app's descendants (double forks, daemons) are
 	// reparented here rather than to init, so they can still be found.
-	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); errno != 0 {
-		report("error set child subreaper: %v", errno)
+	if err := becomeSubreaper(); err != nil {
+		report("error set child subreaper: %v", err)
 		return 127
 	}
 
@@ -109,7 +108,7 @@ func runShim(argv []string) int {
 	appPID, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
-		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+		Sys:   appSysProcAttr(),
 	})
 	if err != nil {
 		report("error exec %s: %v", argv[0], err)
@@ -191,100 +190,6 @@ func killDescendants(root int) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-// procStat is what the fleet needs from /proc/<pid>/stat.
-type procStat struct {
-	pid, ppid, pgrp int
-	state           byte
-}
-
-func readProcStat(pid int) (procStat, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return procStat{}, false
-	}
-	return parseProcStat(pid, string(b))
-}
-
-func parseProcStat(pid int, s string) (procStat, bool) {
-	// The command name is in parentheses and may contain spaces and ')'.
-	end := strings.LastIndexByte(s, ')')
-	if end < 0 || end+2 >= len(s) {
-		return procStat{}, false
-	}
-	fields := strings.Fields(s[end+2:])
-	if len(fields) < 3 {
-		return procStat{}, false
-	}
-	ppid, err1 := strconv.Atoi(fields[1])
-	pgrp, err2 := strconv.Atoi(fields[2])
-	if err1 != nil || err2 != nil || len(fields[0]) != 1 {
-		return procStat{}, false
-	}
-	return procStat{pid: pid, ppid: ppid, pgrp: pgrp, state: fields[0][0]}, true
-}
-
-func allProcStats() []procStat {
-	d, err := os.Open("/proc")
-	if err != nil {
-		return nil
-	}
-	defer d.Close()
-	names, _ := d.Readdirnames(-1)
-	stats := make([]procStat, 0, len(names))
-	for _, name := range names {
-		pid, err := strconv.Atoi(name)
-		if err != nil {
-			continue
-		}
-		if st, ok := readProcStat(pid); ok {
-			stats = append(stats, st)
-		}
-	}
-	return stats
-}
-
-// descendantsAndGroup lists the live (non-zombie) processes below root and
-// the other live members of root's process group.
-func descendantsAndGroup(root int) []int {
-	stats := allProcStats()
-	children := make(map[int][]int, len(stats))
-	alive := make(map[int]bool, len(stats))
-	rootGroup := 0
-	for _, st := range stats {
-		children[st.ppid] = append(children[st.ppid], st.pid)
-		alive[st.pid] = st.state != 'Z' && st.state != 'X'
-		if st.pid == root {
-			rootGroup = st.pgrp
-		}
-	}
-	seen := map[int]bool{root: true}
-	var out []int
-	stack := []int{root}
-	for len(stack) > 0 {
-		p := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		for _, c := range children[p] {
-			if seen[c] {
-				continue
-			}
-			seen[c] = true
-			stack = append(stack, c)
-			if alive[c] {
-				out = append(out, c)
-			}
-		}
-	}
-	if rootGroup != 0 {
-		for _, st := range stats {
-			if st.pgrp == rootGroup && !seen[st.pid] && alive[st.pid] {
-				seen[st.pid] = true
-				out = append(out, st.pid)
-			}
-		}
-	}
-	return out
 }
 
 func withoutShimEnv(env []string) []string {

@@ -8,5 +8,7 @@
 // interfaces: Reporter (a target's health changed) and ResultObserver (a probe
 // finished, pass or fail, with its code and latency).
 //
-// Facts and wording come from shared/reference/alb.md, sections 1-3.
+// Facts and wording come from the ALB user guide,
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html,
+// and the ELBv2 API (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html).
 package healthcheck

@@ -1,6 +1,7 @@
 package healthcheck
 
-// machine is one target's ALB health state machine (reference/alb.md 1-2):
+// machine is one target's ALB health state machine
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html):
 //
 //	initial   -> healthy after one passing check;
 //	initial   -> unhealthy after UnhealthyThreshold consecutive failures;

@@ -22,7 +22,7 @@ func unhealthyWith(c int) TargetHealth {
 }
 
 // TestMachine walks the ALB state machine through every transition and reason
-// (reference/alb.md sections 1-2), with healthy threshold 3 and unhealthy 2.
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html), with healthy threshold 3 and unhealthy 2.
 func TestMachine(t *testing.T) {
 	s := EBDefaults()
 	s.HealthyThreshold, s.UnhealthyThreshold = 3, 2

@@ -8,13 +8,15 @@ import (
 )
 
 // Matcher codes for HTTP/HTTPS target groups range over 200-499 (ELBv2 API
-// model, shape Matcher; reference/alb.md section 1).
+// model, shape Matcher: github.com/boto/botocore,
+// botocore/data/elbv2/2015-12-01/service-2.json; https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Matcher.html).
 const (
 	MinMatcherCode = 200
 	MaxMatcherCode = 499
 )
 
-// ErrEmptyMatcher carries AWS's own wording (reference/alb.md section 1).
+// ErrEmptyMatcher carries AWS's own wording (the ELBv2 ValidationError quoted
+// in github.com/hashicorp/terraform-provider-aws issue 2351).
 var ErrEmptyMatcher = errors.New("Health check matcher HTTP code cannot be empty")
 
 // Matcher is a parsed success-code matcher: "200", "200,202", "200-299", or a

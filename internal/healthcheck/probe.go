@@ -66,7 +66,8 @@ type Prober interface {
 }
 
 // HTTPProber sends the health check exactly as the ELB health checker does
-// (reference/alb.md section 3): GET path HTTP/1.1, Host: <target ip>:<port>,
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html and
+// load-balancer-troubleshooting.html): GET path HTTP/1.1, Host: <target ip>:<port>,
 // User-Agent: ELB-HealthChecker/2.0, Connection: close, no X-Forwarded-*,
 // redirects not followed, a new connection per check, certificates not verified.
 type HTTPProber struct {

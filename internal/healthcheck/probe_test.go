@@ -100,7 +100,7 @@ func TestProbeOnTheWire(t *testing.T) {
 }
 
 // TestProbeHostUsesHealthCheckPort: with a health-check port other than the
-// traffic port, Host names the health-check port (reference/alb.md 3).
+// traffic port, Host names the health-check port (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html).
 func TestProbeHostUsesHealthCheckPort(t *testing.T) {
 	var host atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { host.Store(r.Host) }))

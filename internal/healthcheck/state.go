@@ -7,7 +7,7 @@ import (
 )
 
 // State is a target's health state, as TargetHealthStateEnum in the ELBv2 API
-// model (reference/alb.md section 2). unhealthy.draining is NLB-only and absent.
+// model (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html). unhealthy.draining is NLB-only and absent.
 type State string
 
 const (
@@ -20,7 +20,7 @@ const (
 )
 
 // Reason is a TargetHealthReasonEnum value. Reasons starting "Elb" originate
-// on the load-balancer side, "Target" on the target side (reference/alb.md 2).
+// on the load-balancer side, "Target" on the target side (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html).
 type Reason string
 
 const (
@@ -37,7 +37,8 @@ const (
 )
 
 // descriptions holds the fixed Description of each reason, worded as the ELB
-// user guide's table (reference/alb.md section 2). ResponseCodeMismatch is
+// user guide's table (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html,
+// "Health check reason codes"). ResponseCodeMismatch is
 // built from the codes seen; see MismatchDescription.
 var descriptions = map[Reason]string{
 	ReasonRegistrationInProgress:   "Target registration is in progress",

@@ -1,7 +1,6 @@
 package imds
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
 // fakeClock is the injected clock: tests move it instead of sleeping.
@@ -34,24 +35,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// syncBuffer collects log output written from server goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func testInstance() Instance {
 	return NewInstance("i-0123456789abcdef0", "127.0.0.2", "eu-west-1")
 }
@@ -60,7 +43,7 @@ type testServer struct {
 	*httptest.Server
 	imds  *Server
 	clock *fakeClock
-	logs  *syncBuffer
+	logs  *testutil.SyncBuffer
 }
 
 // startServer serves inst's metadata on a real loopback socket
@@ -68,7 +51,7 @@ type testServer struct {
 func startServer(t *testing.T, inst Instance, o Options) *testServer {
 	t.Helper()
 	clock := newFakeClock()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	o.Now = clock.Now
 	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := New(inst, o)

@@ -4,7 +4,7 @@
 // percentiles; CPU and load of each instance's process tree read from /proc;
 // the rules that turn those windows, ELB target health and the Auto Scaling
 // capacity into statuses, colors and causes worded as AWS words them
-// (reference/eb.md); and the events emitted on transitions, kept in a bounded
+// (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-status.html); and the events emitted on transitions, kept in a bounded
 // ring and fanned out to subscribers without ever blocking.
 //
 // Recording is lock-free: the proxy and the checker add to striped atomic

@@ -47,7 +47,7 @@ func (r *eventRing) all(keep func(Event) bool) []Event {
 
 // transitionMessage words a transition as Beanstalk does: "Environment
 // health has transitioned from Ok to Severe." followed by the causes
-// (reference/eb.md 2). Instances have no AWS wording of their own; elbow
+// (github.com/zodern/mup-aws-beanstalk issues 9 and 53). Instances have no AWS wording of their own; elbow
 // says "Instance <id> health has transitioned ..." in the same style.
 func transitionMessage(instanceID string, from, to Status, causes []string) string {
 	var b strings.Builder

@@ -10,7 +10,7 @@ import (
 // 64 µs exactly, and each power of two above split into 32 equal buckets, so
 // a bucket spans at most 1/32 of its lower bound. A percentile is reported as
 // its bucket's midpoint, within ±1.6 % of the true value (±0.5 µs below
-// 64 µs); AWS reports latency to 1 ms (reference/eb.md 5.2), so the error is
+// 64 µs); AWS reports latency to 1 ms (https://docs.aws.amazon.com/elasticbeanstalk/latest/api/API_Latency.html), so the error is
 // below what the API shows for anything slower than 60 ms. Values above
 // 2^32 µs (71 minutes) are counted in the last bucket.
 const (
@@ -73,7 +73,9 @@ func (h *histogram) count() uint64 {
 // quantile returns the latency in seconds within which a fraction q of the
 // requests completed, rounded to the millisecond as AWS reports it; 0 when
 // the histogram is empty. Beanstalk's two pages disagree on the definition
-// (reference/eb.md 4.1 vs 4.2); elbow uses the plain quantile, the reading of
+// (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-metrics.html: "average latency for the slowest
+// x percent"; https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-cloudwatch.html: "the fastest
+// x percent"); elbow uses the plain quantile, the reading of
 // the CloudWatch page, which keeps P10 <= P50 <= ... <= P99.9.
 func (h *histogram) quantile(q float64) float64 {
 	n := h.count()

@@ -222,8 +222,8 @@ func (m *Monitor) SetEnvironmentStatus(s string) {
 }
 
 // Suspend stops deriving the environment's health: it turns Suspended with
-// the cause given, as Beanstalk does when it cannot monitor (reference/eb.md
-// 1.1). Resume undoes it.
+// the cause given, as Beanstalk does when it cannot monitor
+// (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-status.html). Resume undoes it.
 func (m *Monitor) Suspend(cause string) {
 	m.mu.Lock()
 	m.suspended, m.suspendedCause = true, cause
@@ -244,7 +244,7 @@ func (m *Monitor) lookup(id string) *instance { return (*m.instances.Load())[id]
 // (refused, reset, timed out), in which case the load balancer answered 502
 // or 504 itself: that is an ELB 5xx, and not the instance's request, since
 // its web server logged nothing (Beanstalk counts from that log,
-// reference/eb.md 4.3). It never blocks and never allocates.
+// https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-serverlogs.html). It never blocks and never allocates.
 func (m *Monitor) RecordRequest(instanceID string, code int, latency time.Duration) {
 	s := m.elbWin.stripe()
 	s.total.Add(1)

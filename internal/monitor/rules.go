@@ -21,7 +21,9 @@ type cause struct {
 
 // causeKind fixes the order of causes of the same status, following the
 // order of AWS's own messages: ELB health before the request rates
-// (reference/eb.md 2, and the brief's "from Ok to Severe" example).
+// (such as "... from Warning to Severe. 100.0 % of the requests are failing
+// with HTTP 5xx. ELB processes are not healthy on all instances. ELB health
+// is failing ...", quoted in github.com/zodern/mup-aws-beanstalk issue 9).
 type causeKind int
 
 const (
@@ -76,7 +78,8 @@ func level(t config.Thresholds, pct float64) Status {
 }
 
 // percent formats a rate as AWS does in request causes: one decimal and a
-// space before the sign, "100.0 %" (reference/eb.md 2).
+// space before the sign, "100.0 %" (as in the causes quoted in
+// github.com/zodern/mup-aws-beanstalk issues 9 and 13).
 func percent(part, total uint64) (float64, string) {
 	p := float64(part) / float64(total) * 100
 	return p, strconv.FormatFloat(p, 'f', 1, 64) + " %"
@@ -111,8 +114,10 @@ func requestCauses(r config.EnhancedHealth, rc requestCounts, period time.Durati
 	if len(cs) == 0 || r.MinRequestRate == 0 {
 		return cs
 	}
-	// Too few requests decide nothing (reference/eb.md 1.1, the 6 req/min
-	// observation): the rates are replaced by the notice, at Info.
+	// Too few requests decide nothing (100 % 4xx at 6 requests/min stays
+	// Ok with "Insufficient request rate (6.0 requests/min) to determine
+	// application health.", as seen in an eb deploy transcript): the rates
+	// are replaced by the notice, at Info.
 	perMin := float64(rc.total) / period.Minutes()
 	if perMin < r.MinRequestRate {
 		return []cause{{StatusInfo, kindInsufficient, fmt.Sprintf("Insufficient request rate (%.1f requests/min) to determine application health.", perMin)}}
@@ -178,7 +183,7 @@ func evaluateInstance(r config.EnhancedHealth, in instanceInput) (Status, []stri
 	period := time.Duration(r.EvaluationPeriod) * time.Second
 	age := in.now.Sub(in.launchedAt)
 	if age < time.Duration(r.LaunchGracePeriod)*time.Second && !in.elb.healthy {
-		// reference/eb.md 1.1: "Performing initialization (running for 12 seconds)."
+		// https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-status.html: "Performing initialization (running for 12 seconds)."
 		return verdict([]cause{{StatusPending, kindPending, "Performing initialization (running for " + ago(age) + ")."}})
 	}
 	if in.requests.total == 0 && !in.elb.known {
@@ -186,19 +191,20 @@ func evaluateInstance(r config.EnhancedHealth, in instanceInput) (Status, []stri
 		case in.hasProcess && !in.running:
 			text := "No data."
 			if !in.lastSeen.IsZero() {
-				// reference/eb.md 1.1 Severe instance example: "No data. Last seen 37 minutes ago."
+				// Severe instance example of https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-status.html:
+				// "No data. Last seen 37 minutes ago."
 				text = "No data. Last seen " + ago(in.now.Sub(in.lastSeen)) + " ago."
 			}
 			return verdict([]cause{{StatusNoData, kindNoData, text}})
 		case !in.hasProcess:
-			// reference/eb.md 1.1, Unknown: "No data is being received."
+			// Unknown in https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-status.html: "No data is being received."
 			return verdict([]cause{{StatusUnknown, kindNoData, "No data is being received."}})
 		}
 	}
 	var cs []cause
 	if in.elb.failing {
 		// The instance cause Beanstalk shows is the target's reason alone,
-		// such as "Target.ResponseCodeMismatch" (reference/eb.md 2, roadmap#252).
+		// such as "Target.ResponseCodeMismatch" (github.com/aws/elastic-beanstalk-roadmap issue 252).
 		text := string(in.elb.reason)
 		if text == "" {
 			text = "ELB health is failing or not available."
@@ -269,13 +275,13 @@ func evaluateEnvironment(r config.EnhancedHealth, in envInput) (Status, []string
 			st = StatusPending
 		}
 		// Worded after "Configuration update in progress on 1 instance. 0 out
-		// of 2 instances completed (running for 3 minutes)." (reference/eb.md 2).
+		// of 2 instances completed (running for 3 minutes)." (github.com/zodern/mup-aws-beanstalk issue 53).
 		cs = append(cs, cause{st, kindPending, fmt.Sprintf("Initialization in progress on %s. %d out of %s completed (running for %s).",
 			plural(pending, "instance"), total-pending, plural(total, "instance"), ago(in.now.Sub(in.earliest)))})
 	}
 	if active > 0 && noData == active {
 		// "None of the instances are sending data" came with a transition to
-		// Severe (reference/eb.md 2, IIIF/website#321).
+		// Severe (github.com/IIIF/website issue 321).
 		cs = append(cs, cause{StatusSevere, kindNoData, "None of the instances are sending data."})
 	}
 	if failing > 0 {

@@ -38,7 +38,7 @@ func TestInstanceRules(t *testing.T) {
 		causes []string
 	}{
 		{"no traffic, healthy target", rules, running(instanceInput{elb: elbVerdict{known: true, healthy: true}}), StatusOk, []string{}},
-		// DG status example: five percent of requests 4xx still counts as OK (reference/eb.md 1.1).
+		// Five percent of requests 4xx still counts as OK (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-status.html).
 		{"5 % 4xx is Ok", rules, running(instanceInput{requests: counts(950, 0, 50, 0)}), StatusOk, []string{}},
 		// roadmap#254: Warning at about 1.5 % 5xx.
 		{"1.5 % 5xx is Warning", rules, running(instanceInput{requests: counts(985, 0, 0, 15)}), StatusWarning,

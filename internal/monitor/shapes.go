@@ -2,8 +2,8 @@ package monitor
 
 import "time"
 
-// EnvironmentHealth is the DescribeEnvironmentHealth response (reference/eb.md
-// 5.2), with AWS's field names.
+// EnvironmentHealth is the DescribeEnvironmentHealth response
+// (https://docs.aws.amazon.com/elasticbeanstalk/latest/api/API_DescribeEnvironmentHealth.html), with AWS's field names.
 type EnvironmentHealth struct {
 	EnvironmentName string `json:"EnvironmentName"`
 	HealthStatus    Status `json:"HealthStatus"`
@@ -17,7 +17,8 @@ type EnvironmentHealth struct {
 }
 
 // ApplicationMetrics are the requests of the last 10 s window, as the API
-// reports them: counts per window, not rates (reference/eb.md 5.2 quirks).
+// reports them: counts per window, not rates (the page calls them "per
+// second" and "percentage"; its example, 843 + 3391 = 4234, is counts).
 type ApplicationMetrics struct {
 	// Duration of the window in seconds, normally 10.
 	Duration     int         `json:"Duration"`
@@ -82,7 +83,8 @@ func (s *InstanceHealthSummary) count(st Status) {
 	}
 }
 
-// InstancesHealth is the DescribeInstancesHealth response (reference/eb.md 5.3).
+// InstancesHealth is the DescribeInstancesHealth response
+// (https://docs.aws.amazon.com/elasticbeanstalk/latest/api/API_DescribeInstancesHealth.html).
 type InstancesHealth struct {
 	InstanceHealthList []SingleInstanceHealth `json:"InstanceHealthList"`
 	RefreshedAt        time.Time              `json:"RefreshedAt"`

@@ -1,7 +1,8 @@
 package monitor
 
 // Status is an Elastic Beanstalk health status, spelled as the API's
-// HealthStatus enum (reference/eb.md 1.1 and 5.2).
+// HealthStatus enum (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-status.html,
+// https://docs.aws.amazon.com/elasticbeanstalk/latest/api/API_DescribeEnvironmentHealth.html).
 type Status string
 
 const (
@@ -26,7 +27,7 @@ const (
 	Grey   Color = "Grey"
 )
 
-// Color returns the status's color (reference/eb.md 1.1).
+// Color returns the status's color (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-status.html).
 func (s Status) Color() Color {
 	switch s {
 	case StatusOk, StatusInfo:
@@ -49,7 +50,7 @@ func (s Status) Name() string {
 }
 
 // MetricValue is the value of the EnvironmentHealth and InstanceHealth
-// CloudWatch metrics (reference/eb.md 4.2): Ok 0, Info 1, Unknown 5,
+// CloudWatch metrics (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-cloudwatch.html): Ok 0, Info 1, Unknown 5,
 // No data 10, Warning 15, Degraded 20, Severe 25. Pending and Suspended have
 // no value in AWS's mapping; ok is false for them.
 func (s Status) MetricValue() (value int, ok bool) {

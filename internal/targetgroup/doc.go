@@ -7,5 +7,6 @@
 // Selection is built for the request path: the set of routable targets is a
 // copy-on-write snapshot swapped atomically when health or registration
 // changes, outstanding-request counters are atomics, and no lock is taken to
-// pick a target. Facts come from shared/reference/alb.md section 4.
+// pick a target. Facts come from the ALB user guide,
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html.
 package targetgroup

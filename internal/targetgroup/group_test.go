@@ -8,6 +8,7 @@ import (
 
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
 var (
@@ -239,13 +240,8 @@ func TestDeregisterDrainsThenForgets(t *testing.T) {
 	if got := g.Describe(); len(got) != 2 || got[0].TargetHealth.State != healthcheck.StateDraining {
 		t.Fatalf("Describe before the delay: %+v; want a still draining", got)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for len(g.Describe()) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("target still described after the delay: %+v", g.Describe())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, 2*time.Second, func() bool { return len(g.Describe()) == 1 },
+		"target still described 2s after the delay")
 	if got := g.Health(a); got.Reason != healthcheck.ReasonNotRegistered {
 		t.Fatalf("after the delay: %v; want unused / Target.NotRegistered", got)
 	}
@@ -279,9 +275,11 @@ func TestPickRacesDeregister(t *testing.T) {
 	var wg sync.WaitGroup
 	var late atomic.Int64
 	var drained atomic.Bool
+	var picks atomic.Int64
 	for range 4 {
 		wg.Go(func() {
 			for !stop.Load() {
+				picks.Add(1)
 				m := g.Pick(nil)
 				if m != nil && m.Target() == a && drained.Load() {
 					late.Add(1)
@@ -292,10 +290,12 @@ func TestPickRacesDeregister(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(20 * time.Millisecond)
+	// Enough picks on both sides of the deregistration to race it.
+	testutil.Eventually(t, 5*time.Second, func() bool { return picks.Load() >= 1000 }, "1000 picks before Deregister")
 	<-g.Deregister(a)
 	drained.Store(true)
-	time.Sleep(20 * time.Millisecond)
+	after := picks.Load()
+	testutil.Eventually(t, 5*time.Second, func() bool { return picks.Load() >= after+1000 }, "1000 picks after Deregister")
 	stop.Store(true)
 	wg.Wait()
 	if late.Load() != 0 {

@@ -1,13 +1,11 @@
 package testutil
 
 import (
-	"bytes"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 )
@@ -25,29 +23,11 @@ func FreePort(t testing.TB, ip string) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// syncBuffer collects a child's output while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Start runs cmd as a child of the test until the test ends, and waits until
 // addr accepts connections. The child's output is logged when the test fails.
 func Start(t testing.TB, cmd *exec.Cmd, addr string) {
 	t.Helper()
-	var out syncBuffer
+	var out SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", cmd.Path, err)

@@ -1,6 +1,8 @@
 // Package rawio reads and writes the data path's TCP connections with raw
 // system calls on their non-blocking sockets, waiting through Go's
-// netpoller (syscall.RawConn) only when a call would block.
+// netpoller (syscall.RawConn) only when a call would block. That is Linux
+// (rawio_linux.go); elsewhere (rawio_other.go) a Conn reads and writes
+// through the net.Conn, with the same idle timeout and peer checks.
 //
 // Why: net.Conn's Read and Write enter the scheduler's syscall state, and
 // on loopback a write runs the receiver's whole TCP path inside the call,
@@ -19,7 +21,6 @@ import (
 	"os"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // Conn does a connection's reads and writes. Like net.Conn it allows one
@@ -30,19 +31,6 @@ type Conn struct {
 	rd, wr op
 	// writeIdle: see SetWriteIdleTimeout.
 	writeIdle time.Duration
-}
-
-// op is one direction's call in progress; fn is its callback, made once so
-// that a call allocates nothing.
-type op struct {
-	p     []byte
-	n     int
-	errno syscall.Errno
-	fn    func(fd uintptr) bool
-	// For a write with an idle timeout: full asks Write to arm the
-	// deadline (the socket is full and no deadline covers the wait);
-	// armed and progress say whether one does.
-	idle, full, armed, progress bool
 }
 
 // New returns the reader and writer for nc: a *Conn when nc is a TCP
@@ -57,66 +45,17 @@ func New(nc net.Conn) io.ReadWriter {
 		return nc
 	}
 	c := &Conn{nc: nc, rc: rc}
-	c.rd.fn = c.rd.read
-	c.wr.fn = c.wr.write
+	c.init()
 	return c
-}
-
-func (c *Conn) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	o := &c.rd
-	o.p, o.n, o.errno = p, 0, 0
-	err := c.rc.Read(o.fn)
-	o.p = nil
-	switch {
-	case err != nil:
-		return 0, renamed(err, "read")
-	case o.errno != 0:
-		return 0, c.opError("read", o.errno)
-	case o.n == 0:
-		return 0, io.EOF
-	}
-	return o.n, nil
 }
 
 // SetWriteIdleTimeout makes a Write fail with a timeout when the peer
 // takes nothing of it for d: the ALB's idle timeout, "no data sent or
 // received", for a client that stopped reading. The deadline is set only
 // when the socket is full and the write must wait, and again after each
-// bit of progress: a write that never waits reads no clock. 0, the
-// default, waits for ever.
+// bit of progress: a write that never waits reads no clock (on Linux;
+// elsewhere see netWrite). 0, the default, waits for ever.
 func (c *Conn) SetWriteIdleTimeout(d time.Duration) { c.writeIdle = d }
-
-func (c *Conn) Write(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	o := &c.wr
-	o.p, o.n, o.errno = p, 0, 0
-	o.idle, o.full, o.armed, o.progress = c.writeIdle > 0, false, false, false
-	err := c.rc.Write(o.fn)
-	for err == nil && o.full {
-		o.full, o.armed, o.progress = false, true, false
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.writeIdle))
-		err = c.rc.Write(o.fn)
-	}
-	if o.armed {
-		// A deadline left behind would fail a later write that need
-		// not wait at all (the poller checks it first).
-		_ = c.nc.SetWriteDeadline(time.Time{})
-	}
-	o.p = nil
-	n := o.n
-	switch {
-	case err != nil:
-		return n, renamed(err, "write")
-	case o.errno != 0:
-		return n, c.opError("write", o.errno)
-	}
-	return n, nil
-}
 
 // Quiet reports whether the connection is open with nothing to read: no
 // bytes, no end, no error.
@@ -135,15 +74,39 @@ func (c *Conn) PeerClosed() bool {
 	return errno == 0 && n == 0 || errno != 0 && errno != syscall.EAGAIN && errno != syscall.EINTR
 }
 
-// peek is one recvfrom(2) of a byte with MSG_PEEK|MSG_DONTWAIT, which
-// consumes nothing and never waits. Through Control, not Read: no read
-// lock (the owner may be reading) and no deadline check (an expired read
-// deadline, left from the last response, says nothing of the peer).
-func (c *Conn) peek() (n uintptr, errno syscall.Errno, err error) {
+// netWrite is Write through the net.Conn, for systems without the raw
+// calls. With an idle timeout it sets a deadline before each write and
+// renews it after progress, so a peer that takes nothing is cut after one
+// to two idle timeouts, where the raw Write cuts after one.
+func (c *Conn) netWrite(p []byte) (int, error) {
+	if c.writeIdle <= 0 {
+		return c.nc.Write(p)
+	}
+	var n int
+	for {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.writeIdle))
+		m, err := c.nc.Write(p[n:])
+		n += m
+		if err != nil && m > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			continue
+		}
+		// A deadline left behind would fail a later write.
+		_ = c.nc.SetWriteDeadline(time.Time{})
+		return n, err
+	}
+}
+
+// peekRecvfrom is peek through syscall.Recvfrom, for systems where the raw
+// call is not the way in (macOS, whose system calls go through libSystem).
+func (c *Conn) peekRecvfrom() (n uintptr, errno syscall.Errno, err error) {
 	var buf [1]byte
 	err = c.rc.Control(func(fd uintptr) {
-		n, _, errno = syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), 1,
-			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		m, _, e := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if e != nil {
+			errno, _ = e.(syscall.Errno)
+			return
+		}
+		n = uintptr(m)
 	})
 	return n, errno, err
 }
@@ -162,50 +125,4 @@ func renamed(err error, call string) error {
 		oe.Op = call
 	}
 	return err
-}
-
-// read is one recvfrom(2), which skips the file layer read(2) goes
-// through (about 2 % of the proxy's CPU); false to wait for the socket to
-// become readable.
-func (o *op) read(fd uintptr) bool {
-	for {
-		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&o.p[0])), uintptr(len(o.p)), 0, 0, 0)
-		switch e {
-		case 0:
-			o.n = int(n)
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		}
-		o.errno = e
-		return true
-	}
-}
-
-// write sends all of o.p with sendto(2), as read uses recvfrom, and with
-// MSG_NOSIGNAL: a peer gone is an EPIPE error, not a signal; false to wait
-// for room in the socket buffer.
-func (o *op) write(fd uintptr) bool {
-	for o.n < len(o.p) {
-		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&o.p[o.n])), uintptr(len(o.p)-o.n), syscall.MSG_NOSIGNAL, 0, 0)
-		switch e {
-		case 0:
-			o.n += int(n)
-			o.progress = true
-			continue
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			if o.idle && (!o.armed || o.progress) {
-				o.full = true // Write arms a deadline, then waits
-				return true
-			}
-			return false
-		}
-		o.errno = e
-		return true
-	}
-	return true
 }

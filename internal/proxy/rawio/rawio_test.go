@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
 // pair returns both ends of a loopback TCP connection, the first wrapped.
@@ -109,14 +111,25 @@ func TestNonTCPConnectionsAreLeftAlone(t *testing.T) {
 	}
 }
 
+// TestWriteIdleTimeout runs on both writes: the raw one of Linux and the
+// net.Conn one of other systems.
 func TestWriteIdleTimeout(t *testing.T) {
+	for _, w := range []struct {
+		name  string
+		write func(*Conn, []byte) (int, error)
+	}{{"Write", (*Conn).Write}, {"netWrite", (*Conn).netWrite}} {
+		t.Run(w.name, func(t *testing.T) { testWriteIdleTimeout(t, w.write) })
+	}
+}
+
+func testWriteIdleTimeout(t *testing.T, write func(*Conn, []byte) (int, error)) {
 	big := bytes.Repeat([]byte("x"), 32<<20) // beyond the socket buffers
 
 	t.Run("a peer that takes nothing is cut", func(t *testing.T) {
 		c, _ := pair(t)
 		c.SetWriteIdleTimeout(200 * time.Millisecond)
 		start := time.Now()
-		_, err := c.Write(big)
+		_, err := write(c, big)
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("Write to a peer that reads nothing: %v; want a timeout", err)
 		}
@@ -143,7 +156,7 @@ func TestWriteIdleTimeout(t *testing.T) {
 			}
 		}()
 		start := time.Now()
-		if n, err := c.Write(big); err != nil || n != len(big) {
+		if n, err := write(c, big); err != nil || n != len(big) {
 			t.Fatalf("Write to a steady reader: %d, %v; want all of %d", n, err, len(big))
 		}
 		if time.Since(start) < 300*time.Millisecond {
@@ -151,7 +164,7 @@ func TestWriteIdleTimeout(t *testing.T) {
 		}
 		// The deadline armed for that wait must not fail a later write.
 		time.Sleep(400 * time.Millisecond)
-		if _, err := c.Write([]byte("after")); err != nil {
+		if _, err := write(c, []byte("after")); err != nil {
 			t.Fatalf("a write after the waited one: %v", err)
 		}
 		c.nc.(*net.TCPConn).CloseWrite()
@@ -186,4 +199,30 @@ func TestQuietAndPeerClosed(t *testing.T) {
 	if c.Quiet() || !c.PeerClosed() {
 		t.Fatal("our side closed: want PeerClosed (gone), not Quiet")
 	}
+}
+
+// TestPeekRecvfromAgreesWithPeek checks the peek of other systems against
+// Linux's in each state a peer can be in.
+func TestPeekRecvfromAgreesWithPeek(t *testing.T) {
+	c, peer := pair(t)
+	same := func(state string) {
+		t.Helper()
+		n1, e1, err1 := c.peek()
+		n2, e2, err2 := c.peekRecvfrom()
+		// n is the syscall's -1 with an errno, which Quiet and PeerClosed ignore.
+		if e1 != e2 || e1 == 0 && n1 != n2 || (err1 == nil) != (err2 == nil) ||
+			errors.Is(err1, net.ErrClosed) != errors.Is(err2, net.ErrClosed) {
+			t.Errorf("%s: peek = %d, %v, %v; peekRecvfrom = %d, %v, %v", state, n1, e1, err1, n2, e2, err2)
+		}
+	}
+	same("silent")
+	peer.Write([]byte("x"))
+	testutil.Eventually(t, 5*time.Second, func() bool { return !c.Quiet() }, "the byte did not arrive")
+	same("a byte waiting")
+	c.Read(make([]byte, 1))
+	peer.Close()
+	testutil.Eventually(t, 5*time.Second, c.PeerClosed, "the close did not arrive")
+	same("peer closed")
+	c.nc.Close()
+	same("our side closed")
 }
