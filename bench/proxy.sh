@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # proxy.sh: elbow's load balancer against nginx and HAProxy on this machine,
-# as in shared/reference/proxy-bench.md. Two tiny Go targets on
+# the same setup for every contender. Two tiny Go targets on
 # 127.0.0.2:8000 and 127.0.0.3:8000; each proxy round-robins over both;
 # wrk -t1 -c64 -d10s --latency on loopback; ROUNDS interleaved rounds
 # (direct, nginx, haproxy, elbow in each); medians. Everything shares the

@@ -9,7 +9,7 @@ import (
 // EnhancedHealth is the enhanced_health section: the thresholds that turn an
 // instance's and the environment's requests, ELB health, CPU and capacity into
 // Elastic Beanstalk statuses. AWS publishes none of its thresholds
-// (reference/eb.md section 1); these are elbow's, chosen and argued in
+// (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-status.html); these are elbow's, chosen and argued in
 // docs/health-rules.md, and each can be set here.
 type EnhancedHealth struct {
 	// EvaluationPeriod is how many seconds of 10-second windows the request
@@ -30,12 +30,13 @@ type EnhancedHealth struct {
 	// EventHistory is how many events are kept, 10-100000. Default 1000.
 	EventHistory int `yaml:"event_history"`
 
-	// ApplicationRequests4xx is Beanstalk's rule of that name (reference/eb.md
-	// 3.2): the percentage of an instance's requests answered with 4xx.
+	// ApplicationRequests4xx is Beanstalk's rule of that name
+	// (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-rules.html):
+	// the percentage of an instance's requests answered with 4xx.
 	ApplicationRequests4xx SwitchableThresholds `yaml:"application_requests_4xx"`
 	// ApplicationRequests5xx: the percentage answered with 5xx. Beanstalk has
 	// no switch for it ("You can't configure enhanced health to ignore other
-	// HTTP errors in addition to 4xx", reference/eb.md 1).
+	// HTTP errors in addition to 4xx", https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-rules.html).
 	ApplicationRequests5xx Thresholds `yaml:"application_requests_5xx"`
 	// ELBRequests4xx is Beanstalk's rule of that name: the percentage of the
 	// requests to the load balancer that it answered itself with 4xx.

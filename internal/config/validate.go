@@ -152,20 +152,20 @@ func (lb *LoadBalancer) validate(v *validator) {
 
 func (tg *TargetGroup) validate(v *validator, key string) {
 	if !targetGroupName.MatchString(tg.Name) {
-		// CreateTargetGroup Name: up to 32 alphanumerics or hyphens, not starting or ending with a hyphen (reference/alb.md section 7).
+		// CreateTargetGroup Name: up to 32 alphanumerics or hyphens, not starting or ending with a hyphen (ELBv2 API reference, CreateTargetGroup).
 		v.add(key+".name", "%q is not a valid target group name: 1-32 letters, digits or hyphens, not beginning or ending with a hyphen", tg.Name)
 	}
 	v.oneOf(key+".protocol", tg.Protocol, "HTTP", "HTTPS")
 	v.intRange(key+".port", tg.Port, 1, 65535, "")
-	// deregistration_delay.timeout_seconds: 0-3600 (reference/alb.md section 4).
+	// deregistration_delay.timeout_seconds: 0-3600 (ELBv2 API reference, TargetGroupAttribute).
 	v.intRange(key+".deregistration_delay", tg.DeregistrationDelay, 0, 3600, " seconds")
-	// slow_start.duration_seconds: 30-900, or 0 for off (reference/alb.md section 4).
+	// slow_start.duration_seconds: 30-900, or 0 for off (ELBv2 API reference, TargetGroupAttribute).
 	if tg.SlowStart != 0 && (tg.SlowStart < 30 || tg.SlowStart > 900) {
 		v.add(key+".slow_start", "%d is out of range: must be 0 (off) or between 30 and 900 seconds", tg.SlowStart)
 	}
 	v.oneOf(key+".load_balancing_algorithm_type", tg.LoadBalancingAlgorithmType, "round_robin", "least_outstanding_requests", "weighted_random")
 	if tg.SlowStart != 0 && tg.LoadBalancingAlgorithmType == "least_outstanding_requests" {
-		// "Slow start mode is not supported with the least outstanding requests algorithm" (reference/alb.md section 4).
+		// "Slow start mode is not supported with the least outstanding requests algorithm" (ELBv2 API reference, TargetGroupAttribute).
 		v.add(key+".slow_start", "slow start cannot be used with least_outstanding_requests: set slow_start to 0 or use round_robin or weighted_random")
 	}
 	tg.HealthCheck.validate(v, key+".health_check")
@@ -198,11 +198,11 @@ func (h *HealthCheck) validate(v *validator, key string) {
 		}
 	}
 	v.oneOf(k("protocol"), h.Protocol, "HTTP", "HTTPS")
-	// Ranges from the ELBv2 API model (reference/alb.md section 1).
+	// Ranges from the ELBv2 API model (botocore elbv2/2015-12-01/service-2.json).
 	v.intRange(k("interval"), h.Interval, 5, 300, " seconds")
 	v.intRange(k("timeout"), h.Timeout, 2, 120, " seconds")
 	if h.Timeout >= h.Interval {
-		// AWS's ValidationError, verbatim (reference/alb.md section 1).
+		// AWS's ValidationError, verbatim (botocore elbv2/2015-12-01/service-2.json).
 		v.add(key, "Health check interval must be greater than the timeout. (interval %d, timeout %d)", h.Interval, h.Timeout)
 	}
 	v.intRange(k("healthy_threshold"), h.HealthyThreshold, 2, 10, "")
@@ -309,7 +309,7 @@ func (a *Action) validate(v *validator, key string, c *Config) {
 			if c.TargetGroup(g.Name) == nil {
 				v.add(gk, "%q is not a target group of this environment", g.Name)
 			}
-			// Forward weights 0-999 (reference/alb.md section 5).
+			// Forward weights 0-999 (ELBv2 API reference, Action).
 			v.intRange(gk+".weight", *g.Weight, 0, 999, "")
 		}
 	case "redirect":
@@ -323,7 +323,7 @@ func (a *Action) validate(v *validator, key string, c *Config) {
 			v.oneOf(key+".redirect.protocol", r.Protocol, "HTTP", "HTTPS", "#{protocol}")
 		}
 		if r.Protocol == "" && r.Host == "" && r.Port == "" && r.Path == "" && r.Query == "" {
-			// "You must change at least one of protocol, host, port or path" (reference/alb.md section 5).
+			// "You must change at least one of protocol, host, port or path" (ELBv2 API reference, Action).
 			v.add(key+".redirect", "a redirect must change at least one of protocol, host, port or path")
 		}
 		if r.Path != "" && !strings.HasPrefix(r.Path, "/") {

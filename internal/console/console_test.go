@@ -275,7 +275,7 @@ func TestTargetGroups(t *testing.T) {
 		t.Fatalf("%d groups: %v", len(groups), groups)
 	}
 	web := groups[0].(map[string]any)
-	// The Elastic Beanstalk process defaults (reference/eb.md 3.3).
+	// The Elastic Beanstalk process defaults (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/command-options-general.html, aws:elasticbeanstalk:environment:process:default).
 	wantWeb := map[string]any{
 		"TargetGroupName": "web", "Protocol": "HTTP", "Port": float64(e.bad.Port),
 		"HealthCheckEnabled": true, "HealthCheckProtocol": "HTTP", "HealthCheckPort": "traffic-port",
@@ -321,7 +321,7 @@ func TestEnvironmentAndInstances(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("status %d: %v", code, v)
 	}
-	// Every DescribeEnvironmentHealth field, with AWS's names (reference/eb.md 5.2).
+	// Every DescribeEnvironmentHealth field, with AWS's names (Elastic Beanstalk API reference, DescribeEnvironmentHealth).
 	for _, f := range []string{"EnvironmentName", "HealthStatus", "Status", "Color", "Causes", "ApplicationMetrics.Duration",
 		"ApplicationMetrics.RequestCount", "ApplicationMetrics.StatusCodes.Status4xx", "ApplicationMetrics.Latency.P99",
 		"InstancesHealth.Ok", "InstancesHealth.Severe", "InstancesHealth.NoData", "RefreshedAt"} {

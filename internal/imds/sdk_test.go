@@ -42,7 +42,7 @@ func TestSDKForGoV2ReadsMetadata(t *testing.T) {
 }
 
 // Each launched instance finds its own service through
-// AWS_EC2_METADATA_SERVICE_ENDPOINT (DESIGN.md); the SDK's client reads it
+// AWS_EC2_METADATA_SERVICE_ENDPOINT (the AWS SDKs' documented override of the metadata endpoint); the SDK's client reads it
 // when no endpoint is given (also on the config.LoadDefaultConfig path,
 // since NewFromConfig ends in New).
 func TestSDKHonoursEndpointVariable(t *testing.T) {

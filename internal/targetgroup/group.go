@@ -81,7 +81,7 @@ type expireHook struct {
 
 // OnExpire registers f, called when a target's deregistration delay ends
 // while requests to it are still in flight: the ALB then cuts them ("the
-// deregistration delay elapsed mid-request": a 502, alb.md section 5), and
+// deregistration delay elapsed mid-request": a 502, ALB troubleshooting, "HTTP 502"), and
 // f is how the load balancer learns to. The returned func unregisters f
 // (a load balancer shut down must not stay reachable from its groups).
 func (g *Group) OnExpire(f func(*Member)) (unregister func()) {
@@ -307,7 +307,7 @@ func (g *Group) fanOut(t healthcheck.Target, h healthcheck.TargetHealth) {
 }
 
 // healthyOutOfSlowStartLocked reports whether a healthy target other than m
-// is out of slow start: slow start is not entered otherwise (alb.md 4).
+// is out of slow start: slow start is not entered otherwise (ALB user guide, "Target groups", slow start mode).
 func (g *Group) healthyOutOfSlowStartLocked(m *Member, now time.Time) bool {
 	for _, o := range g.members {
 		if o != m && !o.draining.Load() && o.health.State == healthcheck.StateHealthy &&

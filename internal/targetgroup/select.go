@@ -46,7 +46,7 @@ func (g *Group) rebuildLocked() {
 	}
 	if len(s.candidates) == 0 && len(ms) > 0 {
 		// "If a target group contains only unhealthy registered targets, the
-		// load balancer routes requests to all those targets" (alb.md 4).
+		// load balancer routes requests to all those targets" (ALB user guide, "Health checks for Application Load Balancer target groups").
 		s.candidates, s.failOpen = ms, true
 	}
 	if g.slowStart > 0 && !s.failOpen {
@@ -114,7 +114,7 @@ func (g *Group) choose(s *snapshot, exclude *Member) *Member {
 		}
 		return best
 	case WeightedRandom:
-		// Without anomaly mitigation every target weighs the same (alb.md 4).
+		// Without anomaly mitigation every target weighs the same (ALB user guide, "Target groups", weighted random routing).
 		i := rand.IntN(n)
 		if c[i] == exclude {
 			i = (i + 1) % n
