@@ -19,6 +19,7 @@ import (
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/monitor"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
 // env is a real environment on loopback: two app servers (one answers 200,
@@ -117,33 +118,12 @@ func newEnv(t *testing.T, o Options) *env {
 }
 
 // serve runs c on a loopback port until the test ends and returns its URL.
-func serve(t *testing.T, c *Console) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve after shutdown: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
+func serve(t *testing.T, c *Console) string { return testutil.Serve(t, c.Serve) }
 
+// waitFor waits up to 10 s for cond.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, cond, what)
 }
 
 // fetch GETs path and decodes the JSON body into a generic value, so that

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
 // backend is a real target on its own loopback IP.
@@ -190,17 +190,7 @@ func get(t *testing.T, c *http.Client, url string) reply {
 }
 
 // syncBuffer is an io.Writer safe for the access log goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+type syncBuffer = testutil.SyncBuffer
 
 // recordSink is a Recorder keeping every record.
 type recordSink struct {
@@ -342,15 +332,8 @@ func waitFor[T any](t testing.TB, ch <-chan T, what string) T {
 	return zero
 }
 
-// eventually polls cond until it holds, at most timeout; the one place a
-// test of this package waits by polling.
+// eventually waits for cond, at most timeout.
 func eventually(t testing.TB, timeout time.Duration, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, timeout, cond, what)
 }
