@@ -71,21 +71,20 @@ func TestDashboardSevereToOk(t *testing.T) {
 	// waitJS polls a boolean expression in the page until it holds.
 	waitJS := func(what, expr string, within time.Duration) {
 		t.Helper()
-		deadline := time.Now().Add(within)
-		for {
-			ok, err := chromedp.Run(browser, chromedp.Evaluate[bool](expr))
-			if err != nil {
-				t.Fatalf("waiting for %s: %v", what, err)
-			}
-			if ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				state, _ := chromedp.Run(browser, chromedp.Evaluate[string](`document.querySelector("main").innerText`))
-				t.Fatalf("not %s within %v; the page shows:\n%s", what, within, state)
-			}
-			time.Sleep(250 * time.Millisecond)
+		var err error
+		holds := func() bool {
+			var ok bool
+			ok, err = chromedp.Run(browser, chromedp.Evaluate[bool](expr))
+			return ok || err != nil
 		}
+		if testutil.Poll(within, holds) && err == nil {
+			return
+		}
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		state, _ := chromedp.Run(browser, chromedp.Evaluate[string](`document.querySelector("main").innerText`))
+		t.Fatalf("not %s within %v; the page shows:\n%s", what, within, state)
 	}
 	text := func(sel string) string {
 		t.Helper()

@@ -55,17 +55,11 @@ func TestHealthRefreshInTmux(t *testing.T) {
 	}
 	waitPane := func(what string, ok func(string) bool) string {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			pane := capture(false)
-			if ok(pane) {
-				return pane
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("pane never showed %s:\n%s", what, pane)
-			}
-			time.Sleep(50 * time.Millisecond)
+		var pane string
+		if !testutil.Poll(15*time.Second, func() bool { pane = capture(false); return ok(pane) }) {
+			t.Fatalf("pane never showed %s:\n%s", what, pane)
 		}
+		return pane
 	}
 
 	pane := waitPane("the health layout", func(p string) bool { return strings.Contains(p, "iowait%") })
@@ -98,14 +92,8 @@ func TestHealthRefreshInTmux(t *testing.T) {
 	if out, err := tm("send-keys", "-t", "elbow", "C-c"); err != nil {
 		t.Fatalf("send-keys: %v\n%s", err, out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := tm("has-session", "-t", "elbow"); err != nil {
-			break // the command ended, and with it the session
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("elbow health --refresh still running after Ctrl-C:\n%s", capture(false))
-		}
-		time.Sleep(50 * time.Millisecond)
+	ended := func() bool { _, err := tm("has-session", "-t", "elbow"); return err != nil } // the command ended, and with it the session
+	if !testutil.Poll(10*time.Second, ended) {
+		t.Fatalf("elbow health --refresh still running after Ctrl-C:\n%s", capture(false))
 	}
 }

@@ -48,22 +48,20 @@ func TestUpstreamConnectTimeoutAndRefused(t *testing.T) {
 func TestUpstreamCutRacesDial(t *testing.T) {
 	b := startBackend(t, "127.0.0.2", "b", named("b"))
 	up := &upstream.Client{IdleTimeout: time.Second, MaxIdlePerTarget: 2}
+	// Bounded in count: each forwarder makes its requests, the cutters race
+	// them until all are made.
+	const perForwarder = 400
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
+	var forwarders, cutters sync.WaitGroup
 	for i := range 8 {
 		ex := &exchange{Context: context.Background()}
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+		forwarders.Go(func() {
+			for range perForwarder {
 				req := upstream.Request{Addr: b.target.Addr(), In: httptest.NewRequest("GET", "/", nil), Host: "h", Owner: i % 2, Tag: ex}
 				up.Forward(httptest.NewRecorder(), &req)
 			}
 		})
-		wg.Go(func() {
+		cutters.Go(func() {
 			for {
 				select {
 				case <-stop:
@@ -76,9 +74,9 @@ func TestUpstreamCutRacesDial(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(2 * time.Second)
+	forwarders.Wait()
 	close(stop)
-	wg.Wait()
+	cutters.Wait()
 	if up.Cut(0)+up.Cut(1) != 0 {
 		t.Fatal("conns left in the busy list")
 	}

@@ -72,12 +72,8 @@ func (b *backend) restart() {
 	b.t.Helper()
 	var ln net.Listener
 	var err error
-	for range 50 { // the port may linger a moment after close
-		if ln, err = net.Listen("tcp", b.target.Addr()); err == nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// The port may linger a moment after close.
+	eventually(b.t, 500*time.Millisecond, func() bool { ln, err = net.Listen("tcp", b.target.Addr()); return err == nil }, "the port to be free")
 	if err != nil {
 		b.t.Fatalf("restart %s: %v", b.target.ID, err)
 	}

@@ -16,14 +16,22 @@ import (
 // channel, a hook), wait on that instead.
 func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg string) {
 	t.Helper()
+	if !Poll(timeout, cond) {
+		t.Fatalf("after %s: %s", timeout, msg)
+	}
+}
+
+// Poll polls cond until it holds (true), or until timeout has passed
+// (false): for a caller whose failure message needs the last state seen.
+func Poll(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for wait := time.Millisecond; !cond(); wait = min(2*wait, 20*time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", timeout, msg)
-			return // for a testing.TB whose Fatalf returns
+			return false
 		}
 		time.Sleep(wait)
 	}
+	return true
 }
 
 // SyncBuffer is a bytes.Buffer safe for one writer goroutine (a server's

@@ -90,8 +90,7 @@ func TestErrorsAreThoseOfNetConn(t *testing.T) {
 	// A reset: the peer closes with unread data, so the kernel sends RST.
 	peer.(*net.TCPConn).SetLinger(0)
 	peer.Close()
-	time.Sleep(20 * time.Millisecond)
-	_, err = c.Read(make([]byte, 10))
+	_, err = c.Read(make([]byte, 10)) // blocks until the reset arrives
 	if !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("read after a reset: %v; want ECONNRESET", err)
 	}
@@ -183,7 +182,7 @@ func TestQuietAndPeerClosed(t *testing.T) {
 	}
 	c.nc.SetReadDeadline(time.Time{})
 	peer.Write([]byte("x"))
-	time.Sleep(20 * time.Millisecond)
+	testutil.Eventually(t, 2*time.Second, func() bool { return !c.Quiet() }, "the byte to arrive")
 	if c.Quiet() || c.PeerClosed() {
 		t.Fatal("a byte waiting: want neither Quiet nor PeerClosed")
 	}
@@ -191,7 +190,7 @@ func TestQuietAndPeerClosed(t *testing.T) {
 		t.Fatal("the peeked byte was consumed")
 	}
 	peer.Close()
-	time.Sleep(20 * time.Millisecond)
+	testutil.Eventually(t, 2*time.Second, c.PeerClosed, "the peer's close to arrive")
 	if c.Quiet() || !c.PeerClosed() {
 		t.Fatal("the peer closed: want PeerClosed, not Quiet")
 	}
