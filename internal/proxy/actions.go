@@ -8,44 +8,7 @@ import (
 	"strings"
 
 	"github.com/elbow-lb/elbow/internal/config"
-	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
-
-type actionKind int
-
-const (
-	actionForward actionKind = iota
-	actionRedirect
-	actionFixedResponse
-	// actionRefused: the load balancer answered the request itself before
-	// routing it (desync mitigation, limits).
-	actionRefused
-)
-
-// action is a compiled forward, redirect or fixed-response.
-type action struct {
-	kind actionKind
-	// name is the access log's actions_executed value.
-	name string
-
-	// forward
-	forwards    []*forwarder
-	weights     []int
-	totalWeight int
-	// allPlain: every group forwarded to relays through package upstream,
-	// so the connection loop can serve the request itself.
-	allPlain bool
-
-	// redirect
-	redirect     config.RedirectAction
-	redirectCode int
-
-	// fixed-response
-	status      int
-	contentType []string
-	body        []byte
-	bodyLength  []string
-}
 
 func (l *Listener) compileAction(a config.Action, groups Groups) (*action, error) {
 	switch a.Type {
@@ -157,19 +120,6 @@ func (l *Listener) redirectURL(rd *config.RedirectAction, r *http.Request) strin
 	}
 	return b.String()
 }
-
-// forwarder forwards to one target group from one listener.
-type forwarder struct {
-	group  *targetgroup.Group
-	scheme string
-	// plain: the targets speak plain HTTP, so the fast path (package
-	// upstream) can relay.
-	plain bool
-	arn   string
-}
-
-// Groups are the target groups of an environment by name.
-type Groups map[string]*targetgroup.Group
 
 // hostOnly strips the port from a Host header value.
 func hostOnly(host string) string {

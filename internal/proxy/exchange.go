@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -12,51 +11,6 @@ import (
 	"github.com/elbow-lb/elbow/internal/proxy/upstream"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
-
-// exchange is one request's state. It is at once the request's context
-// (so that ReverseProxy's Rewrite and the transport find it without a
-// context.WithValue allocation) and the client's ResponseWriter (so that
-// the status and the bytes sent are known).
-type exchange struct {
-	context.Context
-	w http.ResponseWriter
-	l *Listener
-
-	start    time.Time
-	clientIP string
-	action   *action
-	priority int
-
-	fw     *forwarder
-	member *targetgroup.Member
-	// failedTarget is the target whose connection failed before the retry.
-	failedTarget string
-	sentAt       time.Time
-	headersAt    time.Time
-	targetStatus int
-
-	status      int
-	sent        int64
-	redirectURL string
-
-	traceHdr    [1]string
-	xffHdr      [1]string
-	connTraceID string
-	// gate is the gated connection of an HTTP/1.x request net/http serves.
-	gate *gatedConn
-	// verdict is the request's judgement (gate.go); zero for HTTP/2.
-	verdict verdict
-	// bodyErr is the error reading the client's request body: a client
-	// that stops sending it is its own failure (408), not the target's.
-	bodyErr error
-
-	// writeIdle, on net/http's paths (the loop's connections have their
-	// own, package rawio): each Write renews the client connection's write
-	// deadline to the idle timeout, so that a client that stops reading is
-	// cut, as the ALB cuts a connection with no data sent or received.
-	writeIdle     time.Duration
-	writeDeadline monotime.IdleDeadline
-}
 
 type exchangeKey struct{}
 

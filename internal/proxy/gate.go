@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 
 	"github.com/elbow-lb/elbow/internal/proxy/h1"
 )
@@ -30,45 +29,6 @@ import (
 // standIn is the head net/http reads in place of a refused request: its
 // handler finds the refusal in the verdict queue and answers it.
 const standIn = "GET / HTTP/1.1\r\nHost: elbow.refused\r\nConnection: close\r\n\r\n"
-
-type gateState uint8
-
-const (
-	gateHead    gateState = iota // expecting a request head
-	gateBody                     // remaining bytes of a Content-Length body
-	gateChunked                  // inside a chunked body
-	gateHold                     // after an upgrade request, until the handler decides
-	gateTunnel                   // upgraded: bytes pass unchecked
-	gateDone                     // nothing more is released: see Read
-	gateBroken                   // invalid body framing: the stream breaks off
-)
-
-// gatedConn is a client connection read through the gate.
-type gatedConn struct {
-	net.Conn
-	p           *Proxy
-	connTraceID string
-	// tlsState is an HTTPS connection's, which net/http cannot see through
-	// the wrapper; the handler fills the request's TLS from it.
-	tlsState *tls.ConnectionState
-
-	// buf[r:w] is read from the client and not yet released; only the
-	// reading goroutine (one at a time, as net/http reads) touches it.
-	buf  []byte
-	r, w int
-	head h1.Request
-
-	mu sync.Mutex
-	// ready is released to net/http and not yet read by it.
-	ready     []byte
-	state     gateState
-	remaining int64
-	chunk     chunkScanner
-	// closeAfter: the current request passes only on a closed connection.
-	closeAfter bool
-	afterHold  gateState
-	verdicts   []verdict
-}
 
 func (p *Proxy) newGatedConn(nc net.Conn, connTraceID string, st *tls.ConnectionState) *gatedConn {
 	return &gatedConn{Conn: nc, p: p, connTraceID: connTraceID, tlsState: st, buf: make([]byte, 4<<10)}

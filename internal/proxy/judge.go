@@ -7,25 +7,6 @@ import (
 	"github.com/elbow-lb/elbow/internal/proxy/h1"
 )
 
-// verdict is the judgement of one request head, shared by the loop and
-// the gate.
-type verdict struct {
-	desync desync.Verdict
-	action desync.Action
-	// status, when not 0, is the load balancer's answer: the request is
-	// not forwarded and the connection closes.
-	status int
-	// hold: the request asks for an upgrade; what follows it is the
-	// upgraded protocol if the handler hijacks the connection, and the
-	// next request otherwise.
-	hold bool
-	// noHost: an HTTP/1.0 request without Host (the listener's name is
-	// filled in).
-	noHost bool
-	// The refused request, for the access log.
-	method, target, proto, host string
-}
-
 // closes reports whether the connection closes after the request (and the
 // target's connection with it).
 func (v *verdict) closes() bool { return v.action == desync.ForwardAndClose }

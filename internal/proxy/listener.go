@@ -10,41 +10,11 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/proxy/h1"
 )
-
-// Listener accepts client traffic on one address and routes it by its rules.
-type Listener struct {
-	p *Proxy
-	// key identifies the listener's config across reloads (listenerKey).
-	key      string
-	protocol string // HTTP or HTTPS
-	address  string
-	// port is the port listened on, once bound (the configured one, or the
-	// one the system chose for port 0).
-	port string
-	// hostName is the Host given to an HTTP/1.0 request that has none, as
-	// the ALB gives its DNS name: the listener's host (and port, unless the
-	// protocol's default).
-	hostName   string
-	xfProto    []string
-	xfPort     []string
-	accessType string
-
-	table atomic.Pointer[table]
-
-	cert        *tls.Certificate
-	fingerprint string
-	srv         *http.Server
-	ln          net.Listener
-	// loop is the client-side connection loop of a plain-HTTP listener
-	// (serverloop.go); nil when net/http serves every connection.
-	loop *loopState
-}
 
 // NewListener builds a listener from cl over groups; the Proxy's Start
 // binds it. Port 0 picks a free port (tests).
@@ -103,14 +73,6 @@ func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error
 		l.loop = &loopState{conns: map[*clientConn]struct{}{}}
 	}
 	return l, nil
-}
-
-// Addr is the address listened on (host:port); before Start, the configured one.
-func (l *Listener) Addr() string {
-	if l.ln != nil {
-		return l.ln.Addr().String()
-	}
-	return net.JoinHostPort(l.address, l.port)
 }
 
 // Protocol is HTTP or HTTPS.
@@ -191,4 +153,11 @@ func (l *Listener) shutdown(ctx context.Context) error {
 		return fmt.Errorf("listener %s: requests still in flight at shutdown: %w", l.Addr(), err)
 	}
 	return nil
+}
+
+// listenerKey identifies a listener across configs: a listener whose
+// protocol, address, port and certificate files are unchanged keeps running
+// (and its connections) while its rules change.
+func listenerKey(cl config.Listener) string {
+	return cl.Protocol + " " + net.JoinHostPort(cl.Address, strconv.Itoa(cl.Port)) + " " + cl.CertificateFile + " " + cl.KeyFile
 }

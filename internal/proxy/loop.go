@@ -10,8 +10,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -32,84 +30,10 @@ import (
 // with the rest of its connection, to the listener's http.Server through a
 // listener adapter, so that it is served exactly as before.
 
-// Connection states, for graceful shutdown: an idle connection (waiting
-// for a request, nothing buffered) may be closed at once; an active one
-// finishes its request first.
-const (
-	connActive int32 = iota
-	connIdle
-	connClosed
-)
-
-// readBufSize is a connection's initial read buffer; heads up to h1.MaxHead
-// grow it.
-const readBufSize = 4 << 10
-
 // maxDiscard is how much of an unread request body is read and dropped to
 // keep the connection; above it the connection is closed instead (as
 // net/http does).
 const maxDiscard = 256 << 10
-
-// connPools pool the per-connection buffers of the loop.
-type connPools struct {
-	read  sync.Pool // *[readBufSize]byte
-	write sync.Pool // *bufio.Writer
-}
-
-// loopState is a listener's connection loop: its connections and the
-// adapter handing connections over to net/http.
-type loopState struct {
-	handoff *handoffListener
-	closing atomic.Bool
-	mu      sync.Mutex
-	conns   map[*clientConn]struct{}
-	// served counts connections the loop answered a request on (once per
-	// connection: a counter every request touched would bounce its cache
-	// line between cores), handedOff those given to net/http.
-	served, handedOff atomic.Int64
-}
-
-// clientConn is one client connection served by the loop.
-type clientConn struct {
-	l     *Listener
-	nc    net.Conn
-	io    io.ReadWriter // nc's reads and writes (package rawio)
-	state atomic.Int32
-
-	buf      []byte // buf[r:w] is read and not yet consumed
-	r, w     int
-	pooled   *[readBufSize]byte
-	bw       *bufio.Writer
-	deadline monotime.IdleDeadline
-	// inHead: part of a request head is buffered, and the read deadline
-	// is the one its first bytes set.
-	inHead bool
-	// servedAny: a request was answered (loopState.served counted it).
-	servedAny bool
-	// clock is the reference reading a request's start comes from
-	// (see serveOne).
-	clock monotime.Anchor
-	// traceBuf holds the request's X-Amzn-Trace-Id (see keepsStrings).
-	traceBuf [128]byte
-
-	remoteAddr string
-	clientIP   string
-	// connTraceID is the connection's conn_trace_id in the access log.
-	connTraceID string
-	// waiting is when the request in c.ex started waiting for its target
-	// (UnixNano), 0 when it is not: the sweeper checks such clients.
-	waiting atomic.Int64
-	client  netip.Addr
-	ctx     context.Context
-	cancel  context.CancelFunc
-
-	head h1.Request
-	req  http.Request
-	url  url.URL
-	body bodyReader
-	resp response
-	ex   exchange
-}
 
 // goneSweepInterval is how often the loop looks for clients that left while
 // their request waits for its target, and how long a request must have
@@ -466,13 +390,6 @@ func (c *clientConn) serveOne(a *action, priority int, v *verdict) (keep bool) {
 		return false
 	}
 	return !c.resp.closeAfter && !c.l.loop.closing.Load()
-}
-
-// bodyReader is a request body of known length, read from the
-// connection's buffer and then from the connection itself.
-type bodyReader struct {
-	c         *clientConn
-	remaining int64
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {

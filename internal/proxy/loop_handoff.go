@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"net"
-	"sync"
 	"time"
 )
 
@@ -17,15 +16,6 @@ func (c *clientConn) handOff() bool {
 	hc := &handedConn{Conn: c.nc, pending: append([]byte(nil), c.buf[c.r:c.w]...)}
 	c.l.loop.handedOff.Add(1)
 	return c.l.loop.handoff.deliver(c.l.p.newGatedConn(hc, c.connTraceID, nil))
-}
-
-// handoffListener is the net.Listener the listener's http.Server serves:
-// it accepts the connections the loop hands over.
-type handoffListener struct {
-	addr  net.Addr
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
 }
 
 func newHandoffListener(addr net.Addr) *handoffListener {

@@ -21,25 +21,6 @@ func (w *response) scratch() []byte { return w.c.traceBuf[:0] }
 func (w *response) waitFor(since time.Time) { w.c.waiting.Store(since.UnixNano()) }
 func (w *response) waitDone()               { w.c.waiting.Store(0) }
 
-type response struct {
-	c      *clientConn
-	req    *http.Request
-	header http.Header
-	// fields is a target's header given by WriteHead, written after
-	// anything in header; fieldBytes holds their copied strings.
-	fields     []upstream.Field
-	fieldBytes []byte
-
-	status        int
-	committed     bool
-	chunked       bool
-	noBody        bool  // HEAD, or a status without a body
-	contentLength int64 // -1: not declared
-	written       int64
-	closeAfter    bool
-	num           [32]byte // digits, and the Date
-}
-
 func (w *response) reset(r *http.Request) {
 	if len(w.header) > 0 {
 		clear(w.header)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,79 +21,6 @@ import (
 	"github.com/elbow-lb/elbow/internal/proxy/upstream"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
-
-// Options wire a Proxy. Every field may be left zero.
-type Options struct {
-	// IdleTimeout: a target that does not start answering within it gets the
-	// client a 504; idle client connections are closed after it. Default 60 s.
-	IdleTimeout time.Duration
-	// DropInvalidHeaderFields removes client headers whose names are not
-	// letters, digits and hyphens, before routing (the ALB attribute
-	// routing.http.drop_invalid_header_fields.enabled).
-	DropInvalidHeaderFields bool
-	// DesyncMode is the ALB attribute routing.http.desync_mitigation_mode:
-	// what happens to a request by its desync classification (package
-	// desync). The zero value is the ALB's default, defensive.
-	DesyncMode desync.Mode
-	// AccessLog receives one ALB-format line per request. nil: New opens
-	// load_balancer.access_logs when enabled (appending; - is standard
-	// output), else there is no access log.
-	AccessLog io.Writer
-	// Recorder receives every proxied response, off the request path.
-	Recorder Recorder
-	Logger   *slog.Logger
-	// LoadBalancerName names the load balancer in access logs
-	// (app/<name>/<id>) and target group ARNs. Default "elbow".
-	LoadBalancerName string
-	// Region in ARNs. Default us-west-2.
-	Region string
-	// ShutdownTimeout bounds Shutdown when its context has no deadline. Default 30 s.
-	ShutdownTimeout time.Duration
-	// MaxIdleConnsPerTarget is the keep-alive pool per target. Default 1024:
-	// it must cover the concurrency per target, or the proxy churns
-	// connections (reference/proxy-bench.md).
-	MaxIdleConnsPerTarget int
-	// OnDial, when set, is called as a connection to a target (ip:port)
-	// begins, on both target paths, once a deregistration cut or the
-	// client's leaving can reach the request making it (tests).
-	OnDial func(addr string)
-	// DisableFastPath sends every request through httputil.ReverseProxy and
-	// net/http.Transport instead of package upstream (tests, comparisons).
-	DisableFastPath bool
-	// DisableServerLoop leaves every client connection of a plain-HTTP
-	// listener to net/http's server instead of the listener's own
-	// connection loop (tests, comparisons).
-	DisableServerLoop bool
-}
-
-// Proxy is the load balancer's data path: its listeners and the transport
-// they share.
-type Proxy struct {
-	o         Options
-	log       *slog.Logger
-	transport *http.Transport
-	rp        *httputil.ReverseProxy
-	upstream  *upstream.Client
-	records   *recordPump
-	access    *accesslog.Writer
-	logFile   *os.File // the access log file New opened, closed at Shutdown
-	elbID     string
-	pools     connPools
-
-	// lmu guards listeners, which Reconfigure replaces.
-	lmu       sync.Mutex
-	listeners []*Listener
-
-	mu         sync.Mutex
-	forwarders map[*targetgroup.Group]*forwarder
-	// unhook unregisters the forwarders' expiry hooks (Shutdown).
-	unhook []func()
-
-	// viaReverseProxy are the requests in flight on the ReverseProxy path,
-	// with the cancel that cuts each (package upstream cuts its own).
-	cutMu           sync.Mutex
-	viaReverseProxy map[*exchange]*rpRequest
-}
 
 // New builds the listeners cfg describes over groups (by name); nothing
 // listens until Start.
@@ -318,4 +244,8 @@ func resourceID(name string) string {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(name))
 	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{pool: sync.Pool{New: func() any { return new([bufferSize]byte) }}}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"sync"
 
 	"github.com/elbow-lb/elbow/internal/config"
@@ -15,13 +14,6 @@ import (
 type ListenerChange struct {
 	Listener *Listener
 	Added    bool // false: removed
-}
-
-// listenerKey identifies a listener across configs: a listener whose
-// protocol, address, port and certificate files are unchanged keeps running
-// (and its connections) while its rules change.
-func listenerKey(cl config.Listener) string {
-	return cl.Protocol + " " + net.JoinHostPort(cl.Address, strconv.Itoa(cl.Port)) + " " + cl.CertificateFile + " " + cl.KeyFile
 }
 
 // Reconfigure makes the running listeners those cfg describes. Listeners that

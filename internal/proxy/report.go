@@ -4,76 +4,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/proxy/accesslog"
 	"github.com/elbow-lb/elbow/internal/proxy/desync"
 	"github.com/elbow-lb/elbow/internal/proxy/monotime"
 )
-
-// ResponseRecord is one response the load balancer gave for a forward
-// action: the target's own, or the 502/504 the load balancer answered for
-// it, or a 503 when the group had no target (Target is then zero).
-type ResponseRecord struct {
-	Time   time.Time
-	Group  string
-	Target healthcheck.Target
-	// StatusCode is what the client got (the ALB's elb_status_code); 460
-	// when the client closed the connection first.
-	StatusCode int
-	// TargetStatusCode is the target's code, 0 when it sent none.
-	TargetStatusCode int
-	// Latency runs from the request's arrival to the end of the response.
-	Latency time.Duration
-	// TargetLatency runs from sending the request to the target until its
-	// response headers arrived (the ALB's TargetResponseTime); 0 without a
-	// response.
-	TargetLatency time.Duration
-}
-
-// Recorder receives every proxied response (the monitor implements it).
-// It is called from one goroutine, never from the request path: records
-// are queued, and dropped (counted) if the recorder falls behind, so a slow
-// recorder never slows traffic.
-type Recorder interface {
-	RecordResponse(ResponseRecord)
-}
-
-type recordPump struct {
-	queue   chan ResponseRecord
-	done    chan struct{}
-	dropped atomic.Int64
-	once    sync.Once
-}
-
-const recordQueueLength = 8192
-
-func newRecordPump(r Recorder) *recordPump {
-	p := &recordPump{queue: make(chan ResponseRecord, recordQueueLength), done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		for rec := range p.queue {
-			r.RecordResponse(rec)
-		}
-	}()
-	return p
-}
-
-func (p *recordPump) send(r *ResponseRecord) {
-	select {
-	case p.queue <- *r:
-	default:
-		p.dropped.Add(1)
-	}
-}
-
-func (p *recordPump) close() {
-	p.once.Do(func() { close(p.queue) })
-	<-p.done
-}
 
 // keepsStrings reports whether a request's strings outlive it: the access
 // log writes its entries later, on its own goroutine. Without it the

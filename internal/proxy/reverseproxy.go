@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/proxy/monotime"
@@ -86,13 +85,6 @@ func (p *Proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	serveError(ex, code)
 }
 
-// rpRequest is a ReverseProxy request in flight: its target (kept here,
-// under cutMu, as the retry changes it) and the cancel that cuts it.
-type rpRequest struct {
-	member *targetgroup.Member
-	cancel context.CancelFunc
-}
-
 // retarget records that ex's ReverseProxy request moved to m (its retry).
 func (p *Proxy) retarget(ex *exchange, m *targetgroup.Member) {
 	p.cutMu.Lock()
@@ -102,7 +94,7 @@ func (p *Proxy) retarget(ex *exchange, m *targetgroup.Member) {
 	p.cutMu.Unlock()
 }
 
-// trackCut registers a ReverseProxy request's cancel for cut; the returned
+// trackCut registers a ReverseProxy request's cancel for the deregistration cut; the returned
 // func forgets it.
 func (p *Proxy) trackCut(ex *exchange, cancel context.CancelFunc) func() {
 	p.cutMu.Lock()
@@ -116,17 +108,6 @@ func (p *Proxy) trackCut(ex *exchange, cancel context.CancelFunc) func() {
 		delete(p.viaReverseProxy, ex)
 		p.cutMu.Unlock()
 	}
-}
-
-// bufferSize is ReverseProxy's copy buffer size.
-const bufferSize = 32 << 10
-
-// bufferPool pools the response copy buffers as array pointers, so that
-// neither Get nor Put allocates.
-type bufferPool struct{ pool sync.Pool }
-
-func newBufferPool() *bufferPool {
-	return &bufferPool{pool: sync.Pool{New: func() any { return new([bufferSize]byte) }}}
 }
 
 func (b *bufferPool) Get() []byte { return b.pool.Get().(*[bufferSize]byte)[:] }

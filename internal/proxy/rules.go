@@ -11,22 +11,6 @@ import (
 	"github.com/elbow-lb/elbow/internal/proxy/httpbytes"
 )
 
-// table is a listener's compiled rules; it is immutable once built.
-type table struct {
-	rules []rule // by ascending priority
-	def   *action
-}
-
-type rule struct {
-	priority   int
-	conditions []condition // all must match
-	action     *action
-}
-
-// condition reports whether a request matches; client is the connection's
-// source address.
-type condition func(r *http.Request, client netip.Addr) bool
-
 // route returns the action for r and the matched priority (0: default action).
 func (t *table) route(r *http.Request, client netip.Addr) (*action, int) {
 next:
