@@ -22,6 +22,8 @@ import (
 // byte renews the idle timeout, whatever else stops with the shutdown
 // (a deadline judged by the sweeper's clock, stopped then, cut it: 504).
 func TestLoopUploadDuringShutdownNotCut(t *testing.T) {
+	// Waits on timeouts: runs beside the other waiting tests.
+	t.Parallel()
 	l := loopProxy(t, Options{IdleTimeout: time.Second})
 	c := dialRaw(t, l.Addr())
 	_ = c.nc.SetDeadline(time.Now().Add(10 * time.Second))
@@ -62,6 +64,8 @@ func TestLoopUploadDuringShutdownNotCut(t *testing.T) {
 // timeout, so at least 900 ms). A "now" older than that slack (a clock
 // read by the 250 ms sweeper, or the request's start) cut it early.
 func TestLoopIdleTimeoutAfterSlowResponse(t *testing.T) {
+	// Waits on timeouts: runs beside the other waiting tests.
+	t.Parallel()
 	slow := startBackend(t, "127.0.0.2", "slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(200 * time.Millisecond)
 		_, _ = io.WriteString(w, "slow")
@@ -190,7 +194,11 @@ func testClientLeavesWhileConnecting(t *testing.T, base Options) {
 // then reads nothing more of its body is cut after the idle timeout ("no
 // data sent or received"), on every path: the client gets the load
 // balancer's 504, not a request hanging for ever.
-func TestTargetStopsReadingBody(t *testing.T) { eachHTTPPath(t, testTargetStopsReadingBody) }
+func TestTargetStopsReadingBody(t *testing.T) {
+	// Waits on timeouts: runs beside the other waiting tests.
+	t.Parallel()
+	eachHTTPPath(t, testTargetStopsReadingBody)
+}
 
 func testTargetStopsReadingBody(t *testing.T, base Options) {
 	ln, err := net.Listen("tcp", "127.0.0.2:0")
@@ -203,6 +211,8 @@ func testTargetStopsReadingBody(t *testing.T, base Options) {
 // TestHTTPSTargetStopsReadingBody: the same for an HTTPS target group,
 // whose requests go through the ReverseProxy path on every listener.
 func TestHTTPSTargetStopsReadingBody(t *testing.T) {
+	// Waits on timeouts: runs beside the other waiting tests.
+	t.Parallel()
 	cert, err := selfSigned("127.0.0.2", time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -246,6 +246,8 @@ func testClientStopsReading(t *testing.T, base Options) {
 // TestSlowStreamOutlivesIdleTimeout: a response that keeps flowing is not
 // idle, however long it lasts in all.
 func TestSlowStreamOutlivesIdleTimeout(t *testing.T) {
+	// Waits on timeouts: runs beside the other waiting tests.
+	t.Parallel()
 	eachHTTPPath(t, testSlowStreamOutlivesIdleTimeout)
 }
 
@@ -315,7 +317,11 @@ func testClientLeavesWhileTargetWorks(t *testing.T, base Options) {
 // the request is all sent, not when it arrived: a body trickled in over
 // more than the idle timeout (each gap shorter) gets the target's answer,
 // not a 504.
-func TestSlowUploadThenQuickAnswer(t *testing.T) { eachHTTPPath(t, testSlowUploadThenQuickAnswer) }
+func TestSlowUploadThenQuickAnswer(t *testing.T) {
+	// Waits on timeouts: runs beside the other waiting tests.
+	t.Parallel()
+	eachHTTPPath(t, testSlowUploadThenQuickAnswer)
+}
 
 func testSlowUploadThenQuickAnswer(t *testing.T, base Options) {
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -256,6 +256,8 @@ func TestHTTP10WithoutHostGetsTheListenersName(t *testing.T) {
 // idle timeout gets the ALB's 408, recorded as the load balancer's 4xx, not
 // as the target's failure.
 func TestStalledBodyIs408(t *testing.T) {
+	// Waits on timeouts: runs beside the other waiting tests.
+	t.Parallel()
 	everyPath(t, func(t *testing.T, base Options, protocol string) {
 		st := startSeenTarget(t)
 		rec := &recordSink{}
