@@ -144,10 +144,6 @@ func New(o Options) *Console {
 	return c
 }
 
-// Registry is the console's own registry, for callers that add collectors
-// (the proxy's dropped records, the fleet's restarts).
-func (c *Console) Registry() *prometheus.Registry { return c.registry }
-
 func (c *Console) routes() {
 	c.mux.Handle("/api/v1/environment", get(c.environment))
 	c.mux.Handle("/api/v1/instances", get(c.instances))

@@ -138,13 +138,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 			in := imds.NewInstance(id, st.IP.String(), cfg.Region)
 			return console.InstanceInfo{InstanceType: in.InstanceType, AvailabilityZone: in.AvailabilityZone}, true
 		},
-		ModifyHealthCheck: func(group string, hc config.HealthCheck, delay *int) error {
-			err := e.ModifyHealthCheck(group, hc, delay)
-			if errors.Is(err, ErrTargetGroupNotFound) {
-				return fmt.Errorf("%w: %w", console.ErrTargetGroupNotFound, err)
-			}
-			return err
-		},
+		ModifyHealthCheck: e.ModifyHealthCheck,
 		Logs: func(id string, n int) ([]string, string, bool) {
 			if e.fleet == nil {
 				return nil, "", false

@@ -138,7 +138,7 @@ func (e *Env) ModifyHealthCheck(group string, hc config.HealthCheck, delay *int)
 	g := e.groups[group]
 	e.mu.Unlock()
 	if g == nil {
-		return fmt.Errorf("target group %q: %w", group, ErrTargetGroupNotFound)
+		return fmt.Errorf("target group %q: %w", group, console.ErrTargetGroupNotFound)
 	}
 	s, err := hc.Settings()
 	if err != nil {
@@ -165,11 +165,6 @@ func (e *Env) ModifyHealthCheck(group string, hc config.HealthCheck, delay *int)
 		Message: fmt.Sprintf("Target group %s modified: health check %s.", group, describeHealthCheck(hc))})
 	return nil
 }
-
-// ErrTargetGroupNotFound is returned for a target group the environment does
-// not have. It is the console's error, the one definition, under a second
-// name only while Start's console wiring still refers to it here.
-var ErrTargetGroupNotFound = console.ErrTargetGroupNotFound
 
 func describeHealthCheck(h config.HealthCheck) string {
 	return fmt.Sprintf("%s %s port %s, interval %d s, timeout %d s, healthy %d, unhealthy %d, matcher %s",

@@ -245,7 +245,7 @@ func TestModifyHealthCheck(t *testing.T) {
 	}
 
 	err := f.env.ModifyHealthCheck("nope", hc, nil)
-	if !errors.Is(err, console.ErrTargetGroupNotFound) || !errors.Is(err, ErrTargetGroupNotFound) || !strings.Contains(err.Error(), `"nope"`) {
+	if !errors.Is(err, console.ErrTargetGroupNotFound) || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("unknown group: %v, want console.ErrTargetGroupNotFound naming it", err)
 	}
 }

@@ -116,7 +116,7 @@ func (p HTTPProber) Probe(ctx context.Context, t Target, s Settings) Result {
 	deadline, _ := ctx.Deadline()
 
 	failing := func(code int) bool { return !s.Matcher.Match(code) }
-	code, header, body, err := exchange(ctx, deadline, res.Addr, Request(t, s), s.Protocol == ProtocolHTTPS, failing)
+	code, header, body, err := roundTrip(ctx, deadline, res.Addr, Request(t, s), s.Protocol == ProtocolHTTPS, failing)
 	res.Latency = now().Sub(res.Start)
 	res.StatusCode = code
 	switch {
@@ -135,7 +135,7 @@ func (p HTTPProber) Probe(ctx context.Context, t Target, s Settings) Result {
 	return res
 }
 
-func exchange(ctx context.Context, deadline time.Time, addr string, req []byte, useTLS bool, snapshot func(code int) bool) (code int, header http.Header, body []byte, err error) {
+func roundTrip(ctx context.Context, deadline time.Time, addr string, req []byte, useTLS bool, snapshot func(code int) bool) (code int, header http.Header, body []byte, err error) {
 	// No TCP keep-alive: the connection lives for one request, and enabling
 	// it costs three setsockopt calls per check.
 	d := net.Dialer{KeepAlive: -1}
