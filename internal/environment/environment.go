@@ -63,7 +63,10 @@ type Event struct {
 
 // Env is a running environment.
 type Env struct {
-	cfg     *config.Config
+	cfg *config.Config
+	// region is the config's at Start (a change needs a restart), read
+	// without the reload lock.
+	region  string
 	log     *slog.Logger
 	events  func(Event)
 	monitor *monitor.Monitor
@@ -110,47 +113,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 	}
 
 	e.console = console.New(console.Options{
-		Health: e.monitor,
-		TargetGroups: func() []console.TargetGroup {
-			groups := e.Groups()
-			names := make([]string, 0, len(groups))
-			for n := range groups {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			list := make([]console.TargetGroup, len(names))
-			for i, n := range names {
-				list[i] = groups[n]
-			}
-			return list
-		},
-		Diagnose: func(_ context.Context, group string, t healthcheck.Target, _ healthcheck.TargetHealth) (diagnose.Diagnosis, bool) {
-			return e.watcher.Diagnosis(group, t)
-		},
-		Instance: func(id string) (console.InstanceInfo, bool) {
-			if e.fleet == nil {
-				return console.InstanceInfo{}, false
-			}
-			st, ok := e.fleet.Status(id)
-			if !ok {
-				return console.InstanceInfo{}, false
-			}
-			in := imds.NewInstance(id, st.IP.String(), cfg.Region)
-			return console.InstanceInfo{InstanceType: in.InstanceType, AvailabilityZone: in.AvailabilityZone}, true
-		},
-		ModifyHealthCheck: e.ModifyHealthCheck,
-		Logs: func(id string, n int) ([]string, string, bool) {
-			if e.fleet == nil {
-				return nil, "", false
-			}
-			st, ok := e.fleet.Status(id)
-			if !ok {
-				return nil, "", false
-			}
-			return e.fleet.Tail(id, n), st.LogPath, true
-		},
-		Logger:      o.Logger,
-		Credentials: console.CredentialsFrom(cfg.Console.Credentials),
+		Health: e.monitor, TargetGroups: e.consoleGroups, Diagnose: e.diagnosis,
+		Instance: e.instanceInfo, ModifyHealthCheck: e.ModifyHealthCheck, Logs: e.instanceLog,
+		Logger: o.Logger, Credentials: console.CredentialsFrom(cfg.Console.Credentials),
 	})
 	consoleLn, err := net.Listen("tcp", cfg.Console.Address)
 	if err != nil {
@@ -183,7 +148,7 @@ func newEnv(ctx context.Context, cfg *config.Config, o Options) (e *Env, runCtx 
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e = &Env{
-		cfg: cfg, log: o.Logger, events: o.Events, cancel: cancel,
+		cfg: cfg, region: cfg.Region, log: o.Logger, events: o.Events, cancel: cancel,
 		groups: proxy.Groups{}, imds: map[string]*http.Server{}, targets: map[string]healthcheck.Target{},
 		runCtx: runCtx, opts: o, groupStop: map[string]context.CancelFunc{},
 	}
@@ -426,4 +391,51 @@ func (r monitorRecorder) RecordResponse(rec proxy.ResponseRecord) {
 	// TargetStatusCode 0: the load balancer answered 502/504 for this
 	// instance, which the monitor counts as the ELB's error, not the app's.
 	r.m.RecordRequest(rec.Target.ID, rec.TargetStatusCode, latency)
+}
+
+// What the console reads of the environment (console.Options).
+
+// consoleGroups lists the target groups by name.
+func (e *Env) consoleGroups() []console.TargetGroup {
+	groups := e.Groups()
+	names := make([]string, 0, len(groups))
+	for n := range groups {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	list := make([]console.TargetGroup, len(names))
+	for i, n := range names {
+		list[i] = groups[n]
+	}
+	return list
+}
+
+// diagnosis is the watcher's last diagnosis of a target.
+func (e *Env) diagnosis(_ context.Context, group string, t healthcheck.Target, _ healthcheck.TargetHealth) (diagnose.Diagnosis, bool) {
+	return e.watcher.Diagnosis(group, t)
+}
+
+// instanceInfo is what the metadata service says of an instance.
+func (e *Env) instanceInfo(id string) (console.InstanceInfo, bool) {
+	if e.fleet == nil {
+		return console.InstanceInfo{}, false
+	}
+	st, ok := e.fleet.Status(id)
+	if !ok {
+		return console.InstanceInfo{}, false
+	}
+	in := imds.NewInstance(id, st.IP.String(), e.region)
+	return console.InstanceInfo{InstanceType: in.InstanceType, AvailabilityZone: in.AvailabilityZone}, true
+}
+
+// instanceLog is the tail of an instance's output, and its file.
+func (e *Env) instanceLog(id string, n int) ([]string, string, bool) {
+	if e.fleet == nil {
+		return nil, "", false
+	}
+	st, ok := e.fleet.Status(id)
+	if !ok {
+		return nil, "", false
+	}
+	return e.fleet.Tail(id, n), st.LogPath, true
 }
