@@ -58,7 +58,7 @@ func NewInstance(id, privateIP, region string) Instance {
 		Architecture:     arch,
 		AMIID:            "ami-" + hexID("ami", region),
 		AccountID:        DefaultAccountID,
-		Hostname:         privateDNSName(privateIP, region),
+		Hostname:         PrivateDNSName(privateIP, region),
 		InterfaceID:      "eni-" + hexID("eni", id),
 		SubnetID:         "subnet-" + hexID("subnet", region+"a"),
 		SubnetCIDR:       subnetCIDR(privateIP),
@@ -79,10 +79,10 @@ func hexID(kind, seed string) string {
 	return hex.EncodeToString(sum[:])[:17]
 }
 
-// privateDNSName follows EC2's IP-based private hostnames: in us-east-1
+// PrivateDNSName follows EC2's IP-based private hostnames: in us-east-1
 // ip-10-251-50-12.ec2.internal (reference 1.2), elsewhere
 // ip-10-251-50-12.<region>.compute.internal.
-func privateDNSName(ip, region string) string {
+func PrivateDNSName(ip, region string) string {
 	host := "ip-" + strings.ReplaceAll(ip, ".", "-")
 	if region == "us-east-1" {
 		return host + ".ec2.internal"
