@@ -15,12 +15,14 @@ import (
 
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/environment"
+	"github.com/elbow-lb/elbow/internal/vpc"
 	"github.com/spf13/cobra"
 )
 
 func newUpCmd() *cobra.Command {
 	var file string
 	var verbose bool
+	var network string
 	cmd := &cobra.Command{
 		Use:   "up [-c FILE]",
 		Short: "Stand up the environment: instances, load balancer, health checks, console",
@@ -44,11 +46,21 @@ SIGTERM) drains and stops every instance, then exits.`,
 					return err
 				}
 			}
+			if network != "" {
+				if network != "loopback" && network != "vpc" {
+					return fmt.Errorf("--network %q: must be loopback (instances on 127.0.0.N, no privilege) or vpc (each instance in its own network namespace with a 172.31.x.y address, needs root)", network)
+				}
+				if network == "vpc" && len(cfg.Instances.Targets) > 0 {
+					return fmt.Errorf("--network vpc: the environment registers targets already running (instances.targets); vpc mode places instances elbow launches")
+				}
+				cfg.Instances.Network = network
+			}
 			return runUp(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr(), verbose)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "", "environment file (default: elbow.yaml in the current directory, else the built-in sample environment)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also log every internal step to standard error")
+	cmd.Flags().StringVar(&network, "network", "", "loopback or vpc: overrides instances.network (vpc needs root)")
 	return cmd
 }
 
@@ -88,7 +100,14 @@ func runUp(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, ve
 		say("%s", line)
 	}
 	say("  console   %s  (elbow health, elbow targets, %s/metrics)", env.ConsoleURL(), env.ConsoleURL())
+	if n := env.VPC(); n != nil {
+		say("  vpc       %s  (load balancer %s; instances reached only inside it: elbow ssh INSTANCE)", n.CIDR(), n.LoadBalancerAddr())
+	}
 	for _, in := range env.Instances() {
+		if env.VPC() != nil {
+			say("  instance  %s  %s  %s  (metadata service http://169.254.169.254)", in.ID, in.Addr(), vpc.Hostname(in.IP))
+			continue
+		}
 		say("  instance  %s  %s  (metadata service http://%s:%d)", in.ID, in.Addr(), in.IP, cfg.Instances.MetadataOptions.Port)
 	}
 	for _, t := range cfg.Instances.Targets {

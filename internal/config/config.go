@@ -63,14 +63,29 @@ type Instances struct {
 	MetadataOptions MetadataOptions `yaml:"metadata_options"`
 	// LogDir keeps one output file per instance. Default .elbow/logs beside the config.
 	LogDir string `yaml:"log_dir"`
+	// Network is "loopback" (default: instance N on 127.0.0.(N+1), no
+	// privilege needed) or "vpc" (each instance in its own network
+	// namespace with a private IP from VPCCIDR and the metadata service at
+	// 169.254.169.254; needs root).
+	Network string `yaml:"network"`
+	// VPCCIDR is the VPC's CIDR block in vpc mode. Default 172.31.0.0/16,
+	// Amazon's default VPC.
+	VPCCIDR string `yaml:"vpc_cidr"`
 }
 
 // MetadataOptions of the instance metadata service.
 type MetadataOptions struct {
 	// HTTPTokens is "optional" (IMDSv1 and v2) or "required" (v2 only). Default optional.
 	HTTPTokens string `yaml:"http_tokens"`
-	// Port of each instance's metadata service on the instance's IP. Default 1338.
+	// Port of each instance's metadata service on the instance's IP. Default
+	// 1338. In vpc mode the service is at 169.254.169.254:80, as on EC2.
 	Port int `yaml:"port"`
+	// HTTPPutResponseHopLimit is the IP hop limit (TTL) of the token's
+	// response, 1-64, default 1 as on an EC2 instance: a container behind
+	// one more hop then gets no token and needs 2 (EC2
+	// ModifyInstanceMetadataOptions, HttpPutResponseHopLimit). It changes
+	// something only in vpc mode, where instances are a hop apart.
+	HTTPPutResponseHopLimit int `yaml:"http_put_response_hop_limit"`
 }
 
 // Command is an app command given as a string (shell) or as a list (argv).
@@ -201,7 +216,9 @@ var (
 	}
 	DefaultInstances = Instances{
 		Port: 8000, Min: 2,
-		MetadataOptions: MetadataOptions{HTTPTokens: "optional", Port: 1338},
+		MetadataOptions: MetadataOptions{HTTPTokens: "optional", Port: 1338, HTTPPutResponseHopLimit: 1},
+		Network:         "loopback",
+		VPCCIDR:         "172.31.0.0/16",
 	}
 	DefaultLoadBalancer = LoadBalancer{IdleTimeout: 60, AccessLogs: AccessLogs{Path: "-"}, PublicHost: "example.com", DesyncMitigationMode: "defensive"}
 	DefaultConsole      = Console{Address: "127.0.0.1:8099"}

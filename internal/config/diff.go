@@ -65,6 +65,10 @@ var policy = map[string]Apply{
 	"Instances.LogDir":           Restart,
 	"MetadataOptions.HTTPTokens": Restart,
 	"MetadataOptions.Port":       Restart,
+	"Instances.Network":          Restart,
+	"Instances.VPCCIDR":          Restart,
+
+	"MetadataOptions.HTTPPutResponseHopLimit": Restart,
 
 	"LoadBalancer.Name":                    Restart,
 	"LoadBalancer.IdleTimeout":             Restart,

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/elbow-lb/elbow/internal/healthcheck"
+	"github.com/elbow-lb/elbow/internal/vpc"
 )
 
 // FieldError is one problem in a config file: where, which key, what is wrong
@@ -129,6 +130,17 @@ func (in *Instances) validate(v *validator, c *Config) {
 	}
 	v.oneOf("instances.metadata_options.http_tokens", in.MetadataOptions.HTTPTokens, "optional", "required")
 	v.intRange("instances.metadata_options.port", in.MetadataOptions.Port, 1, 65535, "")
+	// EC2's range for HttpPutResponseHopLimit (ModifyInstanceMetadataOptions).
+	v.intRange("instances.metadata_options.http_put_response_hop_limit", in.MetadataOptions.HTTPPutResponseHopLimit, 1, 64, "")
+	v.oneOf("instances.network", in.Network, "loopback", "vpc")
+	if p, err := netip.ParsePrefix(in.VPCCIDR); err != nil {
+		v.add("instances.vpc_cidr", "%q is not a CIDR block, such as 172.31.0.0/16", in.VPCCIDR)
+	} else if err := vpc.ValidateCIDR(p); err != nil {
+		v.add("instances.vpc_cidr", "%s %v", in.VPCCIDR, err)
+	}
+	if in.Network == "vpc" && len(in.Targets) > 0 {
+		v.add("instances.network", "vpc places the instances elbow launches; targets already running elsewhere are reached where they are: use network: loopback with targets")
+	}
 	if in.MetadataOptions.Port == in.Port {
 		v.add("instances.metadata_options.port", "%d is also the app's port: the metadata service needs its own port", in.Port)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/elbow-lb/elbow/internal/monitor"
 	"github.com/elbow-lb/elbow/internal/proxy"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
+	"github.com/elbow-lb/elbow/internal/vpc"
 )
 
 // Options wire an environment.
@@ -89,10 +90,16 @@ type Env struct {
 	// diagnosis for the console.
 	watcher *diagnose.Watcher
 
-	mu      sync.Mutex
-	imds    map[string]*http.Server // by instance id
-	targets map[string]healthcheck.Target
-	runCtx  context.Context
+	mu   sync.Mutex
+	imds map[string]*http.Server // by instance id, loopback mode
+	// imdsServers are the instances' metadata services, by instance id.
+	imdsServers map[string]*imds.Server
+	// vpc, linkLocal and attachments are set in vpc mode only.
+	vpc         *vpc.Network
+	linkLocal   *imds.LinkLocal
+	attachments map[string]*vpc.Attachment // by instance id
+	targets     map[string]healthcheck.Target
+	runCtx      context.Context
 }
 
 // Start stands the environment up: target groups and their checkers, the
@@ -108,6 +115,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 			e.Stop(stopCtx)
 		}
 	}()
+	if err := e.startNetwork(); err != nil {
+		return nil, err
+	}
 	if err := e.startGroups(); err != nil {
 		return nil, err
 	}
@@ -149,7 +159,8 @@ func newEnv(ctx context.Context, cfg *config.Config, o Options) (e *Env, runCtx 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e = &Env{
 		cfg: cfg, region: cfg.Region, log: o.Logger, events: o.Events, cancel: cancel,
-		groups: proxy.Groups{}, imds: map[string]*http.Server{}, targets: map[string]healthcheck.Target{},
+		groups: proxy.Groups{}, imds: map[string]*http.Server{}, imdsServers: map[string]*imds.Server{},
+		attachments: map[string]*vpc.Attachment{}, targets: map[string]healthcheck.Target{},
 		runCtx: runCtx, opts: o, groupStop: map[string]context.CancelFunc{},
 	}
 	e.watcher = e.newWatcher()
@@ -182,6 +193,7 @@ func (e *Env) startListeners() error {
 		Logger:           e.log,
 		LoadBalancerName: cfg.LoadBalancer.Name,
 		Region:           cfg.Region,
+		Dial:             e.dial(net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}),
 	})
 	if err != nil {
 		return err
@@ -212,7 +224,13 @@ func (e *Env) runMonitor() {
 }
 
 func (e *Env) newGroup(tg config.TargetGroup) (*targetgroup.Group, error) {
+	var prober healthcheck.Prober
+	if e.vpc != nil {
+		// No TCP keep-alive: a check's connection lives for one request.
+		prober = healthcheck.HTTPProber{Dial: e.dial(net.Dialer{KeepAlive: -1})}
+	}
 	return targetgroup.New(tg, targetgroup.Options{
+		Prober:           prober,
 		Reporters:        []healthcheck.Reporter{e.monitor, targetPrinter{e, tg.Name}, e.watcher.For(tg.Name)},
 		Observers:        []healthcheck.ResultObserver{e.monitor, e.watcher.For(tg.Name)},
 		Logger:           e.log,
@@ -266,6 +284,7 @@ func (e *Env) Stop(ctx context.Context) error {
 	if e.fleet != nil {
 		e.fleet.StopAll(ctx)
 	}
+	e.stopNetwork()
 	e.cancel()
 	e.done.Wait()
 	e.watcher.Wait()
@@ -424,7 +443,7 @@ func (e *Env) instanceInfo(id string) (console.InstanceInfo, bool) {
 	if !ok {
 		return console.InstanceInfo{}, false
 	}
-	in := imds.NewInstance(id, st.IP.String(), e.region)
+	in := e.metadataInstance(id, st.IP)
 	return console.InstanceInfo{InstanceType: in.InstanceType, AvailabilityZone: in.AvailabilityZone}, true
 }
 

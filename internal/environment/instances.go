@@ -3,17 +3,14 @@ package environment
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/fleet"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
-	"github.com/elbow-lb/elbow/internal/imds"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
 
@@ -71,7 +68,7 @@ func (e *Env) newFleet(o Options, group *targetgroup.Group) (*fleet.Fleet, error
 	sort.Strings(env)
 	return fleet.New(fleet.Config{
 		Command: argv, Dir: dir, Env: env, Port: in.Port, Min: in.Min, Max: in.Max, LogDir: logDir,
-		Logger: e.log,
+		Logger: e.log, Network: e.placer(),
 		Hooks: fleet.Hooks{
 			Prepare: e.startMetadataService,
 			Launched: func(inst fleet.Instance) {
@@ -112,37 +109,18 @@ func targetOf(inst fleet.Instance) healthcheck.Target {
 	return healthcheck.Target{ID: inst.ID, IP: inst.IP.String(), Port: inst.Port}
 }
 
-// startMetadataService runs the instance's own metadata service on its IP.
-func (e *Env) startMetadataService(_ context.Context, inst fleet.Instance) ([]string, func(), error) {
-	mo := e.cfg.Instances.MetadataOptions
-	srv, err := imds.New(imds.NewInstance(inst.ID, inst.IP.String(), e.cfg.Region),
-		imds.Options{TokensRequired: mo.HTTPTokens == "required", Logger: e.log})
-	if err != nil {
-		return nil, nil, err
-	}
-	addr := net.JoinHostPort(inst.IP.String(), strconv.Itoa(mo.Port))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("metadata service of instance %s on %s: %w", inst.ID, addr, err)
-	}
-	hs := srv.HTTPServer()
-	go hs.Serve(ln)
-	e.mu.Lock()
-	e.imds[inst.ID] = hs
-	e.mu.Unlock()
-	cleanup := func() {
-		hs.Close()
-		e.mu.Lock()
-		delete(e.imds, inst.ID)
-		e.mu.Unlock()
-	}
-	return []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + addr}, cleanup, nil
-}
-
 func (e *Env) baseDir() string {
 	if e.cfg.File == "" {
 		wd, _ := os.Getwd()
 		return wd
 	}
 	return filepath.Dir(e.cfg.File)
+}
+
+// placer is the fleet's network: the VPC in vpc mode, else none (loopback).
+func (e *Env) placer() fleet.Network {
+	if e.vpc == nil {
+		return nil
+	}
+	return vpcPlacer{e}
 }

@@ -76,6 +76,10 @@ type Config struct {
 	MaxRestartDelay time.Duration
 	ResetAfter      time.Duration
 
+	// Network, when set, gives each instance its IP and namespaces; nil
+	// puts instance N on 127.0.0.(N+1).
+	Network Network
+
 	Hooks  Hooks
 	Clock  Clock        // default: the system clock
 	Logger *slog.Logger // default: discard
@@ -176,11 +180,12 @@ func (f *Fleet) Launch(ctx context.Context) (Instance, error) {
 	if err != nil {
 		return Instance{}, err
 	}
-	if err := checkLoopbackAddrs([]netip.Addr{in.IP}); err != nil {
+	if err := f.place(in); err != nil {
 		f.forget(in)
 		return Instance{}, err
 	}
 	if err := f.prepare(ctx, in); err != nil {
+		in.release()
 		f.forget(in)
 		return Instance{}, err
 	}
@@ -237,6 +242,22 @@ func (f *Fleet) reserve() (*instance, error) {
 	}
 	f.live[id] = in
 	return in, nil
+}
+
+// place gives the instance its address: its own network's when the fleet
+// has one, else its loopback address, which must exist.
+func (f *Fleet) place(in *instance) error {
+	if f.cfg.Network == nil {
+		return checkLoopbackAddrs([]netip.Addr{in.IP})
+	}
+	p, err := f.cfg.Network.Attach(in.Instance)
+	if err != nil {
+		return fmt.Errorf("fleet: place instance %s in its network: %w", in.ID, err)
+	}
+	f.mu.Lock()
+	in.IP, in.placement = p.IP, p
+	f.mu.Unlock()
+	return nil
 }
 
 // prepare opens the instance's log, runs the Prepare hook and composes the

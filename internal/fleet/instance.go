@@ -17,6 +17,9 @@ type instance struct {
 	out     *outputLog // set before the instance is visible
 	env     []string   // the app's whole environment
 	cleanup func()     // from the Prepare hook
+	// placement is the instance's place in Config.Network; nil on the
+	// loopback.
+	placement *Placement
 
 	stopOnce sync.Once
 	stopCh   chan struct{} // closed when termination is requested
@@ -183,6 +186,7 @@ func (f *Fleet) terminate(in *instance, p *process, launched bool) {
 	if in.cleanup != nil {
 		in.cleanup()
 	}
+	in.release()
 
 	f.mu.Lock()
 	in.state, in.pid, in.supervisorPID = StateTerminated, 0, 0
@@ -234,5 +238,12 @@ func (f *Fleet) emit(in *instance, kind EventKind, severity Severity, message st
 	f.log.Log(context.Background(), level, message, "instance", in.ID, "ip", in.IP.String(), "event", string(kind))
 	if f.cfg.Hooks.Event != nil {
 		f.cfg.Hooks.Event(ev)
+	}
+}
+
+// release gives the instance's place in its network back.
+func (in *instance) release() {
+	if in.placement != nil && in.placement.Release != nil {
+		in.placement.Release()
 	}
 }

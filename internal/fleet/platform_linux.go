@@ -1,9 +1,14 @@
 package fleet
 
 import (
+	"fmt"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // platformLimits is empty: on Linux the fleet keeps every promise of the
@@ -53,4 +58,38 @@ func waitSupervisorExited(cmd *exec.Cmd) {
 			return
 		}
 	}
+}
+
+// enterPlacement moves the calling (locked) thread into the namespaces
+// whose descriptors nsFDs lists, and, with hosts set, into a mount
+// namespace of its own where hosts is bind-mounted over /etc/hosts. The
+// app forked from this thread inherits all of it (setns(2), unshare(2)).
+func enterPlacement(nsFDs, hosts string) error {
+	if nsFDs == "" {
+		return nil
+	}
+	for _, s := range strings.Split(nsFDs, ",") {
+		fd, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("bad namespace descriptor %q", s)
+		}
+		if err := unix.Setns(fd, 0); err != nil {
+			return fmt.Errorf("join namespace (fd %d): %w", fd, err)
+		}
+		unix.Close(fd)
+	}
+	if hosts == "" {
+		return nil
+	}
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("mount namespace for /etc/hosts: %w", err)
+	}
+	// Private first, so the bind mount does not propagate to the host.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make / private: %w", err)
+	}
+	if err := unix.Mount(hosts, "/etc/hosts", "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind %s over /etc/hosts: %w", hosts, err)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@
 package fleet
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"syscall"
@@ -34,3 +35,13 @@ func becomeSubreaper() error { return nil }
 // gone (https://pubs.opengroup.org/onlinepubs/9799919799/basedefs/V1_chap04.html,
 // "Process ID Reuse").
 func waitSupervisorExited(cmd *exec.Cmd) { _ = cmd.Wait() }
+
+// enterPlacement: placements in a network of their own need Linux
+// namespaces; the vpc package refuses to build one elsewhere, so a
+// placement never reaches here.
+func enterPlacement(nsFDs, hosts string) error {
+	if nsFDs != "" || hosts != "" {
+		return errors.New("network namespaces need Linux")
+	}
+	return nil
+}

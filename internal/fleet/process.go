@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -89,6 +90,19 @@ func (f *Fleet) startProcess(in *instance) (*process, error) {
 		statusW.Close()
 		return nil, fmt.Errorf("fleet: supervisor of instance %s: %w", in.ID, err)
 	}
+	extra := []*os.File{statusW} // fd 3
+	if pl := in.placement; pl != nil {
+		// fd 4 on: the namespaces the supervisor joins.
+		fds := make([]string, len(pl.Namespaces))
+		for i, ns := range pl.Namespaces {
+			fds[i] = strconv.Itoa(statusFD + 1 + i)
+			extra = append(extra, ns)
+		}
+		env = append(env, shimNSEnv+"="+strings.Join(fds, ","))
+		if pl.Hosts != "" {
+			env = append(env, shimHostsEnv+"="+pl.Hosts)
+		}
+	}
 	cmd := &exec.Cmd{
 		Path:        self,
 		Args:        append([]string{"elbow-supervisor"}, f.cfg.Command...),
@@ -96,7 +110,7 @@ func (f *Fleet) startProcess(in *instance) (*process, error) {
 		Env:         env,
 		Stdout:      outW,
 		Stderr:      outW,
-		ExtraFiles:  []*os.File{statusW}, // fd 3
+		ExtraFiles:  extra,
 		SysProcAttr: supervisorSysProcAttr(),
 	}
 	err = f.launcher.start(cmd)

@@ -29,7 +29,11 @@ const (
 	shimEnv     = "ELBOW_FLEET_SHIM"      // value shimEnvMode selects the shim
 	shimEnvMode = "supervise-v1"          // bumped if the protocol changes
 	shimPPIDEnv = "ELBOW_FLEET_SHIM_PPID" // pid of the elbow that launched the shim
-	statusFD    = 3
+	// shimNSEnv lists the descriptors of namespaces to join before the app
+	// starts ("4,5"); shimHostsEnv a file to bind-mount over /etc/hosts.
+	shimNSEnv    = "ELBOW_FLEET_SHIM_NS"
+	shimHostsEnv = "ELBOW_FLEET_SHIM_HOSTS"
+	statusFD     = 3
 
 	// sigParentDied is the shim's parent-death signal. It is not SIGTERM
 	// because the fleet sends SIGTERM to the whole group to stop an instance,
@@ -97,6 +101,11 @@ func runShim(argv []string) int {
 
 	if len(argv) == 0 {
 		report("error no command")
+		return 127
+	}
+	// On this locked thread, so the app forked from it is born inside.
+	if err := enterPlacement(os.Getenv(shimNSEnv), os.Getenv(shimHostsEnv)); err != nil {
+		report("error %v", err)
 		return 127
 	}
 	env := withoutShimEnv(os.Environ())
@@ -195,7 +204,8 @@ func killDescendants(root int) {
 func withoutShimEnv(env []string) []string {
 	out := env[:0:0]
 	for _, kv := range env {
-		if strings.HasPrefix(kv, shimEnv+"=") || strings.HasPrefix(kv, shimPPIDEnv+"=") {
+		if strings.HasPrefix(kv, shimEnv+"=") || strings.HasPrefix(kv, shimPPIDEnv+"=") ||
+			strings.HasPrefix(kv, shimNSEnv+"=") || strings.HasPrefix(kv, shimHostsEnv+"=") {
 			continue
 		}
 		out = append(out, kv)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -119,6 +120,26 @@ type Hooks struct {
 	Terminating func(ctx context.Context, inst Instance)
 	// Event receives every lifecycle event. It must not block.
 	Event func(Event)
+}
+
+// Network places instances in a network of their own instead of on the
+// loopback (elbow's vpc mode, package vpc). Attach is called once per
+// instance, before Prepare, and decides its IP.
+type Network interface {
+	Attach(inst Instance) (*Placement, error)
+}
+
+// Placement is an instance's place in a Network.
+type Placement struct {
+	IP netip.Addr
+	// Namespaces are joined (setns(2)) by the supervisor, in order, before
+	// it starts the app, so the app and its children live in them.
+	Namespaces []*os.File
+	// Hosts, when set, is bind-mounted over /etc/hosts in a mount namespace
+	// of the app's own.
+	Hosts string
+	// Release is called once the instance is terminated.
+	Release func()
 }
 
 // Clock is the fleet's source of time, so tests can control restarts and

@@ -73,6 +73,9 @@ type Prober interface {
 type HTTPProber struct {
 	// Now is the clock for Start and Latency; nil means time.Now.
 	Now func() time.Time
+	// Dial connects to the target; nil is a net.Dialer's without TCP
+	// keep-alive. In vpc mode it makes the socket inside the VPC.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
@@ -116,7 +119,7 @@ func (p HTTPProber) Probe(ctx context.Context, t Target, s Settings) Result {
 	deadline, _ := ctx.Deadline()
 
 	failing := func(code int) bool { return !s.Matcher.Match(code) }
-	code, header, body, err := roundTrip(ctx, deadline, res.Addr, Request(t, s), s.Protocol == ProtocolHTTPS, failing)
+	code, header, body, err := roundTrip(ctx, p.Dial, deadline, res.Addr, Request(t, s), s.Protocol == ProtocolHTTPS, failing)
 	res.Latency = now().Sub(res.Start)
 	res.StatusCode = code
 	switch {
@@ -135,11 +138,14 @@ func (p HTTPProber) Probe(ctx context.Context, t Target, s Settings) Result {
 	return res
 }
 
-func roundTrip(ctx context.Context, deadline time.Time, addr string, req []byte, useTLS bool, snapshot func(code int) bool) (code int, header http.Header, body []byte, err error) {
+func roundTrip(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error), deadline time.Time, addr string, req []byte, useTLS bool, snapshot func(code int) bool) (code int, header http.Header, body []byte, err error) {
 	// No TCP keep-alive: the connection lives for one request, and enabling
 	// it costs three setsockopt calls per check.
-	d := net.Dialer{KeepAlive: -1}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	if dial == nil {
+		d := net.Dialer{KeepAlive: -1}
+		dial = d.DialContext
+	}
+	conn, err := dial(ctx, "tcp", addr)
 	if err != nil {
 		return 0, nil, nil, err
 	}

@@ -106,7 +106,11 @@ func newProxy(o Options) *Proxy {
 			if o.OnDial != nil {
 				o.OnDial(addr)
 			}
-			c, err := dialer.DialContext(ctx, network, addr)
+			dial := dialer.DialContext
+			if o.Dial != nil {
+				dial = o.Dial
+			}
+			c, err := dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
@@ -133,7 +137,7 @@ func newProxy(o Options) *Proxy {
 		ErrorLog:     slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
 	}
 	p.upstream = &upstream.Client{IdleTimeout: o.IdleTimeout, ConnectTimeout: 10 * time.Second,
-		MaxIdlePerTarget: o.MaxIdleConnsPerTarget, IdleConnTimeout: 90 * time.Second, OnDial: o.OnDial}
+		MaxIdlePerTarget: o.MaxIdleConnsPerTarget, IdleConnTimeout: 90 * time.Second, OnDial: o.OnDial, Dial: o.Dial}
 	if o.Recorder != nil {
 		p.records = newRecordPump(o.Recorder)
 	}

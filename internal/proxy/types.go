@@ -70,6 +70,10 @@ type Options struct {
 	// begins, on both target paths, once a deregistration cut or the
 	// client's leaving can reach the request making it (tests).
 	OnDial func(addr string)
+	// Dial connects to targets on both target paths; nil is a
+	// net.Dialer's. In vpc mode it makes the socket inside the VPC, from
+	// the load balancer's own address (package vpc).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// DisableFastPath sends every request through httputil.ReverseProxy and
 	// net/http.Transport instead of package upstream (tests, comparisons).
 	DisableFastPath bool

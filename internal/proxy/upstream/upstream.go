@@ -72,6 +72,8 @@ type Client struct {
 	// Cut and Abort can reach the request making it: tests wait on it
 	// instead of sleeping until "the request is connecting".
 	OnDial func(addr string)
+	// Dial makes the connections; nil is a net.Dialer's.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	pools sync.Map // addr -> *pool
 	bufs  sync.Pool
@@ -393,8 +395,12 @@ func (p *pool) dial(c *Client, owner, tag any) (*conn, error) {
 	if c.OnDial != nil {
 		c.OnDial(p.addr)
 	}
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", p.addr)
+	dial := c.Dial
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	nc, err := dial(ctx, "tcp", p.addr)
 	p.mu.Lock()
 	cn.cancelDial = nil
 	if err != nil || cn.cut.Load() != 0 {
