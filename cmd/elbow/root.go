@@ -40,6 +40,7 @@ diagnosis that says why a target fails its health check and how to fix it.`,
 		newHealthCmd(),
 		newTargetsCmd(),
 		newModifyTargetGroupCmd(),
+		newSSHCmd(),
 	)
 	return root
 }
