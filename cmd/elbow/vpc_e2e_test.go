@@ -1,0 +1,206 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/testutil"
+	"github.com/elbow-lb/elbow/internal/vpc"
+)
+
+// requireVPC skips where network namespaces cannot be made (not root); CI
+// runs as root, and ELBOW_REQUIRE_E2E=1 turns the skip into a failure.
+func requireVPC(t *testing.T) {
+	t.Helper()
+	if err := vpc.CheckPrivilege(); err != nil {
+		testutil.Missing(t, "root (CAP_NET_ADMIN and CAP_SYS_ADMIN) for network: vpc", err.Error())
+	}
+}
+
+// TestReferenceStoryInVPC runs the reference story's published fix
+// unchanged (settings_ec2.py: requests.get of the hard-coded
+// 169.254.169.254 with timeout=0.01, ConnectionError caught) under
+// network: vpc. The app allows its 172.31.x.y address, so the check gets
+// [301], not [400]; the matcher 200-301 then brings the environment to Ok.
+func TestReferenceStoryInVPC(t *testing.T) {
+	t.Parallel()
+	requireDjango(t)
+	requireVPC(t)
+	python := testutil.RequireProgram(t, testutil.SystemPython)
+	if out, err := exec.Command(python, "-c", "import requests").CombinedOutput(); err != nil {
+		testutil.Missing(t, "python3-requests", "apt-get install -y python3-requests: "+string(out))
+	}
+	dir := filepath.Join(testutil.RepoRoot(t), "examples", "django")
+	yaml := func(matcher string) string {
+		return fmt.Sprintf(`name: django-vpc
+instances:
+  command: /usr/bin/python3 manage.py runserver --noreload "$HOST:$PORT"
+  dir: %s
+  network: vpc
+  port: 8000
+  min: 2
+  env:
+    DJANGO_SETTINGS_MODULE: shop.settings_ec2
+    PYTHONDONTWRITEBYTECODE: "1"
+load_balancer:
+  public_host: www.example.com
+target_groups:
+  - name: web
+    deregistration_delay: 1
+    health_check: {path: /, interval: 5, timeout: 2, healthy_threshold: 2, unhealthy_threshold: 2, matcher: "%s"}
+listeners:
+  - {protocol: HTTP, port: %d, default_action: {target_group: web}}
+console:
+  address: 127.0.0.1:0
+`, dir, matcher, freePort(t))
+	}
+	first := yaml("200")
+	p := startUp(t, first)
+	p.waitFor(t, `is up`, 30*time.Second)
+	mismatch := `\((172\.31\.\d+\.\d+):8000\) in web: unhealthy \(Target\.ResponseCodeMismatch: Health checks failed with these codes: \[301\]\)`
+	line := p.waitForN(t, mismatch, 2, 60*time.Second)
+	ip := regexp.MustCompile(mismatch).FindStringSubmatch(line)[1]
+	t.Logf("the check of %s gets [301]: ALLOWED_HOSTS holds the address the app read from 169.254.169.254", ip)
+	if strings.Contains(p.output(), "[400]") {
+		t.Errorf("a check got [400]: the app did not allow its private IP")
+	}
+
+	// The matcher 200-301, as the story's step 3, applied live.
+	cfgPath := filepath.Join(filepath.Dir(p.cmd.Args[len(p.cmd.Args)-1]), "elbow.yaml")
+	next := strings.Replace(first, `matcher: "200"`, `matcher: "200-301"`, 1)
+	if err := os.WriteFile(cfgPath, []byte(next), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.waitForN(t, `\(172\.31\.\d+\.\d+:8000\) in web: healthy$`, 2, 40*time.Second)
+	p.waitFor(t, `Environment health has transitioned from \w+ to Ok\.`, 90*time.Second)
+}
+
+// TestVPCLeavesNothingBehind kills elbow (SIGKILL, and SIGTERM) in vpc mode
+// and finds no process of the instances, and nothing still referring to
+// the VPC's namespaces (which would keep their interfaces, bridge and
+// routes alive); the host's own routing table never had a route into the
+// VPC.
+func TestVPCLeavesNothingBehind(t *testing.T) {
+	t.Parallel()
+	requireVPC(t)
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			p := startUp(t, fmt.Sprintf(`name: vpc-kill
+instances: {sample_app: true, network: vpc, min: 2}
+listeners: [{protocol: HTTP, port: %d, default_action: {target_group: default}}]
+console: {address: 127.0.0.1:0}
+`, freePort(t)))
+			p.waitFor(t, `is up`, 30*time.Second)
+			p.waitForN(t, `\(172\.31\.\d+\.\d+:8000\) in default: healthy$`, 2, 30*time.Second)
+			home, _ := os.Readlink("/proc/self/ns/net")
+			spaces := map[string]bool{}
+			for _, pid := range markedProcesses(p.marker) {
+				if ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid)); err == nil && ns != home {
+					spaces[ns] = true
+				}
+				for _, ns := range namespaceFDs(pid) {
+					if ns != home {
+						spaces[ns] = true
+					}
+				}
+			}
+			// Two instances and the router.
+			if len(spaces) < 3 {
+				t.Fatalf("found %d VPC namespaces (%v), want the router's and one per instance", len(spaces), spaces)
+			}
+			if routes, _ := exec.Command("ip", "-4", "route", "show", "table", "all").Output(); strings.Contains(string(routes), "172.31.") {
+				t.Fatalf("the host's routing table has a route into the VPC:\n%s", routes)
+			}
+
+			p.cmd.Process.Signal(sig)
+			p.cmd.Wait()
+			ok := testutil.Poll(10*time.Second, func() bool {
+				return len(markedProcesses(p.marker)) == 0 && len(referrersOf(spaces)) == 0
+			})
+			if !ok {
+				t.Fatalf("after %v: processes %v left; still referring to the VPC's namespaces: %v",
+					sig, markedProcesses(p.marker), referrersOf(spaces))
+			}
+			if links, _ := exec.Command("ip", "-o", "link").Output(); regexp.MustCompile(`vpc0|vi[0-9a-f]{8}`).Match(links) {
+				t.Fatalf("a VPC interface is on the host:\n%s", links)
+			}
+		})
+	}
+}
+
+// namespaceFDs lists the network namespaces pid holds open descriptors to.
+func namespaceFDs(pid int) []string {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	entries, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range entries {
+		if l, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && strings.HasPrefix(l, "net:[") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// referrersOf lists the processes that are in, or hold a descriptor to,
+// one of spaces: while one does, the namespace lives on.
+func referrersOf(spaces map[string]bool) []string {
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid)); err == nil && spaces[ns] {
+			out = append(out, fmt.Sprintf("%d (in %s)", pid, ns))
+		}
+		for _, ns := range namespaceFDs(pid) {
+			if spaces[ns] {
+				out = append(out, fmt.Sprintf("%d (holds %s)", pid, ns))
+			}
+		}
+	}
+	return out
+}
+
+// TestVPCRefusedWithoutPrivilege drops CAP_NET_ADMIN and CAP_SYS_ADMIN
+// (setpriv(1)) and finds one clear message, a failed start and no
+// instance launched.
+func TestVPCRefusedWithoutPrivilege(t *testing.T) {
+	t.Parallel()
+	requireVPC(t) // dropping capabilities needs them first
+	setpriv := testutil.RequireProgram(t, "setpriv")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "elbow.yaml")
+	os.WriteFile(cfg, []byte("instances: {sample_app: true, network: vpc}\nconsole: {address: 127.0.0.1:0}\nlisteners: [{protocol: HTTP, port: "+strconv.Itoa(freePort(t))+", default_action: {target_group: default}}]\n"), 0o644)
+	cmd := exec.Command(setpriv, "--inh-caps=-net_admin,-sys_admin", "--bounding-set=-net_admin,-sys_admin", "--",
+		os.Args[0], "up", "-c", cfg)
+	marker := "ELBOW_E2E_MARKER=refused" + strconv.Itoa(os.Getpid())
+	cmd.Env = append(os.Environ(), "ELBOW_TEST_AS_MAIN=1", marker)
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("elbow up --network vpc without privilege did not exit")
+	}
+	want := "network vpc needs the capabilities CAP_NET_ADMIN and CAP_SYS_ADMIN (run elbow as root) to create the instances' network namespaces; " +
+		"this process lacks CAP_NET_ADMIN and CAP_SYS_ADMIN. Run as root, or use network: loopback (the default), which needs no privilege"
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Fatalf("err %v, output:\n%s\nwant the message:\n%s", err, out, want)
+	}
+	if strings.Contains(string(out), "Added instance") || len(markedProcesses(marker)) > 0 {
+		t.Fatalf("an instance was launched before the refusal:\n%s", out)
+	}
+}
