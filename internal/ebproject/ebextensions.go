@@ -66,6 +66,9 @@ func parseExtension(rel string, data []byte) (*extFile, error) {
 		// Beanstalk's event for it, as quoted in
 		// https://github.com/awsdocs/aws-elastic-beanstalk-developer-guide/issues/126.
 		line, msg := splitLine(err.Error())
+		if l := problemLine(data, msg); l > 0 {
+			line = l
+		}
 		return nil, &hardError{rel, line, fmt.Sprintf("The configuration file %s contains invalid YAML or JSON: %s. Update the configuration file.", rel, msg)}
 	}
 	x := &extFile{}
@@ -238,7 +241,9 @@ func (x *extFile) containerCommands(rel string, v *yaml.Node, warn func(int, str
 		}
 		return
 	}
-	dupes(v, func(k *yaml.Node, first int) { warn(k.Line, "container command %q is also defined at line %d", k.Value, first) })
+	dupes(v, func(k *yaml.Node, first int) {
+		warn(k.Line, "container command %q is also defined at line %d", k.Value, first)
+	})
 	var cmds []ContainerCommand
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		k, body := v.Content[i], v.Content[i+1]
@@ -419,4 +424,24 @@ func nearest(s string, names []string) string {
 		return best
 	}
 	return ""
+}
+
+// problemLine is the first line at which data, cut there, fails with msg:
+// yaml.v3 reports the line where the construct around a problem began, not
+// the problem's own (gopkg.in/yaml.v3 parserc.go, context marks).
+func problemLine(data []byte, msg string) int {
+	end := 0
+	for n := 1; end < len(data); n++ {
+		if i := bytes.IndexByte(data[end:], '\n'); i < 0 {
+			end = len(data)
+		} else {
+			end += i + 1
+		}
+		if _, err := parseDoc(data[:end]); err != nil {
+			if _, m := splitLine(err.Error()); m == msg {
+				return n
+			}
+		}
+	}
+	return 0
 }
