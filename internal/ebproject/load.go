@@ -174,6 +174,9 @@ func readEBConfig(dir, branch string) (*EBConfig, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		line, msg := splitLine(err.Error())
+		if l := problemLine(data, msg); l > 0 {
+			line = l
+		}
 		return nil, fmt.Errorf("%s:%d: not valid YAML: %s", ebConfigFile, line, msg)
 	}
 	if len(doc.Content) == 0 {
