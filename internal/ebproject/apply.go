@@ -174,6 +174,11 @@ func (a *applier) apply() error {
 	_, cmdSet := a.base["instances.command"]
 	_, sampleSet := a.base["instances.sample_app"]
 	_, targetsSet := a.base["instances.targets"]
+	for _, k := range []string{"instances.command", "instances.sample_app", "instances.targets"} {
+		if line, ok := a.base[k]; ok {
+			a.prov[k] = Source{File: a.file, Line: line}
+		}
+	}
 	if !cmdSet && !sampleSet && !targetsSet {
 		web, ok := p.Web()
 		if !ok {
