@@ -381,8 +381,8 @@ func TestBrokenConfDNamesFileAndLine(t *testing.T) {
 		t.Fatalf("Write: %v", err)
 	}
 	err = Check(conf)
-	want := `unknown directive "client_max_body_sise" in ` + filepath.Join(root, "conf.d", "broken.conf") + ":3"
-	if err == nil || !strings.Contains(err.Error(), want) {
+	want := `instance proxy: nginx -t rejects the configuration: [emerg] unknown directive "client_max_body_sise" in ` + filepath.Join(root, "conf.d", "broken.conf") + ":3"
+	if err == nil || err.Error() != want {
 		t.Fatalf("Check = %v, want nginx's message naming %s", err, want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -50,6 +51,10 @@ func args(confPath string, extra ...string) []string {
 		"-g", "daemon off; master_process off;")
 }
 
+// logPrefix is the head of an nginx error-log line: time, then pid#tid
+// after the level (src/core/ngx_log.c, ngx_log_error_core).
+var logPrefix = regexp.MustCompile(`^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9:]{8} (\[[a-z]+\]) [0-9]+#[0-9]+: `)
+
 // ErrNotInstalled is returned by Check when no nginx is found.
 var ErrNotInstalled = errors.New("nginx is not installed (looked on PATH and at " + debianNginx + ")")
 
@@ -67,7 +72,7 @@ func Check(confPath string) error {
 	}
 	msg := strings.TrimSpace(string(out))
 	if msg == "" {
-		return fmt.Errorf("nginx -t %s: %w", confPath, err)
+		return fmt.Errorf("instance proxy: nginx -t %s: %w", confPath, err)
 	}
 	var lines []string
 	for _, l := range strings.Split(msg, "\n") {
@@ -75,9 +80,11 @@ func Check(confPath string) error {
 		if strings.HasPrefix(l, "nginx: configuration file ") && strings.HasSuffix(l, " test failed") {
 			continue
 		}
-		lines = append(lines, l)
+		// With -e stderr nginx prefixes its log's time and pid; the rest is
+		// the message users know from "nginx -t".
+		lines = append(lines, strings.TrimPrefix(logPrefix.ReplaceAllString(l, "$1 "), "nginx: "))
 	}
-	return fmt.Errorf("nginx rejects the configuration: %s", originNames(filepath.Dir(confPath), strings.Join(lines, "; ")))
+	return fmt.Errorf("instance proxy: nginx -t rejects the configuration: %s", originNames(filepath.Dir(confPath), strings.Join(lines, "; ")))
 }
 
 // originNames replaces each copy's path in msg by the project file it came
