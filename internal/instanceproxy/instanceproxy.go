@@ -21,6 +21,14 @@
 //	LogDir/nginx/access.log, error.log         as /var/log/nginx on the instance
 //	LogDir/nginx/healthd/application.log.Y-M-D-H
 //
+// A project's .platform/nginx/nginx.conf and conf.d files are used as they
+// are, except what cannot work on a shared machine without the instance's
+// root: Write rewrites those directives in place, keeping every line where
+// it was (see rewrite.go): Amazon Linux paths (/etc/nginx, /var/log,
+// /var/lib/nginx, /var/app/current) map to RunDir, LogDir and AppDir;
+// listen 80 becomes ListenAddr; user, pid, daemon and master_process are
+// dropped; missing pid, error_log and temp paths are added.
+//
 // Sources: https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/platforms-linux-extend.html
 // (Reverse proxy configuration), the AWS-provided 00_application.conf in
 // https://github.com/awsdocs/elastic-beanstalk-samples

@@ -204,7 +204,7 @@ func TestWebsocketUpgradePassesThrough(t *testing.T) {
 	}
 }
 
-// mainLineOf is the shape of the health checker's line in Beanstalk's
+// healthCheckerLine is the shape of the health checker's line in Beanstalk's
 // access.log; only the time varies.
 var healthCheckerLine = regexp.MustCompile(`^127\.0\.0\.1 - - \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}\] "GET / HTTP/1\.1" 400 26 "-" "ELB-HealthChecker/2\.0" "-"$`)
 

@@ -228,9 +228,10 @@ func rewriteListen(addr string, listen *net.TCPAddr) (string, bool) {
 	return addr, true
 }
 
-// topLevel says which block a file's top level is in: "main" for nginx.conf,
-// "http" for a conf.d file.
+// rewriteOpts says which file is rewritten.
 type rewriteOpts struct {
+	// main is set for nginx.conf, whose top level is nginx's main context;
+	// a conf.d file's top level is inside http{}.
 	main bool
 	// httpAccessLog is set when an http-level access_log exists elsewhere
 	// (a conf.d file's top level), so none is added.
