@@ -99,20 +99,21 @@ type Server struct {
 // Activity is what a Server has answered since it was created. elbow
 // creates one Server per instance launch, so "since created" is "since the
 // instance launched".
+// Field names are the JSON the diagnosis's evidence carries.
 type Activity struct {
 	// Since is when the Server was created, by its clock.
-	Since time.Time
+	Since time.Time `json:"Since"`
 	// Requests counts every request answered: metadata GETs and HEADs
 	// (IMDSv1 and IMDSv2 alike) and token PUTs, refused ones included.
-	Requests int64
+	Requests int64 `json:"Requests"`
 	// TokenRequests counts the requests to the token path (IMDSv2 sessions
 	// begun), refused ones included.
-	TokenRequests int64
+	TokenRequests int64 `json:"TokenRequests"`
 	// Refused counts the requests answered with an error status: 401 for a
 	// missing (tokens required) or invalid token, 400, 403, 404, 405.
-	Refused int64
+	Refused int64 `json:"Refused"`
 	// Last is when the latest request was answered; zero when none was.
-	Last time.Time
+	Last time.Time `json:"Last,omitzero"`
 }
 
 var _ http.Handler = (*Server)(nil)
