@@ -29,7 +29,8 @@ func init() {
 				Title: "Add the instance's private IP to AllowedHosts at start-up",
 				Detail: "// Program.cs: read local-ipv4 from the metadata service (IMDSv2, short timeout), then\n" +
 					"builder.Services.PostConfigure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(o => o.AllowedHosts.Add(privateIp));",
-				TradeOff: "One more start-up step per instance; if the lookup fails, checks fail again with 400.",
+				TradeOff:      "One more start-up step per instance; if the lookup fails, checks fail again with 400.",
+				readsMetadata: true,
 			}
 		},
 		redirectWho: func(f facts) string {

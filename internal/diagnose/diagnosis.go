@@ -36,6 +36,11 @@ type Fix struct {
 	Detail string `json:"Detail"`
 	// TradeOff is what the fix costs or leaves unchecked.
 	TradeOff string `json:"TradeOff,omitempty"`
+
+	// readsMetadata marks the fixes that read the instance's private IP
+	// from its metadata service: the diagnosis then says whether the app
+	// asked that service (metadata.go).
+	readsMetadata bool
 }
 
 // Evidence holds the exchanges the diagnosis rests on.
@@ -52,6 +57,10 @@ type Evidence struct {
 	// an HTTP check and the reverse), made when the answer looked like a
 	// protocol mismatch.
 	OtherProtocol *Exchange `json:"OtherProtocol,omitempty"`
+	// MetadataService is the instance's metadata service and what it
+	// answered since launch, given when a fix reads the instance's IP from
+	// it and the Diagnoser knows the instance.
+	MetadataService *MetadataService `json:"MetadataService,omitempty"`
 }
 
 // Exchange is one request and what came back.
@@ -91,6 +100,10 @@ type Diagnoser struct {
 	Logger *slog.Logger
 	// Now is the clock for latencies; nil means time.Now.
 	Now func() time.Time
+	// Metadata finds the metadata service of a target's instance; nil, or
+	// false for a target, when elbow runs no instance behind it. Read once
+	// per diagnosis, after the extra requests.
+	Metadata MetadataLookup
 }
 
 // HealthyCase is the Case of a Diagnosis for a check that passed.

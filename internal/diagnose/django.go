@@ -63,6 +63,7 @@ func init() {
 		},
 		lbRedirectNote:   "\nIn settings.py: SECURE_SSL_REDIRECT = False, and keep SECURE_PROXY_SSL_HEADER so request.is_secure() stays right.",
 		trailingSlashWho: " (Django's CommonMiddleware with APPEND_SLASH = True adds the slash)",
+		metadataEndpoint: "# settings.py\nendpoint = os.environ.get(\"AWS_EC2_METADATA_SERVICE_ENDPOINT\", \"" + ec2MetadataEndpoint + "\").rstrip(\"/\")\n# then endpoint + \"/latest/meta-data/local-ipv4\" instead of the hard-coded URL",
 	})
 }
 
@@ -133,8 +134,9 @@ func djangoAllowedHosts(f facts) verdict {
 		why:     why,
 		fixes: []Fix{
 			{
-				Title:  "Add the instance's private IP to ALLOWED_HOSTS, read from the instance metadata service",
-				Detail: djangoIMDSSnippet,
+				Title:         "Add the instance's private IP to ALLOWED_HOSTS, read from the instance metadata service",
+				Detail:        djangoIMDSSnippet,
+				readsMetadata: true,
 				TradeOff: "The IP is read once, at start-up, per instance: it works on EC2 and Elastic Beanstalk, and under elbow, which gives every instance its own metadata service in AWS_EC2_METADATA_SERVICE_ENDPOINT. " +
 					"If the service does not answer within the short timeouts the app starts without the IP and checks fail with 400 again. In a container, the IMDSv2 token needs the instance's HttpPutResponseHopLimit raised to 2. " +
 					"With SECURE_SSL_REDIRECT on, the check then gets a 301 instead: see the HTTPS redirect fixes.",

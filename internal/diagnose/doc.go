@@ -27,7 +27,9 @@
 // framework's documentation.
 //
 // Layout: explain.go picks the case; host.go, redirect.go, status.go and
-// noanswer.go word the case families; advice.go holds the fixes they share.
+// noanswer.go word the case families; advice.go holds the fixes they share;
+// metadata.go adds, where a fix reads the instance's IP from its metadata
+// service, whether the app ever asked that service (Diagnoser.Metadata).
 // Everything framework-specific (the clues that recognise it, its own
 // host-refusal case, its wording in each family) is one frameworkText value
 // per framework, in its own file (django.go, rails.go, ...), registered from

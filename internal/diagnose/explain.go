@@ -89,6 +89,10 @@ func explain(obs observation) Diagnosis {
 	default:
 		c = f.failed()
 	}
+	c = f.withMetadata(c)
+	if c.readsMetadata() {
+		d.Evidence.MetadataService = obs.metadata
+	}
 	d.Case, d.Summary, d.Why, d.Fixes = c.id, c.summary, c.why, c.fixes
 	if c.framework != "" {
 		d.Framework = c.framework
@@ -100,6 +104,17 @@ func explain(obs observation) Diagnosis {
 type verdict struct {
 	id, framework, summary, why string
 	fixes                       []Fix
+}
+
+// readsMetadata reports whether a fix reads the instance's private IP from
+// its metadata service.
+func (c verdict) readsMetadata() bool {
+	for _, x := range c.fixes {
+		if x.readsMetadata {
+			return true
+		}
+	}
+	return false
 }
 
 // mismatch picks the case for an answer the matcher refused. The order

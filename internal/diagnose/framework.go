@@ -60,6 +60,11 @@ type frameworkText struct {
 	// trailingSlashWho names what adds the slash, with a leading space, in
 	// parentheses; "" says nothing.
 	trailingSlashWho string
+
+	// metadataEndpoint reads the metadata service's address from
+	// AWS_EC2_METADATA_SERVICE_ENDPOINT, falling back to EC2's, as the AWS
+	// SDKs do (metadata.go).
+	metadataEndpoint string
 }
 
 // hostRejection recognises a framework's own refusal of the health check's
@@ -118,6 +123,7 @@ func (t *frameworkText) fillFrom(g *frameworkText) {
 	str(&t.unauthenticatedRoute, g.unauthenticatedRoute)
 	str(&t.processOnlyRoute, g.processOnlyRoute)
 	str(&t.fastRoute, g.fastRoute)
+	str(&t.metadataEndpoint, g.metadataEndpoint)
 	if t.bindAll == nil {
 		t.bindAll = g.bindAll
 	}

@@ -11,6 +11,7 @@ var generic = frameworkText{
 	unauthenticatedRoute: "Serve a health path that needs no authentication.",
 	processOnlyRoute:     "Let the load balancer's path check the process only, and report dependencies elsewhere (metrics, a separate /health/deep for monitoring).",
 	fastRoute:            "Make the path cheap: answer \"ok\" without queries or remote calls.",
+	metadataEndpoint:     "Take the base URL from the environment variable AWS_EC2_METADATA_SERVICE_ENDPOINT, and only when it is unset use " + ec2MetadataEndpoint + ".",
 	bindAll: func(facts) string {
 		return "Bind to 0.0.0.0 (all addresses) or to the instance's IP; under elbow, listen on $HOST:$PORT."
 	},

@@ -26,9 +26,10 @@ func (f facts) hostValidation() verdict {
 			TradeOff: "That path proves less than a real page does.",
 		},
 		Fix{
-			Title:    "Accept the instance's private IP as a host",
-			Detail:   "At start-up, read the IP from the metadata service (IMDSv2: PUT /latest/api/token, then GET /latest/meta-data/local-ipv4 with the token; short timeouts; use the answer only if it is 200 and an IP) and add it to the names the app accepts.",
-			TradeOff: "One more start-up step per instance; if it fails the checks fail again.",
+			Title:         "Accept the instance's private IP as a host",
+			Detail:        "At start-up, read the IP from the metadata service (IMDSv2: PUT /latest/api/token, then GET /latest/meta-data/local-ipv4 with the token; short timeouts; use the answer only if it is 200 and an IP) and add it to the names the app accepts.",
+			TradeOff:      "One more start-up step per instance; if it fails the checks fail again.",
+			readsMetadata: true,
 		},
 	)
 	return verdict{

@@ -43,10 +43,14 @@ type observation struct {
 	other      *Exchange
 	// otherErr is the transport error of the other-protocol request.
 	otherErr error
+	// metadata is the instance's metadata service, nil when unknown; at is
+	// when it was read.
+	metadata *MetadataService
+	at       time.Time
 }
 
-func (d Diagnoser) observe(ctx context.Context, t healthcheck.Target, s healthcheck.Settings, r healthcheck.Result) observation {
-	obs := observation{
+func (d Diagnoser) observe(ctx context.Context, t healthcheck.Target, s healthcheck.Settings, r healthcheck.Result) (obs observation) {
+	obs = observation{
 		target: t, settings: s, result: r,
 		publicHost: d.PublicHost,
 		hostHeader: s.CheckAddr(t),
@@ -55,7 +59,23 @@ func (d Diagnoser) observe(ctx context.Context, t healthcheck.Target, s healthch
 	if obs.publicHost == "" {
 		obs.publicHost = DefaultPublicHost
 	}
-	if r.Passed() || d.Offline {
+	if r.Passed() {
+		return obs
+	}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	// Read after the extra requests, below, as late as possible.
+	defer func() {
+		if d.Metadata == nil {
+			return
+		}
+		if m, ok := d.Metadata(t); ok {
+			obs.metadata, obs.at = &m, now()
+		}
+	}()
+	if d.Offline {
 		return obs
 	}
 	timeout := s.Timeout
@@ -64,10 +84,6 @@ func (d Diagnoser) observe(ctx context.Context, t healthcheck.Target, s healthch
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	now := d.Now
-	if now == nil {
-		now = time.Now
-	}
 	useTLS := s.Protocol == healthcheck.ProtocolHTTPS
 	switch r.Reason {
 	case healthcheck.ReasonResponseCodeMismatch:

@@ -22,9 +22,10 @@ func init() {
 		bindAll:              func(facts) string { return "server.address=0.0.0.0" },
 		hostFix: func(f facts) Fix {
 			return Fix{
-				Title:    "Allow the instance's private IP in StrictHttpFirewall",
-				Detail:   "firewall.setAllowedHostnames(host -> host.equals(\"" + f.publicHost + "\") || host.equals(privateIp)); // privateIp from the metadata service's local-ipv4",
-				TradeOff: "The IP must be read at start-up, per instance.",
+				Title:         "Allow the instance's private IP in StrictHttpFirewall",
+				Detail:        "firewall.setAllowedHostnames(host -> host.equals(\"" + f.publicHost + "\") || host.equals(privateIp)); // privateIp from the metadata service's local-ipv4",
+				TradeOff:      "The IP must be read at start-up, per instance.",
+				readsMetadata: true,
 			}
 		},
 	})

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -82,8 +83,37 @@ type Server struct {
 	log      *slog.Logger
 	tree     *node
 	tokens   *tokenSigner
+	now      func() time.Time
 
 	idleTimeout, readHeaderTimeout time.Duration
+
+	// created, the counters and last make Requests' Activity: the
+	// diagnosis reads them to tell an app that never asked its metadata
+	// service (code hard-coding http://169.254.169.254 under the loopback
+	// network) from one that asked and misread the answer.
+	created                      time.Time
+	requests, tokenReqs, refused atomic.Int64
+	last                         atomic.Pointer[time.Time]
+}
+
+// Activity is what a Server has answered since it was created. elbow
+// creates one Server per instance launch, so "since created" is "since the
+// instance launched".
+// Field names are the JSON the diagnosis's evidence carries.
+type Activity struct {
+	// Since is when the Server was created, by its clock.
+	Since time.Time `json:"Since"`
+	// Requests counts every request answered: metadata GETs and HEADs
+	// (IMDSv1 and IMDSv2 alike) and token PUTs, refused ones included.
+	Requests int64 `json:"Requests"`
+	// TokenRequests counts the requests to the token path (IMDSv2 sessions
+	// begun), refused ones included.
+	TokenRequests int64 `json:"TokenRequests"`
+	// Refused counts the requests answered with an error status: 401 for a
+	// missing (tokens required) or invalid token, 400, 403, 404, 405.
+	Refused int64 `json:"Refused"`
+	// Last is when the latest request was answered; zero when none was.
+	Last time.Time `json:"Last,omitzero"`
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -125,10 +155,28 @@ func New(inst Instance, o Options) (*Server, error) {
 		log:      o.Logger.With("instance", inst.InstanceID),
 		tree:     tree,
 		tokens:   newTokenSigner(o.Now),
+		now:      o.Now,
 
 		idleTimeout:       o.IdleTimeout,
 		readHeaderTimeout: o.ReadHeaderTimeout,
+		created:           o.Now(),
 	}, nil
+}
+
+// Requests returns what s has answered since it was created. The counts are
+// read one after another, so a request answered meanwhile may show in some
+// and not yet in others.
+func (s *Server) Requests() Activity {
+	a := Activity{
+		Since:         s.created,
+		Requests:      s.requests.Load(),
+		TokenRequests: s.tokenReqs.Load(),
+		Refused:       s.refused.Load(),
+	}
+	if last := s.last.Load(); last != nil {
+		a.Last = *last
+	}
+	return a
 }
 
 // HTTPServer returns an http.Server that serves s with the metadata
@@ -152,11 +200,20 @@ func (s *Server) Instance() Instance { return s.inst }
 
 // ServeHTTP answers one metadata request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Counted once answered, so that Last is the latest answer's time.
+	defer s.count()
 	if isTokenPath(r.URL.Path) {
+		s.tokenReqs.Add(1)
 		s.serveToken(w, r)
 		return
 	}
 	s.serveMetadata(w, r)
+}
+
+func (s *Server) count() {
+	now := s.now()
+	s.last.Store(&now)
+	s.requests.Add(1)
 }
 
 // isTokenPath reports whether path is /<version>/api/token for any version;
@@ -313,6 +370,7 @@ const errorPage = `<?xml version="1.0" encoding="iso-8859-1"?>
 // fail answers with status and EC2's error page; why goes to the log only,
 // as EC2 says no more than the status.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, why string) {
+	s.refused.Add(1)
 	body := fmt.Sprintf(errorPage, status, http.StatusText(status))
 	w.Header().Set("Content-Type", "text/html")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
