@@ -3,6 +3,7 @@ package diagnose
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -104,6 +105,10 @@ type Diagnoser struct {
 	// false for a target, when elbow runs no instance behind it. Read once
 	// per diagnosis, after the extra requests.
 	Metadata MetadataLookup
+	// Dial connects to targets for the extra requests; nil is a
+	// net.Dialer's. In vpc mode it connects inside the VPC, as the checker
+	// does.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // HealthyCase is the Case of a Diagnosis for a check that passed.

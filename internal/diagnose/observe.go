@@ -87,22 +87,24 @@ func (d Diagnoser) observe(ctx context.Context, t healthcheck.Target, s healthch
 	useTLS := s.Protocol == healthcheck.ProtocolHTTPS
 	switch r.Reason {
 	case healthcheck.ReasonResponseCodeMismatch:
-		ex, _ := send(ctx, now, obs.check.Addr, useTLS, userRequest(s.Path, obs.publicHost))
+		ex, _ := send(ctx, d.Dial, now, obs.check.Addr, useTLS, userRequest(s.Path, obs.publicHost))
 		obs.asUser = &ex
 		if !useTLS && r.StatusCode == 400 && plainHTTPOnTLSPortBody(string(r.Body)) {
-			ex, err := send(ctx, now, obs.check.Addr, true, healthcheck.Request(t, s))
+			ex, err := send(ctx, d.Dial, now, obs.check.Addr, true, healthcheck.Request(t, s))
 			obs.other, obs.otherErr = &ex, err
 		}
 	case healthcheck.ReasonFailedHealthChecks:
 		if errors.Is(r.Err, syscall.ECONNREFUSED) {
-			if lo, ok := loopbackAddr(t.IP, s.CheckPort(t)); ok {
-				ex, _ := send(ctx, now, lo, useTLS, userRequest(s.Path, obs.publicHost))
+			// In a VPC (Dial set) the instance's own loopback is inside its
+			// namespace, out of the load balancer's reach.
+			if lo, ok := loopbackAddr(t.IP, s.CheckPort(t)); ok && d.Dial == nil {
+				ex, _ := send(ctx, d.Dial, now, lo, useTLS, userRequest(s.Path, obs.publicHost))
 				obs.loopback = &ex
 			}
 			break
 		}
 		// Connected but no sensible answer: try the other protocol.
-		ex, err := send(ctx, now, obs.check.Addr, !useTLS, healthcheck.Request(t, s))
+		ex, err := send(ctx, d.Dial, now, obs.check.Addr, !useTLS, healthcheck.Request(t, s))
 		obs.other, obs.otherErr = &ex, err
 	}
 	return obs
@@ -163,12 +165,15 @@ var insecureTLS = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // ALB do
 // send writes req to addr on a new connection and reads the response head and
 // the first bodyLimit bytes. Redirects are not followed. The error is also in
 // the Exchange, as text.
-func send(ctx context.Context, now func() time.Time, addr string, useTLS bool, req []byte) (Exchange, error) {
+func send(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error), now func() time.Time, addr string, useTLS bool, req []byte) (Exchange, error) {
 	ex := Exchange{Request: requestSummary(req), Addr: addr}
 	start := now()
 	err := func() error {
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", addr)
+		if dial == nil {
+			var d net.Dialer
+			dial = d.DialContext
+		}
+		conn, err := dial(ctx, "tcp", addr)
 		if err != nil {
 			return err
 		}

@@ -359,27 +359,26 @@ func (e *Env) newWatcher() *diagnose.Watcher {
 			return g.HealthCheck(), true
 		},
 		Diagnose: func(ctx context.Context, t healthcheck.Target, s healthcheck.Settings, r healthcheck.Result) diagnose.Diagnosis {
-			return diagnose.Diagnoser{Logger: e.log, PublicHost: e.Config().LoadBalancer.PublicHost, Metadata: e.metadataService}.Diagnose(ctx, t, s, r)
+			return diagnose.Diagnoser{Logger: e.log, PublicHost: e.Config().LoadBalancer.PublicHost, Metadata: e.metadataService,
+				Dial: e.dial(net.Dialer{KeepAlive: -1})}.Diagnose(ctx, t, s, r)
 		},
 		Diagnosed: e.printDiagnosis,
 	})
 }
 
 // metadataService is the metadata service of t's instance as the diagnosis
-// reads it: its endpoint (the AWS_EC2_METADATA_SERVICE_ENDPOINT that
-// startMetadataService gives the instance) and what it answered since launch.
+// reads it: the endpoint the instance's code reaches it at, the network mode,
+// and what it answered since launch.
 func (e *Env) metadataService(t healthcheck.Target) (diagnose.MetadataService, bool) {
 	e.mu.Lock()
-	hs := e.imds[t.ID]
+	srv := e.imdsServers[t.ID]
 	e.mu.Unlock()
-	if hs == nil {
+	if srv == nil {
 		return diagnose.MetadataService{}, false
 	}
-	srv, ok := hs.Handler.(*imds.Server)
-	if !ok {
-		return diagnose.MetadataService{}, false
+	if e.vpc != nil {
+		return diagnose.MetadataService{Network: diagnose.NetworkVPC, Endpoint: "http://" + vpc.MetadataAddr.String(), Activity: srv.Requests()}, true
 	}
-	// Network: loopback until instances.network exists (issue 16).
 	return diagnose.MetadataService{
 		Network:  diagnose.NetworkLoopback,
 		Endpoint: "http://" + net.JoinHostPort(t.IP, strconv.Itoa(e.Config().Instances.MetadataOptions.Port)),
