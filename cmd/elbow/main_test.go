@@ -13,6 +13,9 @@ import (
 // ELBOW_TEST_AS_MAIN=1, so that they drive the real program without a build step.
 func TestMain(m *testing.M) {
 	fleet.MaybeRunShim()
+	if os.Getenv("ELBOW_TEST_IMDS_CLIENT") == "1" {
+		os.Exit(imdsClientMain())
+	}
 	if os.Getenv("ELBOW_TEST_AS_MAIN") == "1" {
 		os.Exit(run(os.Args[1:]))
 	}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"io"
+
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	sdkimds "github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
 	"github.com/elbow-lb/elbow/internal/testutil"
 	"github.com/elbow-lb/elbow/internal/vpc"
@@ -202,5 +207,96 @@ func TestVPCRefusedWithoutPrivilege(t *testing.T) {
 	}
 	if strings.Contains(string(out), "Added instance") || len(markedProcesses(marker)) > 0 {
 		t.Fatalf("an instance was launched before the refusal:\n%s", out)
+	}
+}
+
+// imdsClientMain is the test binary run inside an instance (elbow ssh):
+// the AWS SDK for Go v2's metadata client, with its defaults and no
+// endpoint variable, prints local-ipv4 and the region.
+func imdsClientMain() int {
+	if v, ok := os.LookupEnv("AWS_EC2_METADATA_SERVICE_ENDPOINT"); ok {
+		fmt.Fprintln(os.Stderr, "AWS_EC2_METADATA_SERVICE_ENDPOINT is set:", v)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := sdkimds.New(sdkimds.Options{})
+	out, err := c.GetMetadata(ctx, &sdkimds.GetMetadataInput{Path: "local-ipv4"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ip, _ := io.ReadAll(out.Content)
+	region, err := c.GetRegion(ctx, &sdkimds.GetRegionInput{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("%s %s\n", ip, region.Region)
+	return 0
+}
+
+// botocoreFetcher asks as botocore does (its IMDSFetcher: a token PUT,
+// then the GET), with no endpoint variable.
+const botocoreFetcher = `
+import os, sys
+from botocore.utils import IMDSFetcher, InstanceMetadataRegionFetcher
+assert "AWS_EC2_METADATA_SERVICE_ENDPOINT" not in os.environ, os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+f = IMDSFetcher(timeout=2, num_attempts=2)
+token = f._fetch_metadata_token()
+if token is None:
+    sys.exit("no token")
+ip = f._get_request("latest/meta-data/local-ipv4", None, token).text
+print(ip, InstanceMetadataRegionFetcher(timeout=2, num_attempts=2).retrieve_region())
+`
+
+// TestMetadataSDKsInsideTheVPC asks an instance's metadata service from
+// inside the instance (elbow ssh) with botocore's fetcher and the AWS SDK
+// for Go v2's imds client, with tokens required and no endpoint variable:
+// both find it at 169.254.169.254 and get the instance's own address.
+func TestMetadataSDKsInsideTheVPC(t *testing.T) {
+	t.Parallel()
+	requireVPC(t)
+	python := testutil.RequireProgram(t, testutil.SystemPython)
+	if out, err := exec.Command(python, "-c", "import botocore").CombinedOutput(); err != nil {
+		testutil.Missing(t, "python3-botocore", "apt-get install -y python3-botocore: "+string(out))
+	}
+	testutil.RequireProgram(t, "nsenter")
+	p := startUp(t, fmt.Sprintf(`name: vpc-sdk
+region: eu-central-1
+instances: {sample_app: true, network: vpc, min: 2, metadata_options: {http_tokens: required}}
+listeners: [{protocol: HTTP, port: %d, default_action: {target_group: default}}]
+console: {address: 127.0.0.1:0}
+`, freePort(t)))
+	p.waitFor(t, `is up`, 30*time.Second)
+	rx := regexp.MustCompile(`instance  (i-[0-9a-f]+)  (172\.31\.\d+\.\d+):8000`)
+	var insts [][]string
+	for _, l := range strings.Split(p.output(), "\n") {
+		if m := rx.FindStringSubmatch(l); m != nil {
+			insts = append(insts, m)
+		}
+	}
+	if len(insts) != 2 {
+		t.Fatalf("want 2 instances listed, got %v", insts)
+	}
+	for _, in := range insts {
+		id, ip := in[1], in[2]
+		for name, argv := range map[string][]string{
+			"botocore":               {python, "-c", botocoreFetcher},
+			"aws-sdk-go-v2 imds":     {"env", "-u", "AWS_EC2_METADATA_SERVICE_ENDPOINT", "ELBOW_TEST_IMDS_CLIENT=1", os.Args[0]},
+			"curl (as the app does)": {"sh", "-c", "printf '%s ' $(curl -s -H \"X-aws-ec2-metadata-token: $(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)\" http://169.254.169.254/latest/meta-data/local-ipv4) eu-central-1"},
+		} {
+			if name == "curl (as the app does)" {
+				if _, err := exec.LookPath("curl"); err != nil {
+					continue
+				}
+			}
+			cmd := exec.Command(os.Args[0], append([]string{"ssh", id, "--"}, argv...)...)
+			cmd.Env = append(os.Environ(), "ELBOW_TEST_AS_MAIN=1")
+			out, err := cmd.CombinedOutput()
+			if got, want := strings.TrimSpace(string(out)), ip+" eu-central-1"; err != nil || got != want {
+				t.Errorf("%s inside %s: %v %q, want %q", name, id, err, got, want)
+			}
+		}
 	}
 }
