@@ -23,7 +23,7 @@ func newTargetsCmd() *cobra.Command {
 		Use:   "targets [GROUP]",
 		Short: "Show target health, as `aws elbv2 describe-target-health` does",
 		Long: `targets reads the running environment's console and prints the health of the targets of
-GROUP (every target group when none is given) as a table: Id, Port, HealthCheckPort, State,
+GROUP (every target group when none is given) as a table: Id, PrivateIpAddress, Port, HealthCheckPort, State,
 Reason, Description, with the diagnosis of an unhealthy target under it.`,
 		Args: cobraArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -134,14 +134,18 @@ func printTargetsJSON(out io.Writer, docs []groupTargets, one bool) error {
 // renderTargets draws the table as the AWS CLI's --output table draws
 // describe-target-health queried into columns.
 func renderTargets(d groupTargets) string {
-	headers := []string{"Id", "Port", "HealthCheckPort", "State", "Reason", "Description"}
+	headers := []string{"Id", "PrivateIpAddress", "Port", "HealthCheckPort", "State", "Reason", "Description"}
 	type row struct {
 		cells     []string
 		diagnosis string
 	}
 	rows := make([]row, 0, len(d.doc.TargetHealthDescriptions))
 	for _, t := range d.doc.TargetHealthDescriptions {
-		r := row{cells: []string{t.Target.ID, strconv.Itoa(t.Target.Port), t.HealthCheckPort,
+		ip := t.PrivateIpAddress
+		if ip == "" {
+			ip = t.Target.ID // a target registered by address
+		}
+		r := row{cells: []string{t.Target.ID, ip, strconv.Itoa(t.Target.Port), t.HealthCheckPort,
 			string(t.TargetHealth.State), string(t.TargetHealth.Reason), t.TargetHealth.Description}}
 		if t.Diagnosis != nil {
 			r.diagnosis = t.Diagnosis.Summary

@@ -39,13 +39,13 @@ func TestTargetsTable(t *testing.T) {
 	if got := strings.TrimSpace(strings.Trim(lines[1], "|")); got != "DescribeTargetHealth: web" {
 		t.Errorf("title %q", got)
 	}
-	if got := strings.Join(cells(lines[3]), ","); got != "Id,Port,HealthCheckPort,State,Reason,Description" {
+	if got := strings.Join(cells(lines[3]), ","); got != "Id,PrivateIpAddress,Port,HealthCheckPort,State,Reason,Description" {
 		t.Errorf("header %q", got)
 	}
 	good, bad := strconv.Itoa(e.good.Port), strconv.Itoa(e.bad.Port)
 	for i, want := range []string{
-		e.good.ID + "," + good + "," + good + ",healthy,,",
-		e.bad.ID + "," + bad + "," + bad + ",unhealthy,Target.ResponseCodeMismatch,Health checks failed with these codes: [400]",
+		e.good.ID + "," + e.good.IP + "," + good + "," + good + ",healthy,,",
+		e.bad.ID + "," + e.bad.IP + "," + bad + "," + bad + ",unhealthy,Target.ResponseCodeMismatch,Health checks failed with these codes: [400]",
 	} {
 		if got := strings.Join(cells(lines[5+i]), ","); got != want {
 			t.Errorf("row %d:\n got %q\nwant %q", i, got, want)

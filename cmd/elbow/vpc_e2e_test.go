@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net/http"
 
 	"fmt"
 	"os"
@@ -262,13 +263,17 @@ func TestMetadataSDKsInsideTheVPC(t *testing.T) {
 		testutil.Missing(t, "python3-botocore", "apt-get install -y python3-botocore: "+string(out))
 	}
 	testutil.RequireProgram(t, "nsenter")
+	accessLog := filepath.Join(t.TempDir(), "access.log")
+	port := freePort(t)
 	p := startUp(t, fmt.Sprintf(`name: vpc-sdk
 region: eu-central-1
 instances: {sample_app: true, network: vpc, min: 2, metadata_options: {http_tokens: required}}
+load_balancer: {access_logs: {enabled: true, path: %s}}
 listeners: [{protocol: HTTP, port: %d, default_action: {target_group: default}}]
 console: {address: 127.0.0.1:0}
-`, freePort(t)))
+`, accessLog, port))
 	p.waitFor(t, `is up`, 30*time.Second)
+	p.waitForN(t, `\(172\.31\.\d+\.\d+:8000\) in default: healthy$`, 2, 30*time.Second)
 	rx := regexp.MustCompile(`instance  (i-[0-9a-f]+)  (172\.31\.\d+\.\d+):8000`)
 	var insts [][]string
 	for _, l := range strings.Split(p.output(), "\n") {
@@ -279,6 +284,29 @@ console: {address: 127.0.0.1:0}
 	if len(insts) != 2 {
 		t.Fatalf("want 2 instances listed, got %v", insts)
 	}
+	// The console, elbow targets and the access log show the private IPs.
+	consoleURL := regexp.MustCompile(`console\s+(http://\S+)`).FindStringSubmatch(p.waitFor(t, `console\s+http://`, time.Second))[1]
+	targetsJSON := getText(t, consoleURL+"/api/v1/target-groups/default/targets")
+	cli := exec.Command(os.Args[0], "targets", "--console", consoleURL)
+	cli.Env = append(os.Environ(), "ELBOW_TEST_AS_MAIN=1")
+	targetsOut, _ := cli.CombinedOutput()
+	for range 4 {
+		if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err == nil {
+			resp.Body.Close()
+		}
+	}
+	var logged string
+	testutil.Poll(10*time.Second, func() bool {
+		b, _ := os.ReadFile(accessLog)
+		logged = string(b)
+		return strings.Count(logged, "\n") >= 4
+	})
+	for _, in := range insts {
+		if ip := in[2]; !strings.Contains(targetsJSON, `"`+ip+`"`) || !strings.Contains(string(targetsOut), ip) || !strings.Contains(logged, " "+ip+":8000 ") {
+			t.Errorf("%s: missing from the console's targets, elbow targets or the access log:\n%s\n%s\n%s", ip, targetsJSON, targetsOut, logged)
+		}
+	}
+
 	for _, in := range insts {
 		id, ip := in[1], in[2]
 		for name, argv := range map[string][]string{

@@ -174,6 +174,9 @@ func (c *Console) targets(w http.ResponseWriter, r *http.Request) {
 	out := apiv1.TargetHealthResponse{TargetHealthDescriptions: []apiv1.TargetHealthDescription{}}
 	for _, t := range g.Describe() {
 		d := apiv1.TargetHealthDescription{Target: t.Target, HealthCheckPort: t.HealthCheckPort, TargetHealth: t.TargetHealth}
+		if t.Target.IP != t.Target.ID {
+			d.PrivateIpAddress = t.Target.IP
+		}
 		if c.o.Diagnose != nil && t.TargetHealth.State == healthcheck.StateUnhealthy {
 			if diag, ok := c.o.Diagnose(r.Context(), name, t.Target, t.TargetHealth); ok {
 				d.Diagnosis = &diag

@@ -70,7 +70,11 @@ type TargetHealthDescription struct {
 	Target          healthcheck.Target       `json:"Target"`
 	HealthCheckPort string                   `json:"HealthCheckPort"`
 	TargetHealth    healthcheck.TargetHealth `json:"TargetHealth"`
-	Diagnosis       *diagnose.Diagnosis      `json:"Diagnosis,omitempty"`
+	// PrivateIpAddress is the instance's private IP when the target is an
+	// instance (Id i-...): elbow's addition, named as in EC2's
+	// DescribeInstances, since DescribeTargetHealth names instances by Id only.
+	PrivateIpAddress string              `json:"PrivateIpAddress,omitempty"` //nolint:revive // AWS's spelling
+	Diagnosis        *diagnose.Diagnosis `json:"Diagnosis,omitempty"`
 }
 
 // EventsResponse is the answer of /api/v1/events, newest first as
