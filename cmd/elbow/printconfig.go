@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/elbow-lb/elbow/internal/ebproject"
+
 	"github.com/elbow-lb/elbow/internal/config"
 	"gopkg.in/yaml.v3"
 )
@@ -12,12 +14,20 @@ import (
 // force, defaults included, and no key left unset (null, "", [] or {}),
 // each of which loads the same as the key left out. What it prints loads
 // back to the same config.
-func printableConfig(c *config.Config) ([]byte, error) {
+func printableConfig(c *config.Config) ([]byte, error) { return printableWithSources(c, nil) }
+
+// printableWithSources prints c with, beside each value a Beanstalk
+// project set or defaulted, where it came from (file:line, or the
+// default's name) as a comment.
+func printableWithSources(c *config.Config, prov ebproject.Provenance) ([]byte, error) {
 	var doc yaml.Node
 	if err := doc.Encode(c); err != nil {
 		return nil, fmt.Errorf("printing the config: %w", err)
 	}
 	dropUnset(&doc)
+	if prov != nil {
+		annotate(&doc, "", prov)
+	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
@@ -56,4 +66,30 @@ func unset(v *yaml.Node) bool {
 		return len(v.Content) == 0
 	}
 	return false
+}
+
+// annotate puts each key's source, when prov has one, in its line comment.
+func annotate(n *yaml.Node, path string, prov ebproject.Provenance) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			if src, ok := prov[p]; ok {
+				if v.Kind == yaml.ScalarNode {
+					v.LineComment = "# " + src.String()
+				} else {
+					k.LineComment = "# " + src.String()
+				}
+			}
+			annotate(v, p, prov)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			annotate(c, fmt.Sprintf("%s[%d]", path, i), prov)
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/ebengine"
 	"github.com/elbow-lb/elbow/internal/environment"
 	"github.com/elbow-lb/elbow/internal/vpc"
 	"github.com/spf13/cobra"
@@ -24,7 +25,7 @@ func newUpCmd() *cobra.Command {
 	var verbose bool
 	var network string
 	cmd := &cobra.Command{
-		Use:   "up [-c FILE]",
+		Use:   "up [-c FILE] [BUNDLE.zip]",
 		Short: "Stand up the environment: instances, load balancer, health checks, console",
 		Long: `up runs the environment described by elbow.yaml (or -c FILE). Without a file it runs
 the built-in sample environment: the sample application on 2 instances (127.0.0.2 and
@@ -33,29 +34,34 @@ http://127.0.0.1:8080, with the console on http://127.0.0.1:8099.
 
 It prints the listeners, the console and the instances, then every target health
 change, enhanced-health event and instance event as it happens. Ctrl-C (SIGINT or
-SIGTERM) drains and stops every instance, then exits.`,
-		Args: cobraArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			path, err := configPath(file)
+SIGTERM) drains and stops every instance, then exits.
+
+In an Elastic Beanstalk project folder (Procfile, .ebextensions, .platform,
+.elasticbeanstalk/config.yml, application.py, package.json or application.go), or given
+a source bundle zip, up runs the project as Beanstalk does on each instance: hooks,
+container_commands, every Procfile process, Beanstalk's nginx in front of web, the logs
+(elbow logs). An elbow.yaml beside the project adds to or overrides its settings.`,
+		Args: cobraArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if network != "" && network != "loopback" && network != "vpc" {
+				return fmt.Errorf("--network %q: must be loopback (instances on 127.0.0.N, no privilege) or vpc (each instance in its own network namespace with a 172.31.x.y address, needs root)", network)
+			}
+			bundle := ""
+			if len(args) == 1 {
+				bundle = args[0]
+			}
+			src, err := loadEnvironment(file, bundle, network)
 			if err != nil {
 				return err
 			}
-			cfg := config.Default()
-			if path != "" {
-				if cfg, err = config.Load(path); err != nil {
-					return err
-				}
-			}
+			cfg := src.cfg
 			if network != "" {
-				if network != "loopback" && network != "vpc" {
-					return fmt.Errorf("--network %q: must be loopback (instances on 127.0.0.N, no privilege) or vpc (each instance in its own network namespace with a 172.31.x.y address, needs root)", network)
-				}
 				if network == "vpc" && len(cfg.Instances.Targets) > 0 {
 					return fmt.Errorf("--network vpc: the environment registers targets already running (instances.targets); vpc mode places instances elbow launches")
 				}
 				cfg.Instances.Network = network
 			}
-			return runUp(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr(), verbose)
+			return runUp(cmd.Context(), cfg, src.plan, cmd.OutOrStdout(), cmd.ErrOrStderr(), verbose)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "", "environment file (default: elbow.yaml in the current directory, else the built-in sample environment)")
@@ -64,7 +70,7 @@ SIGTERM) drains and stops every instance, then exits.`,
 	return cmd
 }
 
-func runUp(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, verbose bool) error {
+func runUp(ctx context.Context, cfg *config.Config, plan *ebengine.Plan, stdout, stderr io.Writer, verbose bool) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -79,12 +85,18 @@ func runUp(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, ve
 	logger := slog.New(&logHandler{out: out, level: level})
 	say := out.say
 	source := "the built-in sample environment"
-	if cfg.File != "" {
+	switch {
+	case plan != nil && cfg.File != "":
+		source = "the Elastic Beanstalk project " + plan.Spec.ProjectDir + " and " + cfg.File
+	case plan != nil:
+		source = "the Elastic Beanstalk project " + plan.Spec.ProjectDir
+	case cfg.File != "":
 		source = cfg.File
 	}
 	say("elbow: starting environment %q from %s", cfg.Name, source)
 	env, err := environment.Start(ctx, cfg, environment.Options{
-		Logger: logger,
+		Logger:    logger,
+		Beanstalk: plan,
 		Events: func(ev environment.Event) {
 			out.event(stdout, ev.Time, ev.Severity, ev.Message)
 		},
@@ -114,7 +126,10 @@ func runUp(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, ve
 		say("  target    %s", t)
 	}
 	say("elbow: environment %q is up; Ctrl-C stops it", cfg.Name)
-	if cfg.File != "" {
+	// A project's environment is not reloaded from elbow.yaml alone: that
+	// would drop the project's settings (configuration updates of a project
+	// are the deployments issue's).
+	if cfg.File != "" && plan == nil {
 		go watchConfig(ctx, env, cfg.File, say)
 	}
 

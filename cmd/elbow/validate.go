@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/ebproject"
 	"github.com/spf13/cobra"
 )
 
@@ -25,27 +28,39 @@ default filled in and the settings left unset left out.`,
 			if err != nil {
 				return err
 			}
-			if path == "" {
-				return usageError{errors.New("no elbow.yaml in this directory: give one with -c FILE")}
+			if wd, _ := os.Getwd(); path == "" && !ebproject.Detect(wd) {
+				return usageError{errNoEnvironment}
 			}
-			c, err := config.Load(path)
+			src, err := loadEnvironment(file, "", "")
 			if err != nil {
 				var es config.Errors
 				if errors.As(err, &es) {
 					for _, e := range es {
 						fmt.Fprintln(cmd.ErrOrStderr(), e)
 					}
-					return &exitError{code: 1, err: fmt.Errorf("%s: %d error(s)", path, len(es))}
+					return &exitError{code: 1, err: fmt.Errorf("%s: %d error(s)", orProject(path), len(es))}
 				}
-				return err
+				return &exitError{code: 1, err: err}
+			}
+			c := src.cfg
+			if src.project != nil {
+				for _, n := range src.plan.Notices {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", n.Severity, n.Message)
+				}
 			}
 			if print {
-				b, err := printableConfig(c)
+				b, err := printableWithSources(c, src.prov)
 				if err != nil {
 					return err
 				}
+				if src.project != nil {
+					b = append(b, projectSettings(src.project)...)
+				}
 				_, err = cmd.OutOrStdout().Write(b)
 				return err
+			}
+			if src.project != nil {
+				path = "the Elastic Beanstalk project " + src.project.Dir
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (environment %q, %d target group(s), %d listener(s))\n",
 				path, c.Name, len(c.TargetGroups), len(c.Listeners))
@@ -55,4 +70,22 @@ default filled in and the settings left unset left out.`,
 	cmd.Flags().StringVarP(&file, "config", "c", "", "environment file (default: elbow.yaml in the current directory)")
 	cmd.Flags().BoolVar(&print, "print", false, "print the config with every default filled in")
 	return cmd
+}
+
+func orProject(path string) string {
+	if path == "" {
+		return "the Elastic Beanstalk project"
+	}
+	return path
+}
+
+// projectSettings lists the project's option settings with their sources,
+// as a YAML comment after the config.
+func projectSettings(p *ebproject.Project) []byte {
+	var b strings.Builder
+	b.WriteString("# The project's Elastic Beanstalk option settings (namespace: option = value, and where each came from):\n")
+	for _, s := range p.Settings {
+		fmt.Fprintf(&b, "#   %s: %s = %s   (%s)\n", s.Namespace, s.Option, s.Value, s.Source)
+	}
+	return []byte(b.String())
 }

@@ -218,7 +218,7 @@ func (p *Project) detectPlatform() {
 		}
 	}
 	for _, c := range []struct{ file, platform string }{
-		{"application.py", Python}, {"requirements.txt", Python}, {"Pipfile", Python},
+		{"application.py", Python}, {"requirements.txt", Python}, {"Pipfile", Python}, {"manage.py", Python},
 		{"package.json", NodeJS}, {"app.js", NodeJS}, {"server.js", NodeJS},
 		{"application.go", Go}, {"go.mod", Go}, {"bin/application", Go}, {"application", Go},
 	} {

@@ -20,6 +20,7 @@ import (
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/console"
 	"github.com/elbow-lb/elbow/internal/diagnose"
+	"github.com/elbow-lb/elbow/internal/ebengine"
 	"github.com/elbow-lb/elbow/internal/fleet"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/imds"
@@ -40,6 +41,9 @@ type Options struct {
 	Executable string
 	// FirstProbeJitter spreads the first health checks; default 500 ms.
 	FirstProbeJitter time.Duration
+	// Beanstalk, when set, runs an Elastic Beanstalk project: each instance
+	// runs the deployment engine on it (package ebengine).
+	Beanstalk *ebengine.Plan
 }
 
 // EventSource says which part of the environment an event comes from.
@@ -99,6 +103,7 @@ type Env struct {
 	vpc         *vpc.Network
 	linkLocal   *imds.LinkLocal
 	attachments map[string]*vpc.Attachment // by instance id
+	beanstalk   *beanstalk                 // set when running a Beanstalk project
 	targets     map[string]healthcheck.Target
 	runCtx      context.Context
 }
@@ -116,6 +121,9 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 			e.Stop(stopCtx)
 		}
 	}()
+	if err := e.startBeanstalk(); err != nil {
+		return nil, err
+	}
 	if err := e.startNetwork(); err != nil {
 		return nil, err
 	}

@@ -51,6 +51,15 @@ func (e *Env) newFleet(o Options, group *targetgroup.Group) (*fleet.Fleet, error
 		}
 		argv = []string{exe, "sample-app"}
 	}
+	prepare := e.startMetadataService
+	var output func(fleet.Instance, string)
+	if e.beanstalk != nil {
+		var err error
+		if argv, err = e.engineCommand(); err != nil {
+			return nil, err
+		}
+		prepare, output = e.prepareBeanstalk, e.engineOutput
+	}
 	dir := in.Dir
 	if dir != "" && !filepath.IsAbs(dir) {
 		dir = filepath.Join(base, dir)
@@ -70,7 +79,8 @@ func (e *Env) newFleet(o Options, group *targetgroup.Group) (*fleet.Fleet, error
 		Command: argv, Dir: dir, Env: env, Port: in.Port, Min: in.Min, Max: in.Max, LogDir: logDir,
 		Logger: e.log, Network: e.placer(),
 		Hooks: fleet.Hooks{
-			Prepare: e.startMetadataService,
+			Prepare: prepare,
+			Output:  output,
 			Launched: func(inst fleet.Instance) {
 				t := targetOf(inst)
 				e.mu.Lock()

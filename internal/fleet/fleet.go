@@ -276,6 +276,10 @@ func (f *Fleet) prepare(ctx context.Context, in *instance) error {
 		in.out.file = file
 	}
 
+	if out := f.cfg.Hooks.Output; out != nil {
+		inst := in.Instance
+		in.out.onLine = func(line string) { out(inst, line) }
+	}
 	var hookEnv []string
 	if f.cfg.Hooks.Prepare != nil {
 		env, cleanup, err := f.cfg.Hooks.Prepare(ctx, in.Instance)

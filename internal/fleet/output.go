@@ -20,6 +20,8 @@ const (
 // whole of it appended to a file, the last lines in a ring for the console.
 type outputLog struct {
 	file *os.File // nil when the fleet keeps no log files; safe for concurrent Write
+	// onLine, when set, sees every line (Hooks.Output); it must not block.
+	onLine func(string)
 
 	mu    sync.Mutex
 	ring  []string
@@ -66,6 +68,9 @@ func (o *outputLog) addLine(chunk []byte) {
 		chunk = chunk[:maxTailLineBytes]
 	}
 	line := string(chunk)
+	if o.onLine != nil {
+		o.onLine(line)
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if len(o.ring) == 0 {

@@ -120,6 +120,9 @@ type Hooks struct {
 	Terminating func(ctx context.Context, inst Instance)
 	// Event receives every lifecycle event. It must not block.
 	Event func(Event)
+	// Output sees every line the instance's processes print (cut at 4 KiB,
+	// as the in-memory tail keeps them). It must not block.
+	Output func(inst Instance, line string)
 }
 
 // Network places instances in a network of their own instead of on the

@@ -1,0 +1,85 @@
+package environment
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/ebengine"
+	"github.com/elbow-lb/elbow/internal/fleet"
+)
+
+// beanstalk runs an Elastic Beanstalk project: every instance runs elbow's
+// deployment engine (package ebengine) on the project, and the engine's
+// events become the environment's.
+type beanstalk struct {
+	plan     *ebengine.Plan
+	specPath string
+	leader   atomic.Bool  // the first instance prepared leads (leader_only commands)
+	deployed atomic.Int32 // instances that completed their first deployment
+	launched atomic.Bool
+}
+
+// startBeanstalk writes the engine's spec and says what elbow does and
+// does not apply, as Beanstalk's first events do.
+func (e *Env) startBeanstalk() error {
+	if e.opts.Beanstalk == nil {
+		return nil
+	}
+	b := &beanstalk{plan: e.opts.Beanstalk}
+	b.specPath = filepath.Join(b.plan.Spec.RunDir, "spec.json")
+	e.beanstalk = b
+	e.events(Event{Time: time.Now(), Source: SourceInstance, Severity: "INFO", Message: "createEnvironment is starting."})
+	for _, n := range b.plan.Notices {
+		e.events(Event{Time: time.Now(), Source: SourceInstance, Severity: n.Severity, Message: n.Message})
+	}
+	if err := b.plan.Spec.Write(b.specPath); err != nil {
+		return fmt.Errorf("writing the deployment spec: %w", err)
+	}
+	return nil
+}
+
+// engineCommand is each instance's command: the engine on the spec.
+func (e *Env) engineCommand() ([]string, error) {
+	exe := e.opts.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("finding the elbow binary for the deployment engine: %w", err)
+		}
+	}
+	return []string{exe, "eb-engine", e.beanstalk.specPath}, nil
+}
+
+// prepareBeanstalk marks the first instance as the leader, then starts the
+// metadata service as for any instance.
+func (e *Env) prepareBeanstalk(ctx context.Context, inst fleet.Instance) ([]string, func(), error) {
+	env, cleanup, err := e.startMetadataService(ctx, inst)
+	if err != nil {
+		return nil, nil, err
+	}
+	if e.beanstalk.leader.CompareAndSwap(false, true) {
+		env = append(env, "ELBOW_EB_LEADER=1")
+	}
+	return env, cleanup, nil
+}
+
+// engineOutput turns the engine's event lines into events, and says when
+// the environment has launched.
+func (e *Env) engineOutput(inst fleet.Instance, line string) {
+	ev, ok := ebengine.ParseEvent(line)
+	if !ok {
+		return
+	}
+	e.events(Event{Time: time.Now(), Source: SourceInstance, Severity: ev.Severity, Message: ev.Message})
+	if ev.Message == "Instance deployment completed successfully." {
+		b := e.beanstalk
+		if int(b.deployed.Add(1)) >= e.Config().Instances.Min && b.launched.CompareAndSwap(false, true) {
+			e.events(Event{Time: time.Now(), Source: SourceInstance, Severity: "INFO",
+				Message: fmt.Sprintf("Successfully launched environment: %s", e.Config().Name)})
+		}
+	}
+}
