@@ -338,4 +338,3 @@ func orDefault(s, d string) string {
 	}
 	return s
 }
-

@@ -53,16 +53,12 @@ func (l *engineLog) logf(level, format string, a ...any) {
 	}
 }
 
-func (l *engineLog) info(format string, a ...any)  { l.logf("INFO", format, a...) }
+func (l *engineLog) info(format string, a ...any)   { l.logf("INFO", format, a...) }
 func (l *engineLog) errorf(format string, a ...any) { l.logf("ERROR", format, a...) }
 
 // event logs msg and hands it to the environment.
 func (l *engineLog) event(severity, msg string) {
-	level := severity
-	if level == "WARN" {
-		level = "WARN"
-	}
-	l.logf(level, "%s", msg)
+	l.logf(severity, "%s", msg)
 	b, _ := json.Marshal(Event{Severity: severity, Message: msg})
 	l.mu.Lock()
 	fmt.Fprintf(l.stdout, "%s%s\n", EventPrefix, b)
