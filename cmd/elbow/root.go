@@ -41,6 +41,7 @@ diagnosis that says why a target fails its health check and how to fix it.`,
 		newTargetsCmd(),
 		newModifyTargetGroupCmd(),
 		newSSHCmd(),
+		newLogsCmd(),
 		newEBEngineCmd(),
 	)
 	return root

@@ -62,6 +62,10 @@ type Evidence struct {
 	// answered since launch, given when a fix reads the instance's IP from
 	// it and the Diagnoser knows the instance.
 	MetadataService *MetadataService `json:"MetadataService,omitempty"`
+	// InstanceLogs quotes the instance's own logs: nginx's access-log line
+	// of the failing check and the app's line refusing it, given when the
+	// Diagnoser knows the instance's log folder and found such a line.
+	InstanceLogs *InstanceLogs `json:"InstanceLogs,omitempty"`
 }
 
 // Exchange is one request and what came back.
@@ -109,6 +113,10 @@ type Diagnoser struct {
 	// net.Dialer's. In vpc mode it connects inside the VPC, as the checker
 	// does.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// InstanceLogs finds the log folder of a target's instance; nil, or
+	// false for a target, when elbow runs no instance behind it. Read once
+	// per failing diagnosis, after the extra requests (logs.go).
+	InstanceLogs InstanceLogsLookup
 }
 
 // HealthyCase is the Case of a Diagnosis for a check that passed.

@@ -29,7 +29,10 @@
 // Layout: explain.go picks the case; host.go, redirect.go, status.go and
 // noanswer.go word the case families; advice.go holds the fixes they share;
 // metadata.go adds, where a fix reads the instance's IP from its metadata
-// service, whether the app ever asked that service (Diagnoser.Metadata).
+// service, whether the app ever asked that service (Diagnoser.Metadata);
+// logs.go quotes the instance's own logs, nginx's access-log line of the
+// failing check and the app's line refusing its Host, and lets the app's
+// line decide the case (Diagnoser.InstanceLogs).
 // Everything framework-specific (the clues that recognise it, its own
 // host-refusal case, its wording in each family) is one frameworkText value
 // per framework, in its own file (django.go, rails.go, ...), registered from

@@ -71,9 +71,15 @@ func explain(obs observation) Diagnosis {
 		f.matcher = "200"
 	}
 	f.framework = detectFramework(&obs.check, obs.asUser, obs.loopback)
+	// The app's own log line naming the refused host outweighs what the
+	// answers hint at: a production Django answers a bare 400.
+	if fw, code := obs.logs.decisive(); fw != "" && code == f.code {
+		f.framework = fw
+	}
 	f.text = textOf(f.framework)
 	d := Diagnosis{Framework: f.framework, Evidence: Evidence{
 		HealthCheck: obs.check, AsUser: obs.asUser, Loopback: obs.loopback, OtherProtocol: obs.other,
+		InstanceLogs: obs.logs,
 	}}
 	if r.Passed() {
 		d.Case = HealthyCase
@@ -93,6 +99,7 @@ func explain(obs observation) Diagnosis {
 	if c.readsMetadata() {
 		d.Evidence.MetadataService = obs.metadata
 	}
+	c.why += obs.logs.logsSay()
 	d.Case, d.Summary, d.Why, d.Fixes = c.id, c.summary, c.why, c.fixes
 	if c.framework != "" {
 		d.Framework = c.framework
@@ -128,6 +135,11 @@ func (f facts) mismatch() verdict {
 	userPassed := userCode != 0 && (userCode < 400 || userCode == 401)
 	if f.code == 400 && plainHTTPOnTLSPortBody(body) {
 		return f.httpToTLSPort()
+	}
+	if fw, code := f.obs.logs.decisive(); fw != "" && code == f.code {
+		if t := textOf(fw); t.hostRejection != nil {
+			return t.hostRejection.explain(f)
+		}
 	}
 	for _, t := range registry {
 		if t.hostRejection != nil && t.hostRejection.matches(f, t.name, userPassed) {

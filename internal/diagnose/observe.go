@@ -47,6 +47,8 @@ type observation struct {
 	// when it was read.
 	metadata *MetadataService
 	at       time.Time
+	// logs are the instance's log lines about the check, nil when unknown.
+	logs *InstanceLogs
 }
 
 func (d Diagnoser) observe(ctx context.Context, t healthcheck.Target, s healthcheck.Settings, r healthcheck.Result) (obs observation) {
@@ -68,6 +70,11 @@ func (d Diagnoser) observe(ctx context.Context, t healthcheck.Target, s healthch
 	}
 	// Read after the extra requests, below, as late as possible.
 	defer func() {
+		if d.InstanceLogs != nil {
+			if dir, ok := d.InstanceLogs(t); ok {
+				obs.logs = readInstanceLogs(dir, t, s, r)
+			}
+		}
 		if d.Metadata == nil {
 			return
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/elbow-lb/elbow/internal/ebengine"
 	"github.com/elbow-lb/elbow/internal/fleet"
+	"github.com/elbow-lb/elbow/internal/healthcheck"
 )
 
 // beanstalk runs an Elastic Beanstalk project: every instance runs elbow's
@@ -82,4 +83,14 @@ func (e *Env) engineOutput(inst fleet.Instance, line string) {
 				Message: fmt.Sprintf("Successfully launched environment: %s", e.Config().Name)})
 		}
 	}
+}
+
+// instanceLogDir is the folder of t's instance's logs, for the diagnosis to
+// quote: a Beanstalk project's instances keep nginx's and the app's logs
+// there (package ebengine).
+func (e *Env) instanceLogDir(t healthcheck.Target) (string, bool) {
+	if e.beanstalk == nil {
+		return "", false
+	}
+	return filepath.Join(e.beanstalk.plan.Spec.LogDir, t.ID), true
 }
