@@ -47,11 +47,18 @@ func startUp(t *testing.T, yaml string) *upProcess {
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return startUpIn(t, dir, nil, "up", "-c", path)
+}
+
+// startUpIn runs `elbow ARGS` (up and its flags) in dir, with env added to
+// the test's environment.
+func startUpIn(t *testing.T, dir string, env []string, args ...string) *upProcess {
+	t.Helper()
 	b := make([]byte, 8)
 	rand.Read(b)
 	p := &upProcess{marker: "ELBOW_E2E_MARKER=" + hex.EncodeToString(b), added: make(chan struct{}, 1)}
-	p.cmd = exec.Command(os.Args[0], "up", "-c", path)
-	p.cmd.Env = append(os.Environ(), "ELBOW_TEST_AS_MAIN=1", p.marker, "GORACE=atexit_sleep_ms=0")
+	p.cmd = exec.Command(os.Args[0], args...)
+	p.cmd.Env = append(append(os.Environ(), env...), "ELBOW_TEST_AS_MAIN=1", p.marker, "GORACE=atexit_sleep_ms=0")
 	p.cmd.Dir = dir
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {

@@ -278,10 +278,19 @@ func (e *engine) placeWeb(cmd, host string, port int) (string, string, int) {
 		e.log.event("INFO", fmt.Sprintf("elbow (loopback network) binds the web process of %s to %s instead of the address in its command, so that instances sharing this machine's 127.0.0.1 do not collide: %q became %q.", e.inst.ID, ip, cmd, out))
 		return out, ip, port
 	}
+	// The app reads PORT and may listen on every address: instance N gets
+	// PORT+N-1, or a free port when that one is taken (elbow's own
+	// listener is on 127.0.0.1:8080, Node.js's default PORT).
+	want := port
 	v4 := e.inst.IP.As4()
 	if index := int(v4[3]) - 1; index > 1 {
 		port += index - 1
-		e.log.event("INFO", fmt.Sprintf("elbow (loopback network) gives the web process of %s PORT=%d, so that instances sharing this machine's 127.0.0.1 do not collide; the instance's nginx proxies to it.", e.inst.ID, port))
+	}
+	if !portFree(port) {
+		port = freePort()
+	}
+	if port != want {
+		e.log.event("INFO", fmt.Sprintf("elbow (loopback network) gives the web process of %s PORT=%d instead of %d, so that it collides neither with the other instances sharing this machine's 127.0.0.1 nor with elbow's listeners; the instance's nginx proxies to it.", e.inst.ID, port, want))
 	}
 	return cmd, host, port
 }
@@ -337,4 +346,24 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// portFree tells whether port can be bound on every address, as an app
+// that reads PORT binds it.
+func portFree(port int) bool {
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+func freePort() int {
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		return 0
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
