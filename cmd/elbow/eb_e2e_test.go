@@ -1,11 +1,13 @@
 package main
 
 import (
+	"archive/zip"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,13 +158,18 @@ func TestEBDjangoProject(t *testing.T) {
 	}
 }
 
-// TestEBNodeProject runs examples/eb-node (package.json, no Procfile):
-// the platform's npm start with PORT 8080, behind nginx, reaches Ok.
+// TestEBNodeProject runs examples/eb-node (package.json, no Procfile) from
+// a source bundle: the platform's npm start with PORT 8080, behind nginx,
+// reaches Ok.
 func TestEBNodeProject(t *testing.T) {
 	testutil.RequireProgram(t, "nginx")
 	testutil.RequireProgram(t, "npm")
-	dir := copyExample(t, "eb-node", "  aws:autoscaling:asg:\n    MinSize: '2'\n")
-	p := startUpIn(t, dir, nil, "up")
+	project := copyExample(t, "eb-node", "  aws:autoscaling:asg:\n    MinSize: '2'\n")
+	// As a source bundle: the project's files at the zip's root.
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "hello-node-v1.zip")
+	zipFolder(t, project, bundle)
+	p := startUpIn(t, dir, nil, "up", bundle)
 	p.waitFor(t, `is up`, 30*time.Second)
 	p.waitForN(t, `:80\) in default: healthy$`, 2, 60*time.Second)
 	p.waitFor(t, `Environment health has transitioned from \w+ to Ok\.`, 90*time.Second)
@@ -181,4 +188,81 @@ func globLogs(t *testing.T, dir, name string) []string {
 		t.Fatalf("want the %s of 2 instances, found %v", name, files)
 	}
 	return files
+}
+
+func zipFolder(t *testing.T, src, dst string) {
+	t.Helper()
+	f, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		w, err := zw.Create(filepath.ToSlash(rel))
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+// TestEBValidatePrint: in a project folder, elbow validate --print shows
+// the settings the project makes, each with where it came from.
+func TestEBValidatePrint(t *testing.T) {
+	t.Parallel()
+	dir := copyExample(t, "eb-django", "")
+	cmd := exec.Command(os.Args[0], "validate", "--print")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "ELBOW_TEST_AS_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	health := lineOf(t, filepath.Join(dir, ".ebextensions", "02_health.config"), "HealthCheckPath:")
+	interval := lineOf(t, filepath.Join(dir, ".ebextensions", "99_test.config"), "HealthCheckInterval:")
+	for _, want := range []string{
+		"  command: gunicorn --bind 127.0.0.1:8000 --workers 1 --threads 4 shop.wsgi:application # Procfile:1",
+		"      path: /health/ # .ebextensions/02_health.config:" + health,
+		"      interval: 5 # .ebextensions/99_test.config:" + interval,
+		"      unhealthy_threshold: 2 # .ebextensions/99_test.config:",
+		"    deregistration_delay: 20 # Beanstalk default",
+		"  port: 80 # the instance's proxy",
+		"#   aws:elasticbeanstalk:environment:process:default: HealthCheckPath = /health/   (.ebextensions/02_health.config:" + health + ")",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("elbow validate --print lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// lineOf is the 1-based line of file holding s.
+func lineOf(t *testing.T, file, s string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, s) {
+			return strconv.Itoa(i + 1)
+		}
+	}
+	t.Fatalf("%s has no %q", file, s)
+	return ""
 }
