@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/awsapi"
 	"github.com/elbow-lb/elbow/internal/console/apiv1"
 	"github.com/elbow-lb/elbow/internal/console/web"
 	"github.com/elbow-lb/elbow/internal/diagnose"
@@ -101,6 +102,10 @@ type Options struct {
 	// with the access key id as user and the secret as password; 401
 	// otherwise. nil: any request is answered (loopback only).
 	Credentials *Credentials
+	// QueryAPI answers AWS Query protocol calls (a POST with a form body,
+	// on any path; package awsapi), after the same credentials check as
+	// every other request; nil answers them as any unknown route.
+	QueryAPI http.Handler
 	// HistoryInterval is how often Serve samples the environment's metrics
 	// for /api/v1/history. Default 10 s, the monitor's window.
 	HistoryInterval time.Duration
@@ -212,7 +217,11 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	start := time.Now()
-	c.mux.ServeHTTP(rw, r)
+	if c.o.QueryAPI != nil && awsapi.IsCall(r) {
+		c.o.QueryAPI.ServeHTTP(rw, r)
+	} else {
+		c.mux.ServeHTTP(rw, r)
+	}
 	// The path only: the query may one day carry something private.
 	c.log.Debug("console request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", time.Since(start))
 }

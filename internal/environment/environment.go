@@ -106,6 +106,7 @@ type Env struct {
 	beanstalk   *beanstalk                 // set when running a Beanstalk project
 	targets     map[string]healthcheck.Target
 	runCtx      context.Context
+	started     time.Time
 }
 
 // Start stands the environment up: target groups and their checkers, the
@@ -170,7 +171,7 @@ func newEnv(ctx context.Context, cfg *config.Config, o Options) (e *Env, runCtx 
 		cfg: cfg, region: cfg.Region, log: o.Logger, events: o.Events, cancel: cancel,
 		groups: proxy.Groups{}, imds: map[string]*http.Server{}, imdsServers: map[string]*imds.Server{},
 		attachments: map[string]*vpc.Attachment{}, targets: map[string]healthcheck.Target{},
-		runCtx: runCtx, opts: o, groupStop: map[string]context.CancelFunc{},
+		runCtx: runCtx, opts: o, groupStop: map[string]context.CancelFunc{}, started: time.Now(),
 	}
 	e.watcher = e.newWatcher()
 	// The monitor's transitions reach the user as events (runMonitor); its
