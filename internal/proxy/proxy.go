@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/awsapi/arn"
 	"github.com/elbow-lb/elbow/internal/proxy/desync"
 
 	"github.com/elbow-lb/elbow/internal/config"
@@ -95,7 +95,7 @@ func newProxy(o Options) *Proxy {
 		o.MaxIdleConnsPerTarget = 1024
 	}
 	p := &Proxy{o: o, log: o.Logger, forwarders: map[*targetgroup.Group]*forwarder{}}
-	p.elbID = "app/" + o.LoadBalancerName + "/" + resourceID(o.LoadBalancerName)
+	p.elbID = "app/" + o.LoadBalancerName + "/" + arn.ResourceID(o.LoadBalancerName)
 	dialer := &net.Dialer{
 		// The ALB's connect timeout, 10 s ("Troubleshoot your Application Load Balancers", HTTP 504).
 		Timeout:   10 * time.Second,
@@ -221,7 +221,8 @@ func (p *Proxy) forwarder(g *targetgroup.Group) *forwarder {
 		scheme = "https"
 	}
 	f := &forwarder{group: g, scheme: scheme, plain: scheme == "http" && !p.o.DisableFastPath,
-		arn: "arn:aws:elasticloadbalancing:" + p.o.Region + ":000000000000:targetgroup/" + g.Name() + "/" + resourceID(g.Name())}
+		// The same ARN the API answers (DescribeTargetGroups).
+		arn: arn.TargetGroup(p.o.Region, g.Name())}
 	p.forwarders[g] = f
 	p.unhook = append(p.unhook, g.OnExpire(p.cut))
 	return f
@@ -241,13 +242,6 @@ func (p *Proxy) cut(m *targetgroup.Member) {
 	}
 	p.cutMu.Unlock()
 	p.log.Info("deregistration delay elapsed: requests in flight cut", "target", m.Target().ID, "addr", m.Addr(), "cut", n)
-}
-
-// resourceID is a stable 16-hex-digit id for a name, as in ARNs.
-func resourceID(name string) string {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(name))
-	return fmt.Sprintf("%016x", h.Sum64())
 }
 
 func newBufferPool() *bufferPool {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/awsapi/arn"
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 )
@@ -724,9 +725,9 @@ func testAccessLogAndRecorder(t *testing.T, base Options) {
 		t.Fatalf("%d fields; want 33: %q", len(fields), fields)
 	}
 	want := map[int]string{
-		0: "http", 2: "app/my-env/" + resourceID("my-env"), 4: a.target.Addr(), 8: "201", 9: "201",
+		0: "http", 2: "app/my-env/" + arn.ResourceID("my-env"), 4: a.target.Addr(), 8: "201", 9: "201",
 		12: `"GET http://127.0.0.1:` + port + `/p?q=1 HTTP/1.1"`, 13: `"curl/8 \"quoted\""`, 14: "-", 15: "-",
-		16: "arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/web/" + resourceID("web"),
+		16: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/" + arn.ResourceID("web"),
 		18: `"-"`, 19: `"-"`, 20: "0", 22: `"forward"`, 23: `"-"`, 24: `"-"`, 25: `"` + a.target.Addr() + `"`, 26: `"201"`,
 	}
 	for i, w := range want {
