@@ -102,7 +102,15 @@ func (c *Command) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	case yaml.SequenceNode:
 		c.Shell = ""
-		return n.Decode(&c.Argv)
+		if err := n.Decode(&c.Argv); err != nil {
+			return err
+		}
+		// An empty list is no command, as an absent key: Marshal writes
+		// the zero Command as [], and a copy must equal its original.
+		if len(c.Argv) == 0 {
+			c.Argv = nil
+		}
+		return nil
 	}
 	return fmt.Errorf("line %d: command must be a string or a list of strings", n.Line)
 }
