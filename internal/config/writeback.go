@@ -633,3 +633,66 @@ func restoreBlankLines(orig []byte, edited *yaml.Node, encoded []byte) []byte {
 	}
 	return []byte(b.String())
 }
+
+// ValueAt is the value at a Diff path (target_groups[web].health_check.matcher,
+// listeners[0].rules) as the file would show it, in YAML's flow form; false
+// when c has nothing there (a group it does not have).
+func ValueAt(c *Config, path string) (string, bool) {
+	v := reflect.ValueOf(c).Elem()
+	for path != "" {
+		var seg string
+		seg, path, _ = strings.Cut(path, ".")
+		key, rest, _ := strings.Cut(seg, "[")
+		if v.Kind() != reflect.Struct {
+			return "", false
+		}
+		var ok bool
+		for i := range v.NumField() {
+			if keyOf(v.Type().Field(i)) == key {
+				v, ok = v.Field(i), true
+				break
+			}
+		}
+		if !ok {
+			return "", false
+		}
+		for rest != "" {
+			var at string
+			at, rest, _ = strings.Cut(rest, "]")
+			rest = strings.TrimPrefix(rest, "[")
+			for v.Kind() == reflect.Pointer && !v.IsNil() {
+				v = v.Elem()
+			}
+			if v.Kind() != reflect.Slice {
+				return "", false
+			}
+			found := false
+			for i := range v.Len() {
+				item := v.Index(i)
+				if named(item.Type()) && item.FieldByName("Name").String() == at || !named(item.Type()) && strconv.Itoa(i) == at {
+					v, found = item, true
+					break
+				}
+			}
+			if !found {
+				return "", false
+			}
+		}
+		for v.Kind() == reflect.Pointer && !v.IsNil() {
+			v = v.Elem()
+		}
+	}
+	n := encode(v)
+	flow(n)
+	out, err := yaml.Marshal(n)
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSpace(string(out)), true
+}
+
+func flow(n *yaml.Node) {
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+		n.Style |= yaml.FlowStyle
+	}
+}

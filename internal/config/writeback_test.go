@@ -244,3 +244,25 @@ func TestWriteBackInvalidFileLeftAlone(t *testing.T) {
 		t.Error("the broken file was rewritten")
 	}
 }
+
+// TestValueAt: the value at a Diff path, as a reload's warning quotes it.
+func TestValueAt(t *testing.T) {
+	c, err := Load(filepath.Join("testdata", "writeback", "rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"target_groups[api].health_check.matcher":          `"200"`,
+		"target_groups[site].health_check.interval":        "10",
+		"listeners[0].rules[0].priority":                   "10",
+		"listeners[0].rules[0].conditions[0].path_pattern": "[/api/*]",
+		"instances.targets":                                "['127.0.0.1:9001']",
+	} {
+		if got, ok := ValueAt(c, path); !ok || got != want {
+			t.Errorf("ValueAt(%s) = %q, %v; want %q", path, got, ok, want)
+		}
+	}
+	if got, ok := ValueAt(c, "target_groups[nope].port"); ok {
+		t.Errorf("ValueAt of a missing group = %q", got)
+	}
+}
