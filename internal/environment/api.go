@@ -12,8 +12,13 @@ import (
 
 // Update applies change to a copy of the running configuration, validates
 // it as elbow validate does, and applies it live (Reload). A part that
-// needs a restart refuses the whole change, naming it.
+// needs a restart refuses the whole change, naming it. Applied, the change
+// is written into the environment's file (config.WriteBack), so that the
+// file watcher's reload of it changes nothing; when the file cannot take it
+// the change stays live and an event says why (writeBack).
 func (e *Env) Update(ctx context.Context, change func(c *config.Config) error) error {
+	e.file.mu.Lock()
+	defer e.file.mu.Unlock()
 	cur := e.Config()
 	data, err := config.Marshal(cur)
 	if err != nil {
@@ -35,8 +40,12 @@ func (e *Env) Update(ctx context.Context, change func(c *config.Config) error) e
 		return err
 	}
 	checked.File = cur.File
-	_, err = e.Reload(ctx, checked)
-	return err
+	sameCommand(cur, checked)
+	if _, err = e.Reload(ctx, checked); err != nil {
+		return err
+	}
+	e.writeBack(cur, checked)
+	return nil
 }
 
 // InstanceLog is the last lines of an instance's output.

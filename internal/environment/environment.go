@@ -88,6 +88,8 @@ type Env struct {
 
 	// reloadMu serialises configuration changes (Reload, ModifyHealthCheck).
 	reloadMu sync.Mutex
+	// file is what the environment's file describes (writeback.go).
+	file fileState
 	// groupStop cancels each target group's checker.
 	groupStop map[string]context.CancelFunc
 
