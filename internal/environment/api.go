@@ -40,7 +40,6 @@ func (e *Env) Update(ctx context.Context, change func(c *config.Config) error) e
 		return err
 	}
 	checked.File = cur.File
-	sameCommand(cur, checked)
 	if _, err = e.Reload(ctx, checked); err != nil {
 		return err
 	}

@@ -107,12 +107,3 @@ func (e *Env) undoneByFile(next *config.Config) []string {
 	}
 	return out
 }
-
-// sameCommand keeps the running command value when next's says the same
-// thing: a copy through Marshal and Parse turns no command into `command:
-// []`, which config.Diff reports as a change that needs a restart.
-func sameCommand(cur, next *config.Config) {
-	if cur.Instances.Command.IsZero() && next.Instances.Command.IsZero() {
-		next.Instances.Command = cur.Instances.Command
-	}
-}
