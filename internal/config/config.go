@@ -102,7 +102,15 @@ func (c *Command) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	case yaml.SequenceNode:
 		c.Shell = ""
-		return n.Decode(&c.Argv)
+		if err := n.Decode(&c.Argv); err != nil {
+			return err
+		}
+		// An empty list is no command, as MarshalYAML writes one: a copy
+		// through Marshal and Parse must not differ from the original.
+		if len(c.Argv) == 0 {
+			c.Argv = nil
+		}
+		return nil
 	}
 	return fmt.Errorf("line %d: command must be a string or a list of strings", n.Line)
 }
