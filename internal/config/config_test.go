@@ -353,3 +353,26 @@ func TestResolve(t *testing.T) {
 		t.Errorf("without a file: %q, want the working directory's a.log", got)
 	}
 }
+
+// TestCopyKeepsNoCommand: a copy made through Marshal and Parse (as the
+// API's environment.Update makes one) of a config without a command is
+// not a change of instances.command, which would need a restart.
+func TestCopyKeepsNoCommand(t *testing.T) {
+	for _, src := range []string{"instances:\n  targets: [\"127.0.0.1:9\"]\n", "instances:\n  sample_app: true\n"} {
+		c, err := Parse("elbow.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copied, err := Parse("elbow.yaml", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := Diff(c, copied); len(d) != 0 {
+			t.Errorf("%q: the copy differs: %v", src, d)
+		}
+	}
+}
