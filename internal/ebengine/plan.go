@@ -25,6 +25,8 @@ const unprivilegedProxyPort = 10080
 // instance port set to it, and what elbow says about it at start.
 type Plan struct {
 	Spec Spec
+	// Application is config.yml's application_name, "" without one.
+	Application string
 	// Notices are events for the start ("WARN: ..."): what elbow does not
 	// apply, files Beanstalk would ignore, nginx missing, port changes.
 	Notices []Event
@@ -93,6 +95,9 @@ func NewPlan(p *ebproject.Project, c *config.Config, logDir, runDir string) (Pla
 		s.RunDir = filepath.Join(p.Dir, ".elbow", "eb")
 	}
 	plan.Spec = s
+	if p.EB != nil {
+		plan.Application = p.EB.ApplicationName
+	}
 	return plan, nil
 }
 

@@ -3,6 +3,7 @@ package environment
 import (
 	"context"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
@@ -55,3 +56,37 @@ func (e *Env) InstanceLog(id string, lines int) ([]string, bool) {
 
 // Started is when the environment started.
 func (e *Env) Started() time.Time { return e.started }
+
+// ApplicationName is the Beanstalk application: config.yml's
+// application_name for a project, else the environment's name.
+func (e *Env) ApplicationName() string {
+	if e.beanstalk != nil && e.beanstalk.plan.Application != "" {
+		return e.beanstalk.plan.Application
+	}
+	return e.Config().Name
+}
+
+// InstanceInfo is what the metadata service says of an instance's type
+// and zone.
+func (e *Env) InstanceInfo(id string) (instanceType, availabilityZone string, ok bool) {
+	info, ok := e.instanceInfo(id)
+	return info.InstanceType, info.AvailabilityZone, ok
+}
+
+// RestartAppServer restarts an instance's app process in place, as
+// Beanstalk's RestartAppServer does: SIGTERM, and the fleet starts it
+// again (its restart policy). For a Beanstalk project that is the
+// instance's deployment engine and every process under it.
+func (e *Env) RestartAppServer(ctx context.Context, instanceID string) error {
+	if e.fleet == nil {
+		return fmt.Errorf("the environment launches no instances: its targets run elsewhere")
+	}
+	st, ok := e.fleet.Status(instanceID)
+	if !ok {
+		return fmt.Errorf("no instance %s", instanceID)
+	}
+	if st.PID == 0 {
+		return fmt.Errorf("instance %s has no running app process (state %s)", instanceID, st.State)
+	}
+	return syscall.Kill(st.PID, syscall.SIGTERM)
+}

@@ -17,6 +17,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/awsapi"
+	"github.com/elbow-lb/elbow/internal/awsapi/ebapi"
+	"github.com/elbow-lb/elbow/internal/awsapi/elbv2api"
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/console"
 	"github.com/elbow-lb/elbow/internal/diagnose"
@@ -138,6 +141,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 		Health: e.monitor, TargetGroups: e.consoleGroups, Diagnose: e.diagnosis,
 		Instance: e.instanceInfo, ModifyHealthCheck: e.ModifyHealthCheck, Logs: e.instanceLog,
 		Logger: o.Logger, Credentials: console.CredentialsFrom(cfg.Console.Credentials),
+		QueryAPI: &awsapi.Handler{Services: []awsapi.Service{elbv2api.New(e), ebapi.New(e)}, Logger: o.Logger},
 	})
 	consoleLn, err := net.Listen("tcp", cfg.Console.Address)
 	if err != nil {
