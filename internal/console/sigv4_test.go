@@ -11,6 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +26,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/elbow-lb/elbow/internal/console/apiv1"
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
 const (
@@ -334,5 +338,72 @@ func TestCanonicalURIs(t *testing.T) {
 	}
 	if got := canonicalURIs("/a//b/../c/"); len(got) != 2 || got[1] != "/a/c/" {
 		t.Errorf("%q", got)
+	}
+}
+
+// TestSigV4AWSCLI: the real aws CLI (botocore's signer, its own headers
+// and path normalisation: it signs /elbv2/x for /elbv2//x) reaches the
+// handler with the console's key and exits 0; with a wrong secret or
+// another key id it exits as for any service error (254; 255 in CLI v1)
+// printing AWS's code, as it does against AWS.
+func TestSigV4AWSCLI(t *testing.T) {
+	t.Parallel()
+	awsCLI := testutil.RequireProgram(t, "aws")
+	base, q := signedConsole(t, &Credentials{AccessKeyID: sigID, SecretAccessKey: sigSecret})
+	dir := t.TempDir()
+	run := func(id, secret string) (int, string, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, awsCLI, "elbv2", "describe-target-groups", "--names", "web",
+			"--endpoint-url", base+"/elbv2//x", "--region", "us-west-2", "--output", "json")
+		// The test's credentials only: no profile, no instance metadata.
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "AWS_") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env,
+			"AWS_ACCESS_KEY_ID="+id, "AWS_SECRET_ACCESS_KEY="+secret,
+			"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
+			"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
+			"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatalf("running %s: %v", awsCLI, err)
+		}
+		return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
+	}
+	// A service's error exits 254 in CLI v2, 255 in v1 (v1's catch-all)
+	// (https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-returncodes.html,
+	// https://docs.aws.amazon.com/cli/v1/userguide/cli-usage-returncodes.html).
+	version, err := exec.Command(awsCLI, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("aws --version: %v: %s", err, version)
+	}
+	refused := 254
+	if strings.HasPrefix(string(version), "aws-cli/1.") {
+		refused = 255
+	}
+	code, out, errOut := run(sigID, sigSecret)
+	if code != 0 || !strings.Contains(out, `"signed-ok"`) {
+		t.Fatalf("with the console's key: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if got, _ := q.last(); !strings.Contains(got, "Action=DescribeTargetGroups") || !strings.Contains(got, "Names.member.1=web") {
+		t.Errorf("the handler got %q", got)
+	}
+	for _, c := range []struct{ id, secret, code string }{
+		{sigID, sigSecret + "x", "SignatureDoesNotMatch"},
+		{"AKIAIOSFODNN7EXAMPLF", sigSecret, "InvalidClientTokenId"},
+	} {
+		code, _, errOut := run(c.id, c.secret)
+		if code != refused || !strings.Contains(errOut, "An error occurred ("+c.code+")") {
+			t.Errorf("key %s: exit %d, stderr %q; want %d and (%s)", c.id, code, errOut, refused, c.code)
+		}
+		if strings.Contains(errOut, sigSecret) {
+			t.Errorf("the CLI printed the secret: %s", errOut)
+		}
 	}
 }
