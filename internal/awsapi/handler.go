@@ -161,6 +161,15 @@ func (h *Handler) fail(w http.ResponseWriter, ns, id string, err error) {
 	w.Write(b.Bytes())
 }
 
+// WriteError answers e as AWS's ErrorResponse, with a request id, outside
+// a Handler: the console's SigV4 check refuses a call before any service
+// sees it, so the error names no service namespace.
+func WriteError(w http.ResponseWriter, e *Error) {
+	id := requestID()
+	w.Header().Set("X-Amzn-RequestId", id)
+	(&Handler{}).fail(w, "", id, e)
+}
+
 // requestID is a UUID, as AWS's request ids are.
 func requestID() string {
 	var b [16]byte

@@ -10,8 +10,9 @@ import (
 
 // ConsoleCredentials are the access key the console asks of every request
 // when set: HTTP Basic with the access key id as user and the secret as
-// password, and (when the AWS-compatible API lands) SigV4 signatures made
-// with them. The secret is given inline or, so that it need not sit in the
+// password, or an AWS Signature Version 4 made with them (the aws CLI and
+// SDKs with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set to them, any
+// region, signing name elasticloadbalancing or elasticbeanstalk). The secret is given inline or, so that it need not sit in the
 // file, by the name of an environment variable that holds it.
 type ConsoleCredentials struct {
 	AccessKeyID string `yaml:"access_key_id"`

@@ -2,10 +2,11 @@ package console
 
 import (
 	"crypto/subtle"
-	"errors"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/elbow-lb/elbow/internal/awsapi"
 	"github.com/elbow-lb/elbow/internal/config"
 )
 
@@ -26,36 +27,41 @@ func (c Credentials) String() string {
 // authRealm is the realm of the Basic challenge (RFC 7617 section 2).
 const authRealm = `Basic realm="elbow", charset="UTF-8"`
 
-// errSigV4Unsupported answers SigV4-signed requests until they are verified.
-var errSigV4Unsupported = errors.New("AWS Signature Version 4 is not verified by this console yet: send the access key id and secret as HTTP Basic credentials")
-
 // authorize reports whether r carries the console's credentials, and
-// otherwise answers 401 with the challenge. It never logs or echoes what
-// the request sent.
+// otherwise answers the refusal. Two forms are accepted: HTTP Basic (elbow's
+// own commands, browsers) and AWS Signature Version 4 made with the same
+// access key id and secret (the aws CLI and SDKs calling the Query API;
+// sigv4.go). A Query call is refused in AWS's XML ErrorResponse, so that
+// the CLI and SDKs print the code; anything else in the console's JSON.
+// It never logs or echoes what the request sent.
 func (c *Console) authorize(w http.ResponseWriter, r *http.Request) bool {
 	cr := c.o.Credentials
 	if cr == nil {
 		return true
 	}
-	var err error
-	code := "UnrecognizedClientException"
-	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") {
-		// Hook for the AWS-compatible Query API: verify the SigV4 signature
-		// against cr here
-		// (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html).
-		err = c.verifySigV4(r, cr)
+	var e *authError
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, sigv4Algorithm+" ") {
+		e = verifySigV4(r, cr, time.Now())
 	} else if id, secret, ok := r.BasicAuth(); !ok {
-		code = "MissingAuthenticationToken"
-		err = errors.New("this console requires credentials: send its access key id and secret as HTTP Basic credentials (elbow's commands read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+		e = &authError{http.StatusUnauthorized, "MissingAuthenticationToken",
+			"this console requires credentials: send its access key id and secret as HTTP Basic credentials (elbow's commands read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or sign the request with them (AWS Signature Version 4, as the aws CLI and SDKs do)"}
 	} else if !credentialsMatch(cr, id, secret) {
-		err = errors.New("the access key id or secret is not the console's")
+		e = &authError{http.StatusUnauthorized, "UnrecognizedClientException", "the access key id or secret is not the console's"}
 	}
-	if err == nil {
+	if e == nil {
 		return true
 	}
-	c.log.Warn("console request refused: missing or wrong credentials", "path", r.URL.Path, "remote", r.RemoteAddr)
-	w.Header().Set("WWW-Authenticate", authRealm)
-	writeError(w, http.StatusUnauthorized, code, err.Error())
+	c.log.Warn("console request refused: missing or wrong credentials", "code", e.code, "path", r.URL.Path, "remote", r.RemoteAddr)
+	if e.status == http.StatusUnauthorized {
+		// RFC 9110 section 15.5.2: a 401 carries a challenge. A refused
+		// signature is AWS's 403, which carries none.
+		w.Header().Set("WWW-Authenticate", authRealm)
+	}
+	if awsapi.IsCall(r) {
+		awsapi.WriteError(w, &awsapi.Error{Code: e.code, Message: e.message, Status: e.status, Sender: true})
+	} else {
+		writeError(w, e.status, e.code, e.message)
+	}
 	return false
 }
 
@@ -65,11 +71,6 @@ func credentialsMatch(cr *Credentials, id, secret string) bool {
 	idOK := subtle.ConstantTimeCompare([]byte(id), []byte(cr.AccessKeyID))
 	secretOK := subtle.ConstantTimeCompare([]byte(secret), []byte(cr.SecretAccessKey))
 	return idOK&secretOK == 1
-}
-
-// verifySigV4 is where SigV4 verification of Query API calls goes.
-func (c *Console) verifySigV4(*http.Request, *Credentials) error {
-	return errSigV4Unsupported
 }
 
 // CredentialsFrom converts a validated console.credentials block; nil stays nil.
