@@ -64,7 +64,10 @@ func TestAWSCLIAgainstTheReferenceScenario(t *testing.T) {
 	t.Parallel()
 	requireDjango(t)
 	testutil.RequireProgram(t, debianAWS)
-	yaml := strings.Replace(djangoYAML(t, "1", "200", freePort(t), freePort(t), freePort(t)), "deregistration_delay: 1", "deregistration_delay: 5", 1)
+	yaml := strings.Replace(djangoYAML(t, "1", "200", freePort(t), freePort(t), freePort(t)), "deregistration_delay: 1", "deregistration_delay: 5", 1) +
+		// A short launch grace, so enhanced health judges the instances
+		// within the test rather than after Beanstalk's minutes.
+		"enhanced_health: {launch_grace_period: 10}\n"
 	p := startUp(t, yaml)
 	p.waitFor(t, `is up`, 30*time.Second)
 	p.waitForN(t, `in web: unhealthy \(Target\.ResponseCodeMismatch: Health checks failed with these codes: \[301\]\)`, 2, 40*time.Second)
@@ -93,8 +96,12 @@ func TestAWSCLIAgainstTheReferenceScenario(t *testing.T) {
 		HealthStatus, Status, Color string
 		Causes                      []string
 	}
-	awsJSON(t, endpoint, &envHealth, "elasticbeanstalk", "describe-environment-health", "--environment-name", "django-shop", "--attribute-names", "All")
-	if envHealth.Color != "Red" || len(envHealth.Causes) == 0 {
+	// Enhanced health turns Severe once its first windows are in.
+	severe := testutil.Poll(60*time.Second, func() bool {
+		awsJSON(t, endpoint, &envHealth, "elasticbeanstalk", "describe-environment-health", "--environment-name", "django-shop", "--attribute-names", "All")
+		return envHealth.HealthStatus == "Severe"
+	})
+	if !severe || envHealth.Color != "Red" || envHealth.Status != "Ready" || !contains(envHealth.Causes, "ELB health is failing or not available for all instances.") {
 		t.Errorf("describe-environment-health before the fix: %+v", envHealth)
 	}
 
