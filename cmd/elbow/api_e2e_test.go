@@ -128,6 +128,18 @@ func TestAWSCLIAgainstTheReferenceScenario(t *testing.T) {
 		t.Errorf("describe-environment-health after the fix: %+v", envHealth)
 	}
 
+	// The environment's events, lifecycle and health, newest first.
+	var events struct{ Events []struct{ Message, Severity string } }
+	awsJSON(t, endpoint, &events, "elasticbeanstalk", "describe-events", "--environment-name", "django-shop")
+	var added, transitioned bool
+	for _, e := range events.Events {
+		added = added || strings.HasPrefix(e.Message, "Added instance [i-")
+		transitioned = transitioned || strings.HasPrefix(e.Message, "Environment health has transitioned from ")
+	}
+	if !added || !transitioned {
+		t.Errorf("describe-events lacks the lifecycle or health events: %+v", events.Events)
+	}
+
 	// Deregistration drains, registration brings the target back.
 	id := health.TargetHealthDescriptions[0].Target.Id
 	if _, errOut, code := awsCLI(t, endpoint, "elbv2", "deregister-targets", "--target-group-arn", tg, "--targets", "Id="+id); code != 0 {

@@ -174,10 +174,20 @@ func newEnv(ctx context.Context, cfg *config.Config, o Options) (e *Env, runCtx 
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e = &Env{
-		cfg: cfg, region: cfg.Region, log: o.Logger, events: o.Events, cancel: cancel,
+		cfg: cfg, region: cfg.Region, log: o.Logger, cancel: cancel,
 		groups: proxy.Groups{}, imds: map[string]*http.Server{}, imdsServers: map[string]*imds.Server{},
 		attachments: map[string]*vpc.Attachment{}, targets: map[string]healthcheck.Target{},
 		runCtx: runCtx, opts: o, groupStop: map[string]context.CancelFunc{}, started: time.Now(),
+	}
+	e.events = func(ev Event) {
+		o.Events(ev)
+		// The environment's own events join the monitor's history, so the
+		// console and DescribeEvents list them beside the health
+		// transitions, as Beanstalk's event list does; target health
+		// changes are elbow's detail, not Beanstalk events.
+		if ev.Source == SourceInstance || ev.Source == SourceConfig {
+			e.monitor.Record(ev.Time, "", ev.Severity, ev.Message)
+		}
 	}
 	e.watcher = e.newWatcher()
 	// The monitor's transitions reach the user as events (runMonitor); its
@@ -232,6 +242,9 @@ func (e *Env) runMonitor() {
 			case ev, ok := <-sub.C:
 				if !ok {
 					return
+				}
+				if ev.From == "" && ev.To == "" {
+					continue // recorded by e.events, which showed it already
 				}
 				e.events(Event{Time: ev.EventDate, Source: SourceHealth, Severity: ev.Severity, Message: ev.Message})
 			}

@@ -137,3 +137,14 @@ func (s *subscribers) publish(events []Event) {
 func eventsSince(t time.Time) func(Event) bool {
 	return func(e Event) bool { return e.EventDate.After(t) }
 }
+
+// Record keeps an event that is not a health transition (an instance
+// launched, a deployment step, a configuration change), so that
+// DescribeEvents and the console list every event of the environment, as
+// Beanstalk's do. Subscribers get it too; From and To are empty.
+func (m *Monitor) Record(date time.Time, instanceID, severity, message string) {
+	m.mu.Lock()
+	e := m.events.add(Event{EventDate: date, EnvironmentName: m.name, InstanceId: instanceID, Severity: severity, Message: message})
+	m.mu.Unlock()
+	m.subs.publish([]Event{e})
+}

@@ -158,10 +158,10 @@ func TestFleetEnvironment(t *testing.T) {
 	}
 }
 
-// TestRestartAppServerNeedsTheEnvironmentsMethod: an environment without
-// RestartAppServer (environment.Env today) is told so, not silently
-// answered.
-func TestRestartAppServerNeedsTheEnvironmentsMethod(t *testing.T) {
+// TestRestartAppServerRestartsTheRealProcess: environment.Env restarts
+// each instance's app in place (SIGTERM; the fleet starts it again), as
+// Beanstalk's RestartAppServer does; the instance keeps its id.
+func TestRestartAppServerRestartsTheRealProcess(t *testing.T) {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -169,6 +169,15 @@ func TestRestartAppServerNeedsTheEnvironmentsMethod(t *testing.T) {
 	ips := []string{"127.0.0.2"}
 	yaml := strings.Replace(fleetYAML, "min: 1\n  max: 2", "min: 1\n  max: 1", 1)
 	env := startEnv(t, fmt.Sprintf(yaml, self, appEnv, testutil.FreePortOnAll(t, ips...), testutil.FreePortOnAll(t, ips...), freePort(t)))
-	_, err = client(t, env).RestartAppServer(ctx(t), &eb.RestartAppServerInput{EnvironmentName: aws.String("ebapi-fleet")})
-	apiError(t, err, "InvalidParameterValue", "cannot restart them")
+	before := env.Instances()
+	if len(before) != 1 || before[0].PID == 0 {
+		t.Fatalf("instances: %+v", before)
+	}
+	if _, err := client(t, env).RestartAppServer(ctx(t), &eb.RestartAppServerInput{EnvironmentName: aws.String("ebapi-fleet")}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 15*time.Second, func() bool {
+		now := env.Instances()
+		return len(now) == 1 && now[0].ID == before[0].ID && now[0].PID != 0 && now[0].PID != before[0].PID && now[0].Restarts >= 1
+	}, "the instance's app restarted with a new process, same instance")
 }
