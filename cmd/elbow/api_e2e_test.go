@@ -129,7 +129,9 @@ func TestAWSCLIAgainstTheReferenceScenario(t *testing.T) {
 	}
 
 	// The environment's events, lifecycle and health, newest first.
-	var events struct{ Events []struct{ Message, Severity string } }
+	var events struct {
+		Events []struct{ Message, Severity string }
+	}
 	awsJSON(t, endpoint, &events, "elasticbeanstalk", "describe-events", "--environment-name", "django-shop")
 	var added, transitioned bool
 	for _, e := range events.Events {
