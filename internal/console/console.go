@@ -99,7 +99,8 @@ type Options struct {
 	// an unknown instance. nil: the environment launches no instances.
 	Logs func(id string, n int) (lines []string, file string, ok bool)
 	// Credentials, when set, are required of every request: HTTP Basic
-	// with the access key id as user and the secret as password; 401
+	// with the access key id as user and the secret as password, or a
+	// SigV4 signature made with them; 401 (403 for a wrong signature)
 	// otherwise. nil: any request is answered (loopback only).
 	Credentials *Credentials
 	// QueryAPI answers AWS Query protocol calls (a POST with a form body,

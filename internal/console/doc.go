@@ -49,8 +49,10 @@
 // Options.AllowAnyHost is set. On loopback it answers any local process;
 // with Options.Credentials (console.credentials in elbow.yaml, which a
 // console beyond loopback must have) every request, page, API and /metrics
-// alike, must carry the access key id and secret as HTTP Basic credentials,
-// else 401 with a Basic challenge (auth.go).
+// alike, must carry the access key id and secret, as HTTP Basic credentials
+// or as an AWS Signature Version 4 made with them (sigv4.go: the aws CLI and
+// SDKs calling the Query API), else 401 with a Basic challenge, or 403 for a
+// wrong signature (auth.go).
 //
 // # Metrics
 //
