@@ -199,7 +199,9 @@ func watchConfig(ctx context.Context, env *environment.Env, path string, say fun
 			}
 			continue
 		}
-		applied, err := env.Reload(ctx, next)
+		// ReloadFile, not Reload: it says first which change made through
+		// the API or the console the file would undo.
+		applied, err := env.ReloadFile(ctx, next)
 		if err != nil && len(applied) > 0 {
 			say("elbow: reloaded %s: applied %s; then failed: %v", path, strings.Join(applied, "; "), err)
 			continue

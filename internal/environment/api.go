@@ -90,3 +90,17 @@ func (e *Env) RestartAppServer(ctx context.Context, instanceID string) error {
 	}
 	return syscall.Kill(st.PID, syscall.SIGTERM)
 }
+
+// modifyHealthCheckAndFile is the console's PATCH of a target group's
+// health check: applied live, then written into the environment's file as
+// an API change is, so a reload of the file does not silently undo it.
+func (e *Env) modifyHealthCheckAndFile(group string, hc config.HealthCheck, delay *int) error {
+	e.file.mu.Lock()
+	defer e.file.mu.Unlock()
+	cur := e.Config()
+	if err := e.ModifyHealthCheck(group, hc, delay); err != nil {
+		return err
+	}
+	e.writeBack(cur, e.Config())
+	return nil
+}

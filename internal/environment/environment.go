@@ -139,7 +139,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 
 	e.console = console.New(console.Options{
 		Health: e.monitor, TargetGroups: e.consoleGroups, Diagnose: e.diagnosis,
-		Instance: e.instanceInfo, ModifyHealthCheck: e.ModifyHealthCheck, Logs: e.instanceLog,
+		Instance: e.instanceInfo, ModifyHealthCheck: e.modifyHealthCheckAndFile, Logs: e.instanceLog,
 		Logger: o.Logger, Credentials: console.CredentialsFrom(cfg.Console.Credentials),
 		QueryAPI: &awsapi.Handler{Services: []awsapi.Service{elbv2api.New(e), ebapi.New(e)}, Logger: o.Logger},
 	})

@@ -144,3 +144,29 @@ func TestUpdateNoFile(t *testing.T) {
 		t.Error("Update created the file")
 	}
 }
+
+// TestConsoleModifyWritesBack: the console's PATCH of a health check (what
+// elbow modify-target-group and the page send) is written into the file too,
+// so a reload of the file does not silently undo it.
+func TestConsoleModifyWritesBack(t *testing.T) {
+	f := start(t, commentedYAML)
+	hc := f.env.Config().TargetGroup("web").HealthCheck
+	hc.Matcher = "200-302"
+	if err := f.env.modifyHealthCheckAndFile("web", hc, nil); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(f.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `matcher: "200-302" # for now`) {
+		t.Fatalf("the file does not have the console's matcher:\n%s", data)
+	}
+	next, err := config.Load(f.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if applied, err := f.env.ReloadFile(context.Background(), next); err != nil || len(applied) > 0 {
+		t.Errorf("reload of the written file: applied %q, %v; want nothing", applied, err)
+	}
+}
