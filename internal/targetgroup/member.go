@@ -29,7 +29,7 @@ type Member struct {
 	// change of the group's slow_start.duration_seconds reaches targets
 	// that turn healthy afterwards, not one ramping up.
 	slowStartLen time.Duration
-	registered   uint64    // registration order, for Describe
+	registered   uint64 // registration order, for Describe
 	timer        *time.Timer
 }
 
