@@ -43,10 +43,11 @@ type Change struct {
 //
 // Restart marks what the running parts read only when they start: the
 // instances are launched with their command, port, environment and metadata
-// service; the listeners' connection handling is built with the load
-// balancer's settings and the access log; the console listens on its address;
-// the monitor is built with the enhanced-health thresholds; a target group's
-// balancer is built with its protocol, port, slow start and algorithm.
+// service; the console listens on its address; the monitor is built with the
+// enhanced-health thresholds; a target group's balancer is built with its
+// protocol and port. The load balancer attributes and the target group
+// attributes that AWS changes live (ModifyLoadBalancerAttributes,
+// ModifyTargetGroupAttributes) are Live here too.
 var policy = map[string]Apply{
 	"Config.Name":         Restart,
 	"Config.Region":       Restart,
@@ -71,12 +72,12 @@ var policy = map[string]Apply{
 	"MetadataOptions.HTTPPutResponseHopLimit": Restart,
 
 	"LoadBalancer.Name":                    Restart,
-	"LoadBalancer.IdleTimeout":             Restart,
-	"LoadBalancer.DropInvalidHeaderFields": Restart,
-	"LoadBalancer.DesyncMitigationMode":    Restart,
+	"LoadBalancer.IdleTimeout":             Live,
+	"LoadBalancer.DropInvalidHeaderFields": Live,
+	"LoadBalancer.DesyncMitigationMode":    Live,
 	"LoadBalancer.PublicHost":              Restart,
-	"AccessLogs.Enabled":                   Restart,
-	"AccessLogs.Path":                      Restart,
+	"AccessLogs.Enabled":                   Live,
+	"AccessLogs.Path":                      Live,
 
 	"Console.Address":                       Restart,
 	"Console.Credentials":                   Restart,
@@ -101,8 +102,8 @@ var policy = map[string]Apply{
 	"TargetGroup.Protocol":                   Restart,
 	"TargetGroup.Port":                       Restart,
 	"TargetGroup.DeregistrationDelay":        Live,
-	"TargetGroup.SlowStart":                  Restart,
-	"TargetGroup.LoadBalancingAlgorithmType": Restart,
+	"TargetGroup.SlowStart":                  Live,
+	"TargetGroup.LoadBalancingAlgorithmType": Live,
 	"HealthCheck.Enabled":                    Live,
 	"HealthCheck.Path":                       Live,
 	"HealthCheck.Port":                       Live,

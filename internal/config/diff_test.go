@@ -154,7 +154,9 @@ func TestDiff(t *testing.T) {
 		{"health check", func(c *Config) { c.TargetGroups[0].HealthCheck.Interval = 10 },
 			[]string{"target_groups[web].health_check.interval HealthCheck.Interval live"}},
 		{"slow start", func(c *Config) { c.TargetGroups[1].SlowStart = 30 },
-			[]string{"target_groups[api].slow_start TargetGroup.SlowStart restart"}},
+			[]string{"target_groups[api].slow_start TargetGroup.SlowStart live"}},
+		{"algorithm", func(c *Config) { c.TargetGroups[1].LoadBalancingAlgorithmType = "least_outstanding_requests" },
+			[]string{"target_groups[api].load_balancing_algorithm_type TargetGroup.LoadBalancingAlgorithmType live"}},
 		{"group added", func(c *Config) { c.TargetGroups = append(c.TargetGroups, TargetGroup{Name: "new"}) },
 			[]string{"target_groups[new] Config.TargetGroups live"}},
 		{"groups reordered", func(c *Config) { c.TargetGroups[0], c.TargetGroups[1] = c.TargetGroups[1], c.TargetGroups[0] }, nil},
@@ -169,7 +171,16 @@ func TestDiff(t *testing.T) {
 		}, []string{"listeners[0].default_action.type Action.Type live", "listeners[0].default_action.target_group Action.TargetGroup live",
 			"listeners[0].default_action.fixed_response Action.FixedResponse live"}},
 		{"load balancer", func(c *Config) { c.LoadBalancer.AccessLogs.Path = "access.log" },
-			[]string{"load_balancer.access_logs.path AccessLogs.Path restart"}},
+			[]string{"load_balancer.access_logs.path AccessLogs.Path live"}},
+		{"load balancer attributes", func(c *Config) {
+			c.LoadBalancer.IdleTimeout, c.LoadBalancer.DropInvalidHeaderFields = 5, true
+			c.LoadBalancer.DesyncMitigationMode, c.LoadBalancer.AccessLogs.Enabled = "strictest", true
+		}, []string{"load_balancer.idle_timeout LoadBalancer.IdleTimeout live",
+			"load_balancer.access_logs.enabled AccessLogs.Enabled live",
+			"load_balancer.drop_invalid_header_fields LoadBalancer.DropInvalidHeaderFields live",
+			"load_balancer.desync_mitigation_mode LoadBalancer.DesyncMitigationMode live"}},
+		{"public host", func(c *Config) { c.LoadBalancer.PublicHost = "www.example.org" },
+			[]string{"load_balancer.public_host LoadBalancer.PublicHost restart"}},
 		{"console address", func(c *Config) { c.Console.Address = "127.0.0.1:9000" }, []string{"console.address Console.Address restart"}},
 		{"secret", func(c *Config) { cr := *c.Console.Credentials; cr.SecretAccessKey = "x"; c.Console.Credentials = &cr },
 			[]string{"console.credentials.secret_access_key ConsoleCredentials.SecretAccessKey restart"}},

@@ -1,6 +1,7 @@
 package environment
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,14 +10,17 @@ import (
 
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/console"
+	"github.com/elbow-lb/elbow/internal/proxy"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
 
 // ErrNeedsRestart marks a change that cannot apply to a running environment.
 var ErrNeedsRestart = errors.New("needs a restart of elbow up")
 
-// Reload applies a new, validated config to the running environment: health
-// check settings, deregistration delays, listeners (added, removed, their
+// Reload applies a new, validated config to the running environment: the
+// load balancer's attributes (idle timeout, access logs, invalid header
+// fields, desync mitigation mode), health check settings, deregistration
+// delays, slow start and algorithms, listeners (added, removed, their
 // rules and actions), target groups, and the instance count. It checks the whole change first:
 // if any part cannot apply live, nothing is applied and the error lists
 // every such part (errors.Is ErrNeedsRestart), so the running environment is
@@ -31,6 +35,18 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 	}
 
 	var applied []string
+	// The load balancer's attributes first: an access log that cannot be
+	// opened is an error before anything changes.
+	if touched(diff, "load_balancer") {
+		a, err := proxy.AttributesOf(next)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.proxy.SetAttributes(a); err != nil {
+			return nil, fmt.Errorf("load_balancer: %w", err)
+		}
+		applied = append(applied, describeAttributes(diff, next.LoadBalancer)...)
+	}
 	// New target groups first, so that routes can point at them. The map
 	// holds next's groups only: a removed group leaves Groups (and the
 	// console's list) with its checker.
@@ -85,6 +101,14 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 			g.SetDeregistrationDelay(time.Duration(tg.DeregistrationDelay) * time.Second)
 			applied = append(applied, fmt.Sprintf("target group %s deregistration delay: %d s", tg.Name, tg.DeregistrationDelay))
 		}
+		if touched(diff, at+".slow_start") {
+			g.SetSlowStart(time.Duration(tg.SlowStart) * time.Second)
+			applied = append(applied, fmt.Sprintf("target group %s slow start: %d s", tg.Name, tg.SlowStart))
+		}
+		if touched(diff, at+".load_balancing_algorithm_type") {
+			g.SetAlgorithm(targetgroup.Algorithm(tg.LoadBalancingAlgorithmType))
+			applied = append(applied, fmt.Sprintf("target group %s load balancing algorithm: %s", tg.Name, g.Algorithm()))
+		}
 	}
 	for _, tg := range cur.TargetGroups {
 		if next.TargetGroup(tg.Name) == nil {
@@ -105,6 +129,29 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 		applied = append(applied, fmt.Sprintf("instances: min %d, max %d", next.Instances.Min, next.Instances.Max))
 	}
 	return applied, nil
+}
+
+// describeAttributes says which load balancer attributes a reload applied,
+// with their new values.
+func describeAttributes(diff []config.Change, lb config.LoadBalancer) []string {
+	var out []string
+	if touched(diff, "load_balancer.idle_timeout") {
+		out = append(out, fmt.Sprintf("load balancer idle timeout: %d s", lb.IdleTimeout))
+	}
+	if touched(diff, "load_balancer.drop_invalid_header_fields") {
+		out = append(out, fmt.Sprintf("load balancer drop invalid header fields: %t", lb.DropInvalidHeaderFields))
+	}
+	if touched(diff, "load_balancer.desync_mitigation_mode") {
+		out = append(out, "load balancer desync mitigation mode: "+lb.DesyncMitigationMode)
+	}
+	if touched(diff, "load_balancer.access_logs") {
+		if lb.AccessLogs.Enabled {
+			out = append(out, "load balancer access logs: enabled, to "+cmp.Or(lb.AccessLogs.Path, "-"))
+		} else {
+			out = append(out, "load balancer access logs: disabled")
+		}
+	}
+	return out
 }
 
 // needsRestart lists every change that cannot apply live, one error each

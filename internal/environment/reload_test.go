@@ -1,9 +1,15 @@
 package environment
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -145,10 +151,6 @@ func TestReloadNeedsRestart(t *testing.T) {
 		{"instances.env", func(c *config.Config) { c.Instances.Env = map[string]string{"A": "1"} }},
 		{"instances.log_dir", func(c *config.Config) { c.Instances.LogDir = "logs" }},
 		{"instances.metadata_options.http_tokens", func(c *config.Config) { c.Instances.MetadataOptions.HTTPTokens = "required" }},
-		{"load_balancer.idle_timeout", func(c *config.Config) { c.LoadBalancer.IdleTimeout = 5 }},
-		{"load_balancer.access_logs.enabled", func(c *config.Config) { c.LoadBalancer.AccessLogs.Enabled = true }},
-		{"load_balancer.drop_invalid_header_fields", func(c *config.Config) { c.LoadBalancer.DropInvalidHeaderFields = true }},
-		{"load_balancer.desync_mitigation_mode", func(c *config.Config) { c.LoadBalancer.DesyncMitigationMode = "strictest" }},
 		{"load_balancer.public_host", func(c *config.Config) { c.LoadBalancer.PublicHost = "www.example.org" }},
 		{"console.address", func(c *config.Config) { c.Console.Address = "127.0.0.1:1" }},
 		{"console.credentials", func(c *config.Config) {
@@ -159,10 +161,6 @@ func TestReloadNeedsRestart(t *testing.T) {
 		{"enhanced_health.cpu.warning", func(c *config.Config) { c.EnhancedHealth.CPU.Warning = 80 }},
 		{"target_groups[web].protocol", func(c *config.Config) { c.TargetGroups[0].Protocol = "HTTPS" }},
 		{"target_groups[web].port", func(c *config.Config) { c.TargetGroups[0].Port = 9000 }},
-		{"target_groups[web].slow_start", func(c *config.Config) { c.TargetGroups[0].SlowStart = 30 }},
-		{"target_groups[web].load_balancing_algorithm_type", func(c *config.Config) {
-			c.TargetGroups[0].LoadBalancingAlgorithmType = "least_outstanding_requests"
-		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.key, func(t *testing.T) {
@@ -247,5 +245,55 @@ func TestModifyHealthCheck(t *testing.T) {
 	err := f.env.ModifyHealthCheck("nope", hc, nil)
 	if !errors.Is(err, console.ErrTargetGroupNotFound) || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("unknown group: %v, want console.ErrTargetGroupNotFound naming it", err)
+	}
+}
+
+// TestReloadLoadBalancerAttributes: the load balancer and target group
+// attributes AWS changes live (ModifyLoadBalancerAttributes,
+// ModifyTargetGroupAttributes) apply to the running environment: the access
+// log appears beside the config, a request with both framings gets 400 in
+// strictest mode, the group takes its new algorithm and slow start. An
+// access log path that cannot be opened changes nothing.
+func TestReloadLoadBalancerAttributes(t *testing.T) {
+	f := start(t, baseYAML)
+	bad := f.parse(t, baseYAML+"load_balancer:\n  access_logs: {enabled: true, path: missing/access.log}\n  idle_timeout: 5\n")
+	before := f.env.Config()
+	if applied, err := f.env.Reload(context.Background(), bad); err == nil || !strings.Contains(err.Error(), "missing") || applied != nil {
+		t.Fatalf("an access log that cannot be opened: applied %q, err %v", applied, err)
+	}
+	if f.env.Config() != before {
+		t.Fatal("the config was replaced by a reload that failed")
+	}
+
+	withAttrs := strings.Replace(baseYAML, "{path: /health}", "{path: /health}\n    slow_start: 30\n    load_balancing_algorithm_type: weighted_random", 1) +
+		"load_balancer:\n  access_logs: {enabled: true, path: access.log}\n  desync_mitigation_mode: strictest\n  idle_timeout: 5\n  drop_invalid_header_fields: true\n"
+	applied := reload(t, f, f.parse(t, withAttrs))
+	wantApplied(t, applied, "load balancer idle timeout: 5 s", "load balancer drop invalid header fields: true",
+		"load balancer desync mitigation mode: strictest", "load balancer access logs: enabled, to access.log",
+		"target group web slow start: 30 s", "target group web load balancing algorithm: weighted_random")
+	g := f.env.Group("web")
+	if g.Algorithm() != "weighted_random" || g.SlowStart() != 30*time.Second {
+		t.Errorf("group after the reload: algorithm %s, slow start %v", g.Algorithm(), g.SlowStart())
+	}
+	wantAnswer(t, f.url("listen")+"/logged", 200, "web")
+
+	nc, err := net.DialTimeout("tcp", "127.0.0.1:"+f.vars["listen"], 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(nc, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+	res, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil || res.StatusCode != 400 {
+		t.Fatalf("strictest, reloaded: a request with both framings got %v %v, want 400", res, err)
+	}
+
+	// Disabled again: the file keeps what it had.
+	wantApplied(t, reload(t, f, f.parse(t, baseYAML)), "load balancer access logs: disabled")
+	wantAnswer(t, f.url("listen")+"/after", 200, "web")
+	log, err := os.ReadFile(filepath.Join(filepath.Dir(f.file), "access.log"))
+	if err != nil || !strings.Contains(string(log), "/logged") || strings.Contains(string(log), "/after") {
+		t.Errorf("access log %q (%v): want /logged and not /after", log, err)
 	}
 }

@@ -32,7 +32,7 @@ func (l *Listener) forward(ex *exchange, r *http.Request, a *action) {
 	if v := r.Header["X-Amzn-Trace-Id"]; len(v) > 0 {
 		existing = v[0]
 	}
-	if sw, ok := ex.w.(scratchWriter); ok && !l.p.keepsStrings() {
+	if sw, ok := ex.w.(scratchWriter); ok && !ex.attrs.keepsStrings() {
 		// In the connection's buffer, not a new string: nothing keeps the
 		// value past the request (see keepsStrings).
 		b := appendTraceID(sw.scratch(), existing, ex.start)

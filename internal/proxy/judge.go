@@ -21,7 +21,7 @@ func (p *Proxy) judge(head string, r *h1.Request) (verdict, h1.Outcome) {
 	// Empty lines before the request line are allowed (RFC 9112 section
 	// 2.2) and not passed on: the classification starts after them.
 	v.desync = desync.ClassifyHead(head[h1.LeadingEmptyLines(head):])
-	v.action = p.o.DesyncMode.Action(v.desync.Class)
+	v.action = p.attrs.Load().desync.Action(v.desync.Class)
 	o := r.Parse(head)
 	switch {
 	case v.action == desync.Block:

@@ -45,14 +45,18 @@ func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error
 		return nil, err
 	}
 	l.table.Store(t)
+	// net/http reads these fields unsynchronised while it serves: they
+	// stay as the listener was built with (docs/load-balancer.md, "Idle
+	// timeout").
+	idle := p.attrs.Load().idle
 	l.srv = &http.Server{
 		Handler:           l,
-		ReadHeaderTimeout: p.o.IdleTimeout,
+		ReadHeaderTimeout: idle,
 		// HTTP/1.x heads are bounded by the gate first; this bounds
 		// HTTP/2's header lists (SETTINGS_MAX_HEADER_LIST_SIZE, 431 above
 		// it) to the same 64 K.
 		MaxHeaderBytes: h1.MaxHead,
-		IdleTimeout:    p.o.IdleTimeout,
+		IdleTimeout:    idle,
 		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if g, ok := c.(*gatedConn); ok {

@@ -119,7 +119,8 @@ func (l *Listener) newClientConn(nc net.Conn) *clientConn {
 func (c *clientConn) serve() {
 	c.io = rawio.New(c.nc)
 	if rc, ok := c.io.(*rawio.Conn); ok {
-		rc.SetWriteIdleTimeout(c.l.p.o.IdleTimeout)
+		// Per connection: the idle timeout of when it was accepted.
+		rc.SetWriteIdleTimeout(c.l.p.attrs.Load().idle)
 	}
 	pools := &c.l.p.pools
 	if b, ok := pools.read.Get().(*[readBufSize]byte); ok {
@@ -164,8 +165,11 @@ func (c *clientConn) serve() {
 			handedOff = c.handOff()
 			return
 		}
+		// The attributes now, for the whole request (SetAttributes may
+		// change them meanwhile).
+		at := c.l.p.attrs.Load()
 		var head string
-		if c.l.p.keepsStrings() {
+		if at.keepsStrings() {
 			head = string(c.buf[c.r : c.r+n])
 		} else {
 			// The request's strings share buf's bytes: buf is not
@@ -184,7 +188,7 @@ func (c *clientConn) serve() {
 		if c.head.NoHost {
 			c.req.Host = c.l.hostName
 		}
-		if c.l.p.o.DropInvalidHeaderFields {
+		if at.dropInvalid {
 			dropInvalidHeaderFields(c.req.Header)
 		}
 		a, priority := c.l.table.Load().route(&c.req, c.client)
@@ -196,7 +200,7 @@ func (c *clientConn) serve() {
 		if v.closes() {
 			c.req.Close = true
 		}
-		if !c.serveOne(a, priority, &v) {
+		if !c.serveOne(a, priority, &v, at) {
 			return
 		}
 	}
@@ -236,7 +240,7 @@ func (c *clientConn) readHead() (int, bool) {
 			// timeout (net/http's ReadHeaderTimeout), however slowly it
 			// trickles in; a read does not renew that.
 			c.inHead = true
-			c.deadline.At = time.Now().Add(c.l.p.o.IdleTimeout)
+			c.deadline.At = time.Now().Add(c.l.p.attrs.Load().idle)
 			_ = c.nc.SetReadDeadline(c.deadline.At)
 		}
 		n, err := c.io.Read(c.buf[c.w:])
@@ -271,7 +275,7 @@ func (c *clientConn) makeRoom() {
 
 // extendDeadline gives the next read the idle timeout (monotime.IdleDeadline's rule).
 func (c *clientConn) extendDeadline() {
-	if c.deadline.Renew(monotime.Now(c.deadline.At), c.l.p.o.IdleTimeout) {
+	if c.deadline.Renew(monotime.Now(c.deadline.At), c.l.p.attrs.Load().idle) {
 		_ = c.nc.SetReadDeadline(c.deadline.At)
 	}
 }
@@ -361,11 +365,11 @@ func plainTarget(s string) bool {
 
 // serveOne answers the request in c.req; false when the connection is to
 // be closed.
-func (c *clientConn) serveOne(a *action, priority int, v *verdict) (keep bool) {
+func (c *clientConn) serveOne(a *action, priority int, v *verdict, at *attributes) (keep bool) {
 	ex := &c.ex
 	// One clock read, not time.Now's two (monotime.Anchor).
 	start := c.clock.Now()
-	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: start, clientIP: c.clientIP, connTraceID: c.connTraceID}
+	*ex = exchange{Context: c.ctx, w: &c.resp, l: c.l, start: start, clientIP: c.clientIP, connTraceID: c.connTraceID, attrs: at}
 	ex.verdict = *v
 	c.resp.reset(&c.req)
 	defer func() {

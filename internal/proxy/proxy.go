@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"os"
 	"sync"
 	"time"
 
@@ -23,50 +22,35 @@ import (
 )
 
 // New builds the listeners cfg describes over groups (by name); nothing
-// listens until Start.
+// listens until Start. Options' attributes, when set, win over cfg's (tests).
 func New(cfg *config.Config, groups Groups, o Options) (*Proxy, error) {
 	if o.LoadBalancerName == "" {
 		o.LoadBalancerName = cfg.LoadBalancer.Name
 	}
-	if o.IdleTimeout == 0 && cfg.LoadBalancer.IdleTimeout > 0 {
-		o.IdleTimeout = time.Duration(cfg.LoadBalancer.IdleTimeout) * time.Second
-	}
 	if o.Region == "" {
 		o.Region = cfg.Region
 	}
-	o.DropInvalidHeaderFields = o.DropInvalidHeaderFields || cfg.LoadBalancer.DropInvalidHeaderFields
-	if m := cfg.LoadBalancer.DesyncMitigationMode; m != "" && o.DesyncMode == desync.Defensive {
-		mode, err := desync.ParseMode(m)
-		if err != nil {
-			return nil, fmt.Errorf("load_balancer.desync_mitigation_mode: %w", err)
-		}
-		o.DesyncMode = mode
+	a, err := AttributesOf(cfg)
+	if err != nil {
+		return nil, err
 	}
-	var logFile *os.File
-	if o.AccessLog == nil && cfg.LoadBalancer.AccessLogs.Enabled {
-		switch path := cfg.LoadBalancer.AccessLogs.Path; path {
-		case "-", "":
-			o.AccessLog = os.Stdout
-		default:
-			path = cfg.Resolve(path) // beside the config file
-			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-			if err != nil {
-				return nil, fmt.Errorf("access log %s: %w", path, err)
-			}
-			logFile, o.AccessLog = f, f
-		}
+	if o.IdleTimeout != 0 {
+		a.IdleTimeout = o.IdleTimeout
+	}
+	a.DropInvalidHeaderFields = a.DropInvalidHeaderFields || o.DropInvalidHeaderFields
+	if o.DesyncMode != desync.Defensive {
+		a.DesyncMode = o.DesyncMode
 	}
 	p := newProxy(o)
-	p.logFile = logFile
+	// The caller's access log writer, when given, stays (tests).
+	if err := p.setAttributes(a, o.AccessLog == nil); err != nil {
+		p.close()
+		return nil, err
+	}
 	for i, cl := range cfg.Listeners {
 		l, err := p.NewListener(cl, groups)
 		if err != nil {
-			if p.access != nil {
-				p.access.Close()
-			}
-			if logFile != nil {
-				_ = logFile.Close()
-			}
+			p.close()
 			return nil, fmt.Errorf("listener %d (%s:%d): %w", i, cl.Address, cl.Port, err)
 		}
 		p.listeners = append(p.listeners, l)
@@ -74,10 +58,22 @@ func New(cfg *config.Config, groups Groups, o Options) (*Proxy, error) {
 	return p, nil
 }
 
+// close releases what New made when it fails: the access log and its file.
+func (p *Proxy) close() {
+	p.attrMu.Lock()
+	defer p.attrMu.Unlock()
+	if p.accessW != nil {
+		p.accessW.Close()
+	}
+	if p.logFile != nil {
+		_ = p.logFile.Close()
+	}
+}
+
 // newProxy builds a Proxy without listeners.
 func newProxy(o Options) *Proxy {
 	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = 60 * time.Second
+		o.IdleTimeout = defaultIdleTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -96,39 +92,7 @@ func newProxy(o Options) *Proxy {
 	}
 	p := &Proxy{o: o, log: o.Logger, forwarders: map[*targetgroup.Group]*forwarder{}}
 	p.elbID = "app/" + o.LoadBalancerName + "/" + arn.ResourceID(o.LoadBalancerName)
-	dialer := &net.Dialer{
-		// The ALB's connect timeout, 10 s ("Troubleshoot your Application Load Balancers", HTTP 504).
-		Timeout:   10 * time.Second,
-		KeepAlive: 30 * time.Second,
-	}
-	p.transport = &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if o.OnDial != nil {
-				o.OnDial(addr)
-			}
-			dial := dialer.DialContext
-			if o.Dial != nil {
-				dial = o.Dial
-			}
-			c, err := dial(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return &writeIdleConn{Conn: c, idle: o.IdleTimeout}, nil
-		},
-		MaxIdleConns:          0, // no total limit: MaxIdleConnsPerHost bounds each target
-		MaxIdleConnsPerHost:   o.MaxIdleConnsPerTarget,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: o.IdleTimeout,
-		TLSHandshakeTimeout:   10 * time.Second,
-		// The ALB does not verify target certificates: "The load balancer does not validate these certificates" (ALB user guide, "Target groups", routing protocol HTTPS).
-		TLSClientConfig:    &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // ALB semantics
-		DisableCompression: true,
-		// Targets get HTTP/1.1, as from the ALB by default (target group protocol version HTTP1).
-		ForceAttemptHTTP2: false,
-		WriteBufferSize:   8 << 10,
-		ReadBufferSize:    8 << 10,
-	}
+	p.transport.Store(p.newTransport(o.IdleTimeout))
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      rewrite,
 		Transport:    retrier{p},
@@ -141,10 +105,53 @@ func newProxy(o Options) *Proxy {
 	if o.Recorder != nil {
 		p.records = newRecordPump(o.Recorder)
 	}
+	at := &attributes{idle: o.IdleTimeout, dropInvalid: o.DropInvalidHeaderFields, desync: o.DesyncMode}
 	if o.AccessLog != nil {
-		p.access = accesslog.NewWriter(o.AccessLog)
+		p.accessW = accesslog.NewWriter(o.AccessLog)
+		p.accessKey = "writer"
+		at.access = p.accessW
 	}
+	p.attrs.Store(at)
 	return p
+}
+
+// newTransport is the ReverseProxy path's keep-alive transport for an idle
+// timeout.
+func (p *Proxy) newTransport(idle time.Duration) *http.Transport {
+	o := &p.o
+	dialer := &net.Dialer{
+		// The ALB's connect timeout, 10 s ("Troubleshoot your Application Load Balancers", HTTP 504).
+		Timeout:   10 * time.Second,
+		KeepAlive: 30 * time.Second,
+	}
+	return &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if o.OnDial != nil {
+				o.OnDial(addr)
+			}
+			dial := dialer.DialContext
+			if o.Dial != nil {
+				dial = o.Dial
+			}
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &writeIdleConn{Conn: c, idle: idle}, nil
+		},
+		MaxIdleConns:          0, // no total limit: MaxIdleConnsPerHost bounds each target
+		MaxIdleConnsPerHost:   o.MaxIdleConnsPerTarget,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: idle,
+		TLSHandshakeTimeout:   10 * time.Second,
+		// The ALB does not verify target certificates: "The load balancer does not validate these certificates" (ALB user guide, "Target groups", routing protocol HTTPS).
+		TLSClientConfig:    &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // ALB semantics
+		DisableCompression: true,
+		// Targets get HTTP/1.1, as from the ALB by default (target group protocol version HTTP1).
+		ForceAttemptHTTP2: false,
+		WriteBufferSize:   8 << 10,
+		ReadBufferSize:    8 << 10,
+	}
 }
 
 // Listeners returns the listeners, in the order of the config.
@@ -195,14 +202,9 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	}
 	p.unhook = nil
 	p.mu.Unlock()
-	p.transport.CloseIdleConnections()
+	p.transportOf().CloseIdleConnections()
 	p.upstream.CloseIdle()
-	if p.access != nil {
-		p.access.Close()
-	}
-	if p.logFile != nil {
-		_ = p.logFile.Close()
-	}
+	p.close()
 	if p.records != nil {
 		p.records.close()
 	}

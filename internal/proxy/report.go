@@ -11,16 +11,18 @@ import (
 	"github.com/elbow-lb/elbow/internal/proxy/monotime"
 )
 
-// keepsStrings reports whether a request's strings outlive it: the access
-// log writes its entries later, on its own goroutine. Without it the
-// connection loop lets a request's strings share the bytes of its
-// connection's buffers instead of copying them.
-func (p *Proxy) keepsStrings() bool { return p.access != nil }
+// keepsStrings reports whether the strings of a request that begins with
+// attributes a outlive it: the access log writes its entries later, on its
+// own goroutine. Without it the connection loop lets a request's strings
+// share the bytes of its connection's buffers instead of copying them; the
+// request's access log entry is decided by the same a (exchange.attrs).
+func (a *attributes) keepsStrings() bool { return a.access != nil }
 
 // finish hands the response to the recorder and the access log.
 func (l *Listener) finish(ex *exchange, r *http.Request) {
 	p := l.p
-	if p.records == nil && p.access == nil {
+	access := ex.attrs.access
+	if p.records == nil && access == nil {
 		return
 	}
 	end := monotime.Now(ex.start)
@@ -35,8 +37,8 @@ func (l *Listener) finish(ex *exchange, r *http.Request) {
 		}
 		p.records.send(&rec)
 	}
-	if p.access != nil {
-		p.access.Log(l.accessEntry(ex, r, end))
+	if access != nil {
+		access.Log(l.accessEntry(ex, r, end))
 	}
 }
 

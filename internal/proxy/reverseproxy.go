@@ -47,13 +47,15 @@ type retrier struct{ p *Proxy }
 func (rt retrier) RoundTrip(out *http.Request) (*http.Response, error) {
 	ex := out.Context().Value(exchangeKey{}).(*exchange)
 	ex.sentAt = time.Now()
-	res, err := rt.p.transport.RoundTrip(out)
+	// One transport for both tries: SetAttributes may replace it meanwhile.
+	t := rt.p.transportOf()
+	res, err := t.RoundTrip(out)
 	if err != nil && isConnectError(err) {
 		if next, ok := ex.retryTarget(); ok {
 			rt.p.retarget(ex, next)
 			out.URL.Host = next.Addr()
 			ex.sentAt = time.Now()
-			res, err = rt.p.transport.RoundTrip(out)
+			res, err = t.RoundTrip(out)
 		}
 	}
 	ex.headersAt = time.Now()

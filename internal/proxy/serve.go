@@ -8,7 +8,10 @@ import (
 
 // ServeHTTP routes one request.
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{Context: r.Context(), w: w, l: l, start: time.Now(), writeIdle: l.p.o.IdleTimeout}
+	// The attributes now, for the whole request (SetAttributes may change
+	// them meanwhile).
+	at := l.p.attrs.Load()
+	ex := &exchange{Context: r.Context(), w: w, l: l, start: time.Now(), writeIdle: at.idle, attrs: at}
 	client, _ := netip.ParseAddrPort(r.RemoteAddr)
 	ex.clientIP = ipOf(r.RemoteAddr)
 	switch c := r.Context().Value(connTraceKey{}).(type) {
@@ -29,14 +32,14 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		ex.verdict = v
 	}
-	if l.p.o.DropInvalidHeaderFields {
+	if at.dropInvalid {
 		dropInvalidHeaderFields(r.Header)
 	}
 	if r.Host == "" && r.ProtoMajor == 1 && r.ProtoMinor == 0 {
 		r.Host = l.hostName
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &clientBody{ReadCloser: r.Body, ex: ex, rc: http.NewResponseController(w), idle: l.p.o.IdleTimeout}
+		r.Body = &clientBody{ReadCloser: r.Body, ex: ex, rc: http.NewResponseController(w), idle: at.idle}
 	}
 	a, priority := l.table.Load().route(r, client.Addr())
 	l.serve(ex, r, a, priority)

@@ -88,14 +88,23 @@ type Options struct {
 type Proxy struct {
 	o         Options
 	log       *slog.Logger
-	transport *http.Transport
+	transport atomic.Pointer[http.Transport] // transportOf
 	rp        *httputil.ReverseProxy
 	upstream  *upstream.Client
 	records   *recordPump
-	access    *accesslog.Writer
-	logFile   *os.File // the access log file New opened, closed at Shutdown
 	elbID     string
 	pools     connPools
+
+	// attrs are the load balancer attributes now (attributes.go); attrMu
+	// serialises their changes, and guards accessW (the one access log
+	// writer, made when access logs are first enabled, closed at
+	// Shutdown), logFile (the file it writes to, when the proxy opened
+	// it) and accessKey (accessLogKey of its output).
+	attrs     atomic.Pointer[attributes]
+	attrMu    sync.Mutex
+	accessW   *accesslog.Writer
+	logFile   *os.File
+	accessKey string
 
 	// lmu guards listeners, which Reconfigure replaces.
 	lmu       sync.Mutex
@@ -293,6 +302,9 @@ type exchange struct {
 	// cut, as the ALB cuts a connection with no data sent or received.
 	writeIdle     time.Duration
 	writeDeadline monotime.IdleDeadline
+	// attrs are the load balancer attributes the request began with: its
+	// access log entry goes where they say (attributes.go).
+	attrs *attributes
 }
 
 type gateState uint8

@@ -49,8 +49,6 @@ type Group struct {
 	name      string
 	protocol  string
 	port      int
-	algorithm Algorithm
-	slowStart time.Duration
 	log       *slog.Logger
 	now       func() time.Time
 	reporters []healthcheck.Reporter
@@ -59,7 +57,11 @@ type Group struct {
 	snap atomic.Pointer[snapshot]
 	next atomic.Uint64 // round-robin cursor, and the tie-breaker of least outstanding
 
-	mu         sync.Mutex
+	mu sync.Mutex
+	// algorithm and slowStart change live (SetAlgorithm, SetSlowStart);
+	// selection reads the algorithm from the snapshot.
+	algorithm  Algorithm
+	slowStart  time.Duration
 	members    map[string]*Member
 	seq        uint64
 	deregDelay time.Duration
@@ -141,7 +143,7 @@ func New(tg config.TargetGroup, o Options) (*Group, error) {
 		Prober: o.Prober, Reporter: g, Observer: observer, Logger: g.log,
 		FirstProbeJitter: o.FirstProbeJitter,
 	})
-	g.snap.Store(&snapshot{})
+	g.snap.Store(&snapshot{algorithm: alg})
 	return g, nil
 }
 
@@ -163,7 +165,40 @@ func (g *Group) Protocol() string { return g.protocol }
 func (g *Group) Port() int { return g.port }
 
 // Algorithm is the group's load-balancing algorithm.
-func (g *Group) Algorithm() Algorithm { return g.algorithm }
+func (g *Group) Algorithm() Algorithm { return g.snap.Load().algorithm }
+
+// SetAlgorithm changes the load-balancing algorithm of the running group,
+// as ModifyTargetGroupAttributes does on AWS (load_balancing.algorithm.type):
+// every selection made afterwards uses it. The value is trusted (validated
+// by the caller).
+func (g *Group) SetAlgorithm(a Algorithm) {
+	if a == "" {
+		a = RoundRobin
+	}
+	g.mu.Lock()
+	g.algorithm = a
+	g.rebuildLocked()
+	g.mu.Unlock()
+}
+
+// SlowStart is the slow start duration in force (0: off).
+func (g *Group) SlowStart() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.slowStart
+}
+
+// SetSlowStart changes slow_start.duration_seconds of the running group:
+// targets that turn healthy afterwards ramp up over d (none when 0); a
+// target already in slow start finishes the ramp it began, as on AWS,
+// where "the load balancer starts to send [a target] a linearly increasing
+// share" when it becomes healthy
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#slow-start-mode).
+func (g *Group) SetSlowStart(d time.Duration) {
+	g.mu.Lock()
+	g.slowStart = d
+	g.mu.Unlock()
+}
 
 // Run probes the targets until ctx ends.
 func (g *Group) Run(ctx context.Context) { g.checker.Run(ctx) }
@@ -288,7 +323,7 @@ func (g *Group) SetHealth(t healthcheck.Target, h healthcheck.TargetHealth) {
 	case h.State == healthcheck.StateHealthy && was.State != healthcheck.StateHealthy && g.slowStart > 0:
 		now := g.now()
 		if g.healthyOutOfSlowStartLocked(m, now) {
-			m.slowStartEnd = now.Add(g.slowStart)
+			m.slowStartEnd, m.slowStartLen = now.Add(g.slowStart), g.slowStart
 		}
 	case h.State != healthcheck.StateHealthy:
 		m.slowStartEnd = time.Time{}

@@ -337,3 +337,61 @@ func TestOnExpireUnregister(t *testing.T) {
 		t.Fatalf("the unregistered hook was called %d times; want once, before it was unregistered", n)
 	}
 }
+
+// TestSetAlgorithmLive: the algorithm changes on a running group
+// (ModifyTargetGroupAttributes load_balancing.algorithm.type): the next
+// selections use it.
+func TestSetAlgorithmLive(t *testing.T) {
+	g := newGroup(t, nil, Options{})
+	a, b := target(1), target(2)
+	g.Register(a)
+	g.Register(b)
+	busy := g.Pick(nil) // one request held on one target
+	// Round robin ignores it: the next two picks take both targets.
+	if x, y := g.Pick(nil), g.Pick(nil); x == y {
+		t.Fatalf("round robin picked %v twice", x.Target())
+	} else {
+		x.Release()
+		y.Release()
+	}
+	g.SetAlgorithm(LeastOutstandingRequests)
+	if g.Algorithm() != LeastOutstandingRequests {
+		t.Fatalf("Algorithm() = %q after SetAlgorithm", g.Algorithm())
+	}
+	for range 10 {
+		m := g.Pick(nil)
+		if m == busy {
+			t.Fatalf("least outstanding requests, set live: picked the busy target %v", m.Target())
+		}
+		m.Release()
+	}
+	busy.Release()
+}
+
+// TestSetSlowStartLive: slow start set on a running group applies to a
+// target that turns healthy afterwards; one already in slow start keeps its
+// ramp when the duration changes; turned off, new healthy targets get their
+// full share at once.
+func TestSetSlowStartLive(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	g := newGroup(t, nil, Options{Now: clock.Now})
+	old, fresh, third := target(1), target(2), target(3)
+	g.Register(old)
+	g.SetHealth(old, healthy)
+	g.SetSlowStart(100 * time.Second)
+	g.Register(fresh)
+	g.SetHealth(fresh, healthy)
+	clock.Advance(50 * time.Second)
+	if w := g.Weight(fresh); w < 0.499 || w > 0.501 {
+		t.Fatalf("slow start set live: weight of a target healthy since 50 s = %v, want 0.5", w)
+	}
+	g.SetSlowStart(0)
+	if w := g.Weight(fresh); w < 0.499 || w > 0.501 {
+		t.Fatalf("after slow start is turned off, the ramping target's weight = %v, want its ramp (0.5)", w)
+	}
+	g.Register(third)
+	g.SetHealth(third, healthy)
+	if w := g.Weight(third); w != 1 {
+		t.Fatalf("slow start off: a target turned healthy weighs %v, want 1", w)
+	}
+}

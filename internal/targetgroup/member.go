@@ -25,7 +25,11 @@ type Member struct {
 	// Owned by the group under its mutex.
 	health       healthcheck.TargetHealth
 	slowStartEnd time.Time // zero when not in slow start
-	registered   uint64    // registration order, for Describe
+	// slowStartLen is the slow start duration the target began with: a
+	// change of the group's slow_start.duration_seconds reaches targets
+	// that turn healthy afterwards, not one ramping up.
+	slowStartLen time.Duration
+	registered   uint64 // registration order, for Describe
 	timer        *time.Timer
 }
 

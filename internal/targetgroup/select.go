@@ -19,8 +19,13 @@ type snapshot struct {
 	// slowEnd[i] is when candidates[i] leaves slow start (zero: not in it);
 	// nil when no candidate is in slow start.
 	slowEnd []time.Time
+	// slowLen[i] is the slow start duration candidates[i] began with.
+	slowLen []time.Duration
 	// slowUntil is the latest slowEnd: after it, selection ignores slowEnd.
 	slowUntil time.Time
+	// algorithm is the group's when the snapshot was built (SetAlgorithm
+	// rebuilds it).
+	algorithm Algorithm
 }
 
 // Routable is the one availability predicate every policy uses: healthy
@@ -38,7 +43,7 @@ func (g *Group) rebuildLocked() {
 		}
 	}
 	slices.SortFunc(ms, func(a, b *Member) int { return int(a.registered) - int(b.registered) })
-	s := &snapshot{}
+	s := &snapshot{algorithm: g.algorithm}
 	for _, m := range ms {
 		if Routable(m.health) {
 			s.candidates = append(s.candidates, m)
@@ -49,15 +54,16 @@ func (g *Group) rebuildLocked() {
 		// load balancer routes requests to all those targets" (ALB user guide, "Health checks for Application Load Balancer target groups").
 		s.candidates, s.failOpen = ms, true
 	}
-	if g.slowStart > 0 && !s.failOpen {
+	if !s.failOpen {
 		for i, m := range s.candidates {
 			if m.slowStartEnd.IsZero() {
 				continue
 			}
 			if s.slowEnd == nil {
 				s.slowEnd = make([]time.Time, len(s.candidates))
+				s.slowLen = make([]time.Duration, len(s.candidates))
 			}
-			s.slowEnd[i] = m.slowStartEnd
+			s.slowEnd[i], s.slowLen[i] = m.slowStartEnd, m.slowStartLen
 			if m.slowStartEnd.After(s.slowUntil) {
 				s.slowUntil = m.slowStartEnd
 			}
@@ -98,7 +104,7 @@ func (g *Group) choose(s *snapshot, exclude *Member) *Member {
 			return g.chooseSlowStart(s, now, exclude)
 		}
 	}
-	switch g.algorithm {
+	switch s.algorithm {
 	case LeastOutstandingRequests:
 		start := int(g.next.Add(1) % uint64(n))
 		var best *Member
@@ -144,8 +150,8 @@ func (g *Group) chooseSlowStart(s *snapshot, now time.Time, exclude *Member) *Me
 		if end.IsZero() || !now.Before(end) {
 			return fullWeight
 		}
-		elapsed := g.slowStart - end.Sub(now)
-		return max(1, int64(fullWeight*elapsed/g.slowStart))
+		elapsed := s.slowLen[i] - end.Sub(now)
+		return max(1, int64(fullWeight*elapsed/s.slowLen[i]))
 	}
 	for i := range s.candidates {
 		total += weight(i)
@@ -177,7 +183,7 @@ func (g *Group) Weight(t healthcheck.Target) float64 {
 		if !now.Before(s.slowEnd[i]) {
 			return 1
 		}
-		return float64(g.slowStart-s.slowEnd[i].Sub(now)) / float64(g.slowStart)
+		return float64(s.slowLen[i]-s.slowEnd[i].Sub(now)) / float64(s.slowLen[i])
 	}
 	return 0
 }

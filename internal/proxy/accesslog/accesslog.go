@@ -183,9 +183,16 @@ func appendCode(b []byte, code int) []byte {
 // queue is full the entry is dropped and counted.
 type Writer struct {
 	queue   chan Entry
+	swap    chan swapOutput
 	done    chan struct{}
 	dropped atomic.Int64
 	close   sync.Once
+}
+
+// swapOutput asks the writing goroutine to write to out from now on.
+type swapOutput struct {
+	out  io.Writer
+	done chan struct{}
 }
 
 // QueueLength bounds the entries waiting to be written.
@@ -193,7 +200,7 @@ const QueueLength = 8192
 
 // NewWriter starts writing to w. Close flushes and stops it.
 func NewWriter(w io.Writer) *Writer {
-	lw := &Writer{queue: make(chan Entry, QueueLength), done: make(chan struct{})}
+	lw := &Writer{queue: make(chan Entry, QueueLength), swap: make(chan swapOutput), done: make(chan struct{})}
 	go lw.run(w)
 	return lw
 }
@@ -216,18 +223,54 @@ func (w *Writer) Close() {
 	<-w.done
 }
 
+// SetOutput makes the writer write to out (nil: nowhere) from now on: the
+// entries queued before the call are written to the output they were
+// queued for and flushed first, so that the caller may close that output
+// once SetOutput returns. It returns false when the writer is closed.
+func (w *Writer) SetOutput(out io.Writer) bool {
+	if out == nil {
+		out = io.Discard
+	}
+	s := swapOutput{out: out, done: make(chan struct{})}
+	select {
+	case w.swap <- s:
+		<-s.done
+		return true
+	case <-w.done:
+		return false
+	}
+}
+
 func (w *Writer) run(out io.Writer) {
 	defer close(w.done)
 	bw := bufio.NewWriterSize(out, 64<<10)
 	var line []byte
-	for e := range w.queue {
-		line = AppendLine(line[:0], &e)
-		_, _ = bw.Write(line)
-		if len(w.queue) == 0 {
-			// Flush when idle, so that a tail -f sees each request at once
-			// and a burst is written in few syscalls.
+	for {
+		select {
+		case e, ok := <-w.queue:
+			if !ok {
+				_ = bw.Flush()
+				return
+			}
+			line = AppendLine(line[:0], &e)
+			_, _ = bw.Write(line)
+			if len(w.queue) == 0 {
+				// Flush when idle, so that a tail -f sees each request at
+				// once and a burst is written in few syscalls.
+				_ = bw.Flush()
+			}
+		case s := <-w.swap:
+			for n := len(w.queue); n > 0; n-- {
+				e, ok := <-w.queue
+				if !ok {
+					break
+				}
+				line = AppendLine(line[:0], &e)
+				_, _ = bw.Write(line)
+			}
 			_ = bw.Flush()
+			bw.Reset(s.out)
+			close(s.done)
 		}
 	}
-	_ = bw.Flush()
 }

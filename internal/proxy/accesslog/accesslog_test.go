@@ -2,6 +2,7 @@ package accesslog
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 )
@@ -55,3 +56,34 @@ func TestWriterNeverBlocks(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// An access log switched to another file (the attribute
+// access_logs.s3.enabled or its path changed live) writes what was queued
+// before the switch to the old output, flushed, and later entries to the
+// new one only.
+func TestWriterSetOutputSwitchesAfterQueued(t *testing.T) {
+	var before, after bytes.Buffer
+	w := NewWriter(&before)
+	w.Log(&Entry{Type: "http", Method: "GET", URL: "http://a:80/old"})
+	if !w.SetOutput(&after) {
+		t.Fatal("SetOutput on an open writer returned false")
+	}
+	// SetOutput returned: the old output has all it will get.
+	old := before.String()
+	w.Log(&Entry{Type: "http", Method: "GET", URL: "http://a:80/new"})
+	w.SetOutput(nil) // disabled: nowhere
+	w.Log(&Entry{Type: "http", Method: "GET", URL: "http://a:80/dropped"})
+	w.Close()
+	if !strings.Contains(old, "/old") || strings.Contains(old, "/new") {
+		t.Errorf("old output = %q, want the entry queued before the switch only", old)
+	}
+	if got := after.String(); !strings.Contains(got, "/new") || strings.Contains(got, "/old") || strings.Contains(got, "/dropped") {
+		t.Errorf("new output = %q, want the entry logged after the switch only", got)
+	}
+	if before.String() != old {
+		t.Errorf("the old output was written after SetOutput returned: %q", before.String())
+	}
+	if w.SetOutput(&after) {
+		t.Error("SetOutput on a closed writer returned true")
+	}
+}

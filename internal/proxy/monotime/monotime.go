@@ -52,9 +52,10 @@ type IdleDeadline struct{ At time.Time }
 
 // Renew reports whether the deadline, at now, is due for renewal to
 // now+timeout, and if so renews it: the caller then sets At on its
-// connection.
+// connection. A deadline further ahead than timeout (the idle timeout was
+// shortened since it was set) is renewed at once.
 func (d *IdleDeadline) Renew(now time.Time, timeout time.Duration) bool {
-	if d.At.Sub(now) >= timeout-min(time.Second, timeout/10) {
+	if left := d.At.Sub(now); left >= timeout-min(time.Second, timeout/10) && left <= timeout {
 		return false
 	}
 	d.At = now.Add(timeout)

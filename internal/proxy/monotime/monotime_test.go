@@ -73,3 +73,16 @@ func TestIdleDeadlineRenewsAfterATenth(t *testing.T) {
 		t.Fatalf("the slack is at most a second")
 	}
 }
+
+// The idle timeout changes live (idle_timeout.timeout_seconds): a deadline
+// set with a longer timeout is brought in at the next renewal, not kept
+// until it has run down to the new one.
+func TestIdleDeadlineShortenedTimeoutRenewsAtOnce(t *testing.T) {
+	now := time.Now()
+	var d IdleDeadline
+	d.Renew(now, time.Minute)
+	later := now.Add(time.Second)
+	if !d.Renew(later, 2*time.Second) || !d.At.Equal(later.Add(2*time.Second)) {
+		t.Fatalf("a 60 s deadline was not brought in to a new 2 s timeout: %v after %v", d.At.Sub(later), later)
+	}
+}

@@ -438,7 +438,7 @@ func (c *Client) getBuf() *[32 << 10]byte {
 // extendDeadline gives the next read the idle timeout
 // (monotime.IdleDeadline's rule).
 func (c *Client) extendDeadline(cn *conn) {
-	if c.IdleTimeout <= 0 {
+	if c.idleTimeout() <= 0 {
 		return
 	}
 	c.extendDeadlineAt(cn, time.Now())
@@ -446,7 +446,7 @@ func (c *Client) extendDeadline(cn *conn) {
 
 // extendDeadlineAt is extendDeadline with the caller's clock reading.
 func (c *Client) extendDeadlineAt(cn *conn, now time.Time) {
-	if c.IdleTimeout > 0 && cn.deadline.Renew(now, c.IdleTimeout) {
+	if idle := c.idleTimeout(); idle > 0 && cn.deadline.Renew(now, idle) {
 		_ = cn.nc.SetReadDeadline(cn.deadline.At)
 	}
 }

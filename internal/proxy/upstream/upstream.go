@@ -50,8 +50,11 @@ var (
 // Client relays requests to targets.
 type Client struct {
 	// IdleTimeout bounds the wait for a response header and for each read
-	// of the body (the ALB's idle timeout).
+	// of the body (the ALB's idle timeout); SetIdleTimeout changes it on a
+	// running client.
 	IdleTimeout time.Duration
+	// idle, when not zero, replaces IdleTimeout (SetIdleTimeout).
+	idle atomic.Int64
 	// ConnectTimeout bounds a dial. Default 10 s (the ALB's).
 	ConnectTimeout time.Duration
 	// MaxIdlePerTarget bounds each target's pool.
@@ -420,10 +423,23 @@ func (p *pool) dial(c *Client, owner, tag any) (*conn, error) {
 	if rc, ok := rw.(*rawio.Conn); ok {
 		// A target that stops reading a request body is cut after the
 		// idle timeout, as one that stops answering.
-		rc.SetWriteIdleTimeout(c.IdleTimeout)
+		rc.SetWriteIdleTimeout(c.idleTimeout())
 	}
 	cn.raw, cn.br, cn.bw = rw, bufio.NewReaderSize(rw, 8<<10), bufio.NewWriterSize(rw, 8<<10)
 	return cn, nil
+}
+
+// SetIdleTimeout changes the idle timeout of a running client (the load
+// balancer attribute idle_timeout.timeout_seconds, changed live): each wait
+// for a response header or body read that begins afterwards takes it; a
+// connection's write idle timeout is the one of when it was dialled.
+func (c *Client) SetIdleTimeout(d time.Duration) { c.idle.Store(int64(d)) }
+
+func (c *Client) idleTimeout() time.Duration {
+	if d := c.idle.Load(); d != 0 {
+		return time.Duration(d)
+	}
+	return c.IdleTimeout
 }
 
 // put keeps cn for reuse; lastUsed is when its last response header came,
