@@ -98,7 +98,9 @@ func TestEBDjangoProject(t *testing.T) {
 				p.waitFor(t, `is up`, 30*time.Second)
 				p.waitFor(t, `^\S+ INFO  Successfully launched environment: shop-env$`, 60*time.Second)
 				p.waitForN(t, `:80\) in default: unhealthy \(Target\.ResponseCodeMismatch: Health checks failed with these codes: \[400\]\)`, 2, 60*time.Second)
-				p.waitForN(t, `Diagnosis for i-`, 2, 20*time.Second)
+				// The Django diagnoses: under load the first checks may come
+				// before gunicorn listens and be diagnosed otherwise.
+				p.waitForN(t, `Diagnosis for i-.*: Django rejects the health check's Host header`, 2, 30*time.Second)
 				console := regexp.MustCompile(`console\s+(http://\S+)`).FindStringSubmatch(p.waitFor(t, `console\s+http://`, time.Second))[1]
 				var doc struct {
 					TargetHealthDescriptions []struct {
