@@ -20,7 +20,9 @@ func TestCheckComparisonHostDefaultsToURLHost(t *testing.T) {
 		t.Fatalf("exit %d, want 1: %s %s", code, stdout, stderr)
 	}
 	var rep struct {
-		Diagnosis struct{ Evidence struct{ AsUser struct{ Request string } } }
+		Diagnosis struct {
+			Evidence struct{ AsUser struct{ Request string } }
+		}
 	}
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatalf("%v: %s", err, stdout)

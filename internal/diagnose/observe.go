@@ -31,9 +31,9 @@ const bodyLimit = healthcheck.BodySnapshotLimit
 // observation is everything explain reads: the check, its settings and the
 // answers to the extra requests.
 type observation struct {
-	target     healthcheck.Target
-	settings   healthcheck.Settings
-	result     healthcheck.Result
+	target   healthcheck.Target
+	settings healthcheck.Settings
+	result   healthcheck.Result
 	// publicHost is the Host of the user-like request: the public name,
 	// else the listener's host, else the target's address (Diagnoser).
 	publicHost string
