@@ -67,14 +67,17 @@ error, so that it can run in CI before a deployment.`,
 	f.IntVar(&o.timeout, "timeout", d.Timeout, "health check timeout in seconds, 2-120, smaller than the interval")
 	f.IntVar(&o.interval, "interval", d.Interval, "seconds between checks with --count, 5-300")
 	f.IntVar(&o.count, "count", 1, "number of checks; the target passes if every one passes")
-	f.StringVar(&o.host, "host", diagnose.DefaultPublicHost, "the public Host your users send, for the comparison request")
+	f.StringVar(&o.host, "host", "", "the public Host your users send, for the comparison request (default: the URL's host)")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON")
 	return cmd
 }
 
 // checkRequest is a validated elbow check invocation.
 type checkRequest struct {
-	url      string
+	url string
+	// urlHost is the URL's host[:port], the Host the comparison request
+	// sends when --host is not given.
+	urlHost  string
 	target   healthcheck.Target
 	settings healthcheck.Settings
 	count    int
@@ -130,7 +133,7 @@ func parseCheck(rawURL string, o checkOptions, changed func(flag string) bool) (
 	if o.count < 1 {
 		return checkRequest{}, usageError{fmt.Errorf("--count: %d is out of range: must be at least 1", o.count)}
 	}
-	if strings.TrimSpace(o.host) == "" {
+	if changed("host") && strings.TrimSpace(o.host) == "" {
 		return checkRequest{}, usageError{errors.New("--host: empty: give the name your users reach the app by, such as www.example.com")}
 	}
 	s, err := hc.Settings()
@@ -140,6 +143,7 @@ func parseCheck(rawURL string, o checkOptions, changed func(flag string) bool) (
 	ip := addr.Unmap().String()
 	return checkRequest{
 		url:      rawURL,
+		urlHost:  u.Host,
 		target:   healthcheck.Target{ID: ip, IP: ip, Port: port},
 		settings: s,
 		count:    o.count,
@@ -221,7 +225,7 @@ func runCheck(ctx context.Context, out io.Writer, rawURL string, o checkOptions,
 	report.TargetHealth = healthcheck.TargetHealth{State: healthcheck.StateHealthy}
 	if failed {
 		report.TargetHealth = verdict.Health()
-		d := diagnose.Diagnoser{PublicHost: o.host}.Diagnose(ctx, t, s, verdict)
+		d := diagnose.Diagnoser{PublicHost: o.host, ListenerHost: req.urlHost}.Diagnose(ctx, t, s, verdict)
 		report.Diagnosis = &d
 	}
 	if o.json {

@@ -217,7 +217,14 @@ func renderHealth(d *healthDoc, now time.Time, color bool) string {
 		statusRow(id(in.InstanceId), in.HealthStatus, in.Causes)
 	}
 
-	// Requests: the Overall row in percent, instance rows in counts.
+	// Requests: the Overall row in percent, instance rows in counts, over
+	// the evaluation period the causes above were read from, so that a
+	// cause of "100.0 % ... 4xx" stands above 100.0 %4xx (Beanstalk's
+	// causes and metrics agree so). A console that predates
+	// EvaluationMetrics gives the last 10 s window only; the header says
+	// which window the figures cover.
+	envMetrics, instMetrics := requestFigures(d)
+	b.WriteString(windowHeader(d.Environment.EvaluationMetrics, envMetrics.Duration) + "\n")
 	fmt.Fprintf(&b, "%s%5s%8s%7s%7s%7s%9s%9s%9s%8s%8s%11s\n", id("instance-id"),
 		"r/sec", "%2xx", "%3xx", "%4xx", "%5xx", "p99", "p90", "p75", "p50", "p10", "requests")
 	requestRow := func(first string, m monitor.ApplicationMetrics, percent bool) {
@@ -247,9 +254,9 @@ func renderHealth(d *healthDoc, now time.Time, color bool) string {
 		fmt.Fprintf(&b, "%s%5.1f%8s%7s%7s%7s%9s%9s%9.3f%8.3f%8.3f\n", first, rate, codes[0], codes[1], codes[2], codes[3],
 			p99, p90, m.Latency.P75, m.Latency.P50, m.Latency.P10)
 	}
-	requestRow(overall, env.ApplicationMetrics, true)
-	for _, in := range list {
-		requestRow(id(in.InstanceId), in.ApplicationMetrics, false)
+	requestRow(overall, envMetrics, true)
+	for i, in := range list {
+		requestRow(id(in.InstanceId), instMetrics[i], false)
 	}
 
 	// CPU: what the monitor measured of each instance's process tree.
@@ -270,6 +277,35 @@ func renderHealth(d *healthDoc, now time.Time, color bool) string {
 			cpu.User, cpu.Nice, cpu.System, cpu.Idle, cpu.IOWait)
 	}
 	return b.String()
+}
+
+// requestFigures picks the figures of the requests table: the evaluation
+// period's when the console gives them, else the last 10 s window's, the
+// same window for every row.
+func requestFigures(d *healthDoc) (monitor.ApplicationMetrics, []monitor.ApplicationMetrics) {
+	list := d.Instances.InstanceHealthList
+	inst := make([]monitor.ApplicationMetrics, len(list))
+	if d.Environment.EvaluationMetrics == nil {
+		for i, in := range list {
+			inst[i] = in.ApplicationMetrics
+		}
+		return d.Environment.ApplicationMetrics, inst
+	}
+	for i, in := range list {
+		// An instance not yet evaluated has no requests of the period.
+		if in.EvaluationMetrics != nil {
+			inst[i] = in.EvaluationMetrics.ApplicationMetrics
+		}
+	}
+	return d.Environment.EvaluationMetrics.ApplicationMetrics, inst
+}
+
+// windowHeader says which window the requests table covers.
+func windowHeader(p *monitor.PeriodMetrics, seconds int) string {
+	if p == nil {
+		return fmt.Sprintf("  requests over the last %d s", seconds)
+	}
+	return fmt.Sprintf("  requests over the %d s to %s, the evaluation period the causes are read from", seconds, p.End.Local().Format(time.TimeOnly))
 }
 
 func orDash(s string) string {

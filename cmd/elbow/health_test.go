@@ -168,13 +168,18 @@ func (f *fixedHealth) set(st monitor.Status, causes ...string) {
 func sampleHealth() *fixedHealth {
 	launched := time.Now().Add(-12*time.Minute - 5*time.Second)
 	lat := monitor.Latency{P99: 0.003, P90: 0.002, P75: 0.001, P50: 0.001, P10: 0}
+	// The period the causes were read from: 8 health checks in 60 s, all
+	// 400, while the last 10 s window holds other figures.
+	period := &monitor.PeriodMetrics{End: time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local),
+		ApplicationMetrics: monitor.ApplicationMetrics{Duration: 60, RequestCount: 8, StatusCodes: monitor.StatusCodes{Status4xx: 8}, Latency: lat}}
 	return &fixedHealth{
 		env: monitor.EnvironmentHealth{
 			EnvironmentName: "elbow-env", HealthStatus: monitor.StatusSevere, Status: "Ready", Color: monitor.Red,
 			Causes: []string{"100.0 % of the requests are erroring with HTTP 4xx.", "ELB health is failing or not available for all instances."},
 			ApplicationMetrics: monitor.ApplicationMetrics{Duration: 10, RequestCount: 4,
 				StatusCodes: monitor.StatusCodes{Status4xx: 4}, Latency: lat},
-			InstancesHealth: monitor.InstanceHealthSummary{Severe: 1, Ok: 1, NoData: 1},
+			InstancesHealth:   monitor.InstanceHealthSummary{Severe: 1, Ok: 1, NoData: 1},
+			EvaluationMetrics: period,
 		},
 		inst: monitor.InstancesHealth{InstanceHealthList: []monitor.SingleInstanceHealth{
 			{InstanceId: "i-d581497d", HealthStatus: monitor.StatusSevere, Color: monitor.Red,
@@ -183,7 +188,7 @@ func sampleHealth() *fixedHealth {
 					StatusCodes: monitor.StatusCodes{Status2xx: 1430}, Latency: lat},
 				System: &monitor.SystemStatus{CPUUtilization: monitor.CPUUtilization{User: 6.2, System: 1, Idle: 92.5, IOWait: 0.1},
 					LoadAverage: []float64{0, 0.04, 0.05}},
-				InstanceType: "t2.micro", AvailabilityZone: "us-east-1a"},
+				InstanceType: "t2.micro", AvailabilityZone: "us-east-1a", EvaluationMetrics: period},
 			{InstanceId: "i-0e0e0e0e", HealthStatus: monitor.StatusOk, Color: monitor.Green},
 			{InstanceId: "i-nodata", HealthStatus: monitor.StatusNoData, Color: monitor.Grey},
 		}},
@@ -209,9 +214,10 @@ func TestHealthLayout(t *testing.T) {
 		"  i-d581497d    Severe     100.0 % of the requests are erroring with HTTP 4xx.",
 		"  i-0e0e0e0e    Ok",
 		"  i-nodata      No Data",
+		"  requests over the 60 s to 03:04:05, the evaluation period the causes are read from",
 		"  instance-id   r/sec    %2xx   %3xx   %4xx   %5xx      p99      p90      p75     p50     p10   requests",
-		"    Overall       0.4     0.0    0.0  100.0    0.0   0.003*   0.002*    0.001   0.001   0.000",
-		"  i-d581497d    143.0    1430      0      0      0    0.003    0.002    0.001   0.001   0.000",
+		"    Overall       0.1     0.0    0.0  100.0    0.0   0.003*   0.002*    0.001   0.001   0.000",
+		"  i-d581497d      0.1       0      0      8      0   0.003*   0.002*    0.001   0.001   0.000",
 		"  i-0e0e0e0e      0.0       0      0      0      0   0.000*   0.000*    0.000   0.000   0.000",
 		"  i-nodata        0.0       0      0      0      0   0.000*   0.000*    0.000   0.000   0.000",
 		"  instance-id   type       az   running     load 1  load 5      user%  nice%  system%  idle%   iowait%   cpu",

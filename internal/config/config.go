@@ -154,7 +154,9 @@ type LoadBalancer struct {
 	DesyncMitigationMode string `yaml:"desync_mitigation_mode"`
 	// PublicHost is the Host your users send (your domain, such as
 	// www.example.com). The diagnosis of a failing health check compares the
-	// check with a user's request carrying it. Default example.com.
+	// check with a user's request carrying it. Default empty: unset, the
+	// comparison carries the listener's address, the Host users reaching
+	// elbow send, never a made-up name that a host allow-list also refuses.
 	PublicHost string `yaml:"public_host"`
 }
 
@@ -228,7 +230,7 @@ var (
 		Network:         "loopback",
 		VPCCIDR:         "172.31.0.0/16",
 	}
-	DefaultLoadBalancer = LoadBalancer{IdleTimeout: 60, AccessLogs: AccessLogs{Path: "-"}, PublicHost: "example.com", DesyncMitigationMode: "defensive"}
+	DefaultLoadBalancer = LoadBalancer{IdleTimeout: 60, AccessLogs: AccessLogs{Path: "-"}, DesyncMitigationMode: "defensive"}
 	DefaultConsole      = Console{Address: "127.0.0.1:8099"}
 )
 

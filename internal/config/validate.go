@@ -154,7 +154,8 @@ func (lb *LoadBalancer) validate(v *validator) {
 	v.intRange("load_balancer.idle_timeout", lb.IdleTimeout, 1, 4000, " seconds")
 	// ALB attribute routing.http.desync_mitigation_mode.
 	v.oneOf("load_balancer.desync_mitigation_mode", lb.DesyncMitigationMode, "monitor", "defensive", "strictest")
-	if h := lb.PublicHost; h == "" || strings.ContainsAny(h, " /\t") {
+	// Empty is unset (the diagnosis then uses the listener's address).
+	if h := lb.PublicHost; strings.ContainsAny(h, " /\t") {
 		v.add("load_balancer.public_host", "%q is not a host name: give the name your users send, such as www.example.com", h)
 	}
 	if lb.AccessLogs.Enabled && lb.AccessLogs.Path == "" {

@@ -89,15 +89,21 @@ type Exchange struct {
 // Answered reports whether a response was read.
 func (e *Exchange) Answered() bool { return e != nil && e.StatusCode != 0 }
 
-// DefaultPublicHost is the Host used for the user-like request when none is given.
-const DefaultPublicHost = "example.com"
-
 // Diagnoser explains failing health checks. The zero value works: it sends
-// the comparison requests with Host example.com and logs nowhere.
+// the comparison requests with the target's own address as Host and logs
+// nowhere.
 type Diagnoser struct {
-	// PublicHost is the name users reach the app by, sent as Host in the
-	// user-like request. Default DefaultPublicHost.
+	// PublicHost is the name users reach the app by (load_balancer.public_host,
+	// or `elbow check --host`), sent as Host in the user-like request.
 	PublicHost string
+	// ListenerHost is the address users reach the load balancer at, host or
+	// host:port as a browser sends it in Host (the listener's address in
+	// elbow up, the URL's host in elbow check). The user-like request carries
+	// it when PublicHost is empty; when both are empty it carries the
+	// target's address, which tells redirects apart but not host validation.
+	// Never a made-up name: a host allow-list refuses that as surely as the
+	// checker's IP, and the comparison would then prove nothing.
+	ListenerHost string
 	// Offline explains from the failing result alone, sending nothing more:
 	// cheaper, but host and redirect problems are then told apart less surely.
 	Offline bool

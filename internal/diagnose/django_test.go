@@ -89,12 +89,12 @@ func TestDjangoExampleSettingsRefuseGarbage(t *testing.T) {
 	}
 }
 
-// With the default public Host (example.com, not in ALLOWED_HOSTS) the case is
-// still recognised from Django's page, and the text says the comparison failed.
+// With a public Host that is not in ALLOWED_HOSTS either the case is still
+// recognised from Django's page, and the text says the comparison failed.
 func TestDjangoWrongPublicHost(t *testing.T) {
 	const ip = "127.0.0.2"
 	port := testutil.StartDjangoExample(t, ip)
 	tgt := healthcheck.Target{ID: "i-1", IP: ip, Port: port}
-	_, d := checkAndDiagnose(t, tgt, settings("/", "200"), "")
-	assertDiagnosis(t, d, CaseDjangoAllowedHosts, Django, "example.com is not in ALLOWED_HOSTS either", "--host")
+	_, d := checkAndDiagnose(t, tgt, settings("/", "200"), "shop.example.org")
+	assertDiagnosis(t, d, CaseDjangoAllowedHosts, Django, "shop.example.org is not in ALLOWED_HOSTS either", "--host")
 }

@@ -31,9 +31,11 @@ const bodyLimit = healthcheck.BodySnapshotLimit
 // observation is everything explain reads: the check, its settings and the
 // answers to the extra requests.
 type observation struct {
-	target     healthcheck.Target
-	settings   healthcheck.Settings
-	result     healthcheck.Result
+	target   healthcheck.Target
+	settings healthcheck.Settings
+	result   healthcheck.Result
+	// publicHost is the Host of the user-like request: the public name,
+	// else the listener's host, else the target's address (Diagnoser).
 	publicHost string
 	// hostHeader is the Host the checker sent, ip:port.
 	hostHeader string
@@ -59,7 +61,10 @@ func (d Diagnoser) observe(ctx context.Context, t healthcheck.Target, s healthch
 		check:      checkExchange(t, s, r),
 	}
 	if obs.publicHost == "" {
-		obs.publicHost = DefaultPublicHost
+		obs.publicHost = d.ListenerHost
+	}
+	if obs.publicHost == "" {
+		obs.publicHost = obs.hostHeader
 	}
 	if r.Passed() {
 		return obs

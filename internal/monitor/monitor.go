@@ -65,9 +65,12 @@ type Monitor struct {
 	lifecycle      string
 	env            tracked
 	envMetrics     ApplicationMetrics
-	elbHistory     []requestCounts
-	refreshedAt    time.Time
-	events         *eventRing
+	// envPeriod is the environment's requests over the evaluation period,
+	// built afresh at each evaluation (account fills each instance's).
+	envPeriod   windowStats
+	elbHistory  []requestCounts
+	refreshedAt time.Time
+	events      *eventRing
 
 	subs subscribers
 }
@@ -90,7 +93,7 @@ type instance struct {
 
 	// under Monitor.mu
 	elb      map[string]healthcheck.TargetHealth
-	history  []requestCounts // the last windows, oldest first
+	recent   []windowStats // the last windows of the evaluation period, oldest first
 	last     windowStats
 	metrics  ApplicationMetrics
 	system   *SystemStatus
@@ -110,10 +113,12 @@ type tracked struct {
 	set    bool
 	status Status
 	causes []string
-	held   int
+	// metrics are the requests the causes were read from, adopted with them.
+	metrics *PeriodMetrics
+	held    int
 }
 
-func (t *tracked) observe(s Status, causes []string, need int) (from Status, changed bool) {
+func (t *tracked) observe(s Status, causes []string, metrics *PeriodMetrics, need int) (from Status, changed bool) {
 	if !t.set {
 		// Everything starts Pending, as a new Beanstalk environment or
 		// instance does, so that the first verdict is a transition with an
@@ -121,7 +126,7 @@ func (t *tracked) observe(s Status, causes []string, need int) (from Status, cha
 		t.set, t.status = true, StatusPending
 	}
 	if s == t.status {
-		t.causes, t.held = causes, 0
+		t.causes, t.metrics, t.held = causes, metrics, 0
 		return "", false
 	}
 	t.held++
@@ -130,7 +135,7 @@ func (t *tracked) observe(s Status, causes []string, need int) (from Status, cha
 		return "", false
 	}
 	from = t.status
-	t.status, t.causes, t.held = s, causes, 0
+	t.status, t.causes, t.metrics, t.held = s, causes, metrics, 0
 	return from, true
 }
 
@@ -355,7 +360,7 @@ func (m *Monitor) Evaluate(now time.Time) {
 	var emitted []Event
 	envIn := envInput{now: now, capacitySet: m.capacitySet, minSize: m.minSize, online: m.online,
 		suspended: m.suspended, suspendedCause: m.suspendedCause}
-	var envLast windowStats
+	var envLast, envPeriod windowStats
 	envLast.start, envLast.end = now.Add(-windowSpan), now
 	for i, in := range list {
 		if in.removed {
@@ -363,17 +368,19 @@ func (m *Monitor) Evaluate(now time.Time) {
 		}
 		sample, running := samples[pids[i]]
 		m.account(in, now, sample, running && pids[i] > 0)
+		// The rules and the published figures read the same windows.
+		var periodStats windowStats
+		mergeInto(&periodStats, in.recent)
+		mergeInto(&envPeriod, in.recent)
 		var period requestCounts
-		for _, h := range in.history {
-			period.add(h)
-		}
+		period.addCodes(&periodStats.codes)
 		verdictELB := m.elbVerdict(in, now)
 		st, causes := evaluateInstance(m.rules, instanceInput{
-			now: now, launchedAt: in.launchedAt, requests: period, elb: verdictELB,
+			now: now, launchedAt: in.launchedAt, requests: period, span: periodStats.end.Sub(periodStats.start), elb: verdictELB,
 			hasProcess: in.pid != nil, running: running && pids[i] > 0,
 			cpuKnown: in.cpuKnown, cpu: in.cpu, lastSeen: in.lastSeen,
 		})
-		if from, ok := in.state.observe(st, causes, m.rules.TransitionEvaluations); ok {
+		if from, ok := in.state.observe(st, causes, periodMetricsOf(&periodStats, now), m.rules.TransitionEvaluations); ok {
 			emitted = append(emitted, m.emit(now, in.id, from, st, causes))
 		}
 		envIn.requests.add(period)
@@ -391,8 +398,10 @@ func (m *Monitor) Evaluate(now time.Time) {
 	for _, h := range m.elbHistory {
 		envIn.elbRequests.add(h)
 	}
+	envIn.span = envPeriod.end.Sub(envPeriod.start)
+	envIn.elbSpan = time.Duration(len(m.elbHistory)) * windowSpan
 	st, causes := evaluateEnvironment(m.rules, envIn)
-	if from, ok := m.env.observe(st, causes, m.rules.TransitionEvaluations); ok {
+	if from, ok := m.env.observe(st, causes, periodMetricsOf(&envPeriod, now), m.rules.TransitionEvaluations); ok {
 		emitted = append(emitted, m.emit(now, "", from, st, causes))
 	}
 	m.envMetrics = metricsOf(&envLast)
@@ -408,7 +417,7 @@ func (m *Monitor) account(in *instance, now time.Time, s ProcessSample, running 
 	in.last = in.stats
 	var rc requestCounts
 	rc.addCodes(&in.stats.codes)
-	in.history = appendWindow(in.history, rc, m.period)
+	in.recent = appendStats(in.recent, &in.stats, m.period)
 	in.metrics = metricsOf(&in.last)
 	if rc.total > 0 || running {
 		in.lastSeen = now
@@ -504,6 +513,7 @@ func (m *Monitor) EnvironmentHealth() EnvironmentHealth {
 	out := EnvironmentHealth{
 		EnvironmentName: m.name, HealthStatus: st, Status: m.lifecycle, Color: st.Color(),
 		Causes: append([]string{}, m.env.causes...), ApplicationMetrics: m.envMetrics, RefreshedAt: m.refreshedAt,
+		EvaluationMetrics: m.env.metrics,
 	}
 	for _, in := range m.order {
 		out.InstancesHealth.count(in.published())
@@ -535,6 +545,7 @@ func (m *Monitor) InstancesHealth() InstancesHealth {
 		out.InstanceHealthList = append(out.InstanceHealthList, SingleInstanceHealth{
 			InstanceId: in.id, HealthStatus: st, Color: st.Color(), Causes: append([]string{}, in.state.causes...),
 			LaunchedAt: in.launchedAt, ApplicationMetrics: in.metrics, System: sys,
+			EvaluationMetrics: in.state.metrics,
 		})
 	}
 	return out

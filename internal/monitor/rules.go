@@ -170,7 +170,10 @@ type elbVerdict struct {
 type instanceInput struct {
 	now, launchedAt time.Time
 	requests        requestCounts // over the evaluation period
-	elb             elbVerdict
+	// span is the time requests covers: the evaluation period, or less
+	// while the instance is younger; 0 means the whole period.
+	span time.Duration
+	elb  elbVerdict
 	// hasProcess: the instance was launched from a pid; running: the pid is alive.
 	hasProcess, running bool
 	cpuKnown            bool
@@ -211,7 +214,7 @@ func evaluateInstance(r config.EnhancedHealth, in instanceInput) (Status, []stri
 		}
 		cs = append(cs, cause{StatusSevere, kindELBHealth, text})
 	}
-	cs = append(cs, requestCauses(r, in.requests, period, false)...)
+	cs = append(cs, requestCauses(r, in.requests, spanOr(in.span, period), false)...)
 	if in.cpuKnown {
 		cs = append(cs, cpuCause(r.CPU, in.cpu)...)
 	}
@@ -227,11 +230,14 @@ type envInput struct {
 	instances   []envInstance
 	requests    requestCounts // all instances, over the evaluation period
 	elbRequests requestCounts // the load balancer's own, over the period
-	capacitySet bool
-	minSize     int
-	online      int
-	now         time.Time
-	earliest    time.Time // launch of the oldest pending instance
+	// span and elbSpan are the times requests and elbRequests cover, as
+	// instanceInput.span.
+	span, elbSpan time.Duration
+	capacitySet   bool
+	minSize       int
+	online        int
+	now           time.Time
+	earliest      time.Time // launch of the oldest pending instance
 }
 
 type envInstance struct {
@@ -305,10 +311,20 @@ func evaluateEnvironment(r config.EnhancedHealth, in envInput) (Status, []string
 	} else if total == 0 && in.capacitySet {
 		cs = append(cs, cause{StatusSevere, kindCapacity, "There are no instances."})
 	}
-	cs = append(cs, requestCauses(r, in.requests, period, false)...)
-	cs = append(cs, requestCauses(r, in.elbRequests, period, true)...)
+	cs = append(cs, requestCauses(r, in.requests, spanOr(in.span, period), false)...)
+	cs = append(cs, requestCauses(r, in.elbRequests, spanOr(in.elbSpan, period), true)...)
 	if cpuN > 0 {
 		cs = append(cs, cpuCause(r.CPU, cpuSum/float64(cpuN))...)
 	}
 	return verdict(cs)
+}
+
+// spanOr is the time the requests cover, period when unknown: the request
+// rate of "Insufficient request rate" is the requests over the time they
+// were counted in, the same figure `elbow health` prints as r/sec.
+func spanOr(span, period time.Duration) time.Duration {
+	if span > 0 && span < period {
+		return span
+	}
+	return period
 }

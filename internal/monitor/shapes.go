@@ -14,6 +14,9 @@ type EnvironmentHealth struct {
 	ApplicationMetrics ApplicationMetrics    `json:"ApplicationMetrics"`
 	InstancesHealth    InstanceHealthSummary `json:"InstancesHealth"`
 	RefreshedAt        time.Time             `json:"RefreshedAt"`
+	// EvaluationMetrics are the requests the causes were read from (elbow's,
+	// not AWS's: see PeriodMetrics); nil before the first evaluation.
+	EvaluationMetrics *PeriodMetrics `json:"EvaluationMetrics,omitempty"`
 }
 
 // ApplicationMetrics are the requests of the last 10 s window, as the API
@@ -103,6 +106,9 @@ type SingleInstanceHealth struct {
 	System             *SystemStatus      `json:"System,omitempty"`
 	AvailabilityZone   string             `json:"AvailabilityZone,omitempty"`
 	InstanceType       string             `json:"InstanceType,omitempty"`
+	// EvaluationMetrics are the requests the causes were read from (elbow's,
+	// not AWS's: see PeriodMetrics); nil before the first evaluation.
+	EvaluationMetrics *PeriodMetrics `json:"EvaluationMetrics,omitempty"`
 }
 
 // SystemStatus is the System element: CPU over the last window and the load
