@@ -3,6 +3,7 @@ package environment
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"syscall"
 	"time"
 
@@ -103,4 +104,19 @@ func (e *Env) modifyHealthCheckAndFile(group string, hc config.HealthCheck, dela
 	}
 	e.writeBack(cur, e.Config())
 	return nil
+}
+
+// listenerHost is the Host users send to the load balancer's first
+// listener (127.0.0.1:8080), for the diagnosis's user-like request when no
+// public_host is set: a real name of the environment, never a made-up one.
+func (e *Env) listenerHost() string {
+	if e.proxy == nil {
+		return ""
+	}
+	for _, l := range e.proxy.Listeners() {
+		if u, err := url.Parse(l.URL()); err == nil && u.Host != "" {
+			return u.Host
+		}
+	}
+	return ""
 }

@@ -387,7 +387,7 @@ func (e *Env) newWatcher() *diagnose.Watcher {
 			return g.HealthCheck(), true
 		},
 		Diagnose: func(ctx context.Context, t healthcheck.Target, s healthcheck.Settings, r healthcheck.Result) diagnose.Diagnosis {
-			return diagnose.Diagnoser{Logger: e.log, PublicHost: e.Config().LoadBalancer.PublicHost, Metadata: e.metadataService,
+			return diagnose.Diagnoser{Logger: e.log, PublicHost: e.Config().LoadBalancer.PublicHost, ListenerHost: e.listenerHost(), Metadata: e.metadataService,
 				InstanceLogs: e.instanceLogDir,
 				Dial:         e.dial(net.Dialer{KeepAlive: -1})}.Diagnose(ctx, t, s, r)
 		},
