@@ -104,6 +104,13 @@ func railsHostAuthorization(f facts) verdict {
 				TradeOff: "Only /up skips the check; it proves the app boots, not that the database answers.",
 			},
 			{
+				Title:         "Add the instance's private IP to config.hosts, read from the instance metadata service",
+				Detail:        railsIMDSSnippet,
+				readsMetadata: true,
+				TradeOff: "The IP is read once, at boot, per instance: it works on EC2 and Elastic Beanstalk, and under elbow, which gives every instance its own metadata service in AWS_EC2_METADATA_SERVICE_ENDPOINT. " +
+					"If the service does not answer within the short timeouts the app boots without the IP and the checks fail with 403 again. In a container, the IMDSv2 token needs the instance's HttpPutResponseHopLimit raised to 2.",
+			},
+			{
 				Title: "Allow the VPC's private range in config.hosts",
 				Detail: "# config/environments/production.rb\n" +
 					"config.hosts << IPAddr.new(\"172.31.0.0/16\")  # your VPC's range; under elbow: \"127.0.0.0/8\"",
@@ -113,3 +120,27 @@ func railsHostAuthorization(f facts) verdict {
 		},
 	}
 }
+
+// railsIMDSSnippet reads the instance's private IP with IMDSv2 ("Use the
+// Instance Metadata Service to access instance metadata",
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html):
+// a token from PUT /latest/api/token, then GET
+// /latest/meta-data/local-ipv4 with it. Net::HTTP.start's third argument nil
+// bypasses http_proxy (Ruby's net/http), which must not see the request;
+// IPAddr.new refuses an error page taken for an address.
+const railsIMDSSnippet = `# config/environments/production.rb
+require "net/http"
+instance_ip = begin
+  endpoint = URI(ENV.fetch("AWS_EC2_METADATA_SERVICE_ENDPOINT", "` + ec2MetadataEndpoint + `"))
+  Net::HTTP.start(endpoint.host, endpoint.port, nil, open_timeout: 0.5, read_timeout: 0.5) do |http|
+    token = http.request(Net::HTTP::Put.new("/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds" => "60"))
+    raise "token: HTTP #{token.code}" unless token.code == "200"
+    answer = http.request(Net::HTTP::Get.new("/latest/meta-data/local-ipv4", "X-aws-ec2-metadata-token" => token.body))
+    raise "local-ipv4: HTTP #{answer.code}" unless answer.code == "200"
+    IPAddr.new(answer.body.strip).to_s
+  end
+rescue StandardError => e
+  warn "config.hosts: no instance IP from the metadata service: #{e.message}"
+  nil
+end
+config.hosts << instance_ip if instance_ip`

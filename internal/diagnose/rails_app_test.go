@@ -108,22 +108,28 @@ func (a railsApp) diagnose(t *testing.T, s healthcheck.Settings, publicHost stri
 	return r, d
 }
 
-// railsFixFiles splits a fix's snippet into the lines that belong in
-// config/environments/production.rb (config.*) and in config/routes.rb
-// (get ...), written to files for testdata/rails/config.ru to evaluate.
+// railsFixFiles applies a fix's snippet to testdata/rails/config.ru: the
+// lines under "# config/environments/production.rb" are evaluated in the
+// Application class, those under "# config/routes.rb" in routes.draw, up to
+// the line that says where to point the health check.
 func railsFixFiles(t *testing.T, fix Fix) (env []string) {
 	t.Helper()
 	var config, routes []string
+	var section *[]string
 	for _, line := range strings.Split(fix.Detail, "\n") {
 		switch {
-		case strings.HasPrefix(line, "config."):
-			config = append(config, line)
-		case strings.HasPrefix(line, "get "):
-			routes = append(routes, line)
+		case strings.HasPrefix(line, "# config/environments/production.rb"):
+			section = &config
+		case strings.HasPrefix(line, "# config/routes.rb"):
+			section = &routes
+		case strings.HasPrefix(line, "Then point the health check"):
+			section = nil
+		case section != nil:
+			*section = append(*section, line)
 		}
 	}
-	if len(config) == 0 || len(routes) == 0 {
-		t.Fatalf("fix %q has no config line or no route to apply:\n%s", fix.Title, fix.Detail)
+	if len(config) == 0 {
+		t.Fatalf("fix %q has no config/environments/production.rb lines to apply:\n%s", fix.Title, fix.Detail)
 	}
 	dir := t.TempDir()
 	write := func(name string, lines []string) string {
@@ -133,7 +139,11 @@ func railsFixFiles(t *testing.T, fix Fix) (env []string) {
 		}
 		return p
 	}
-	return []string{"ELBOW_RAILS_CONFIG=" + write("production.rb", config), "ELBOW_RAILS_ROUTES=" + write("routes.rb", routes)}
+	env = []string{"ELBOW_RAILS_CONFIG=" + write("production.rb", config)}
+	if len(routes) > 0 {
+		env = append(env, "ELBOW_RAILS_ROUTES="+write("routes.rb", routes))
+	}
+	return env
 }
 
 // fixIndex is the position of the first fix whose title contains sub, -1
@@ -207,6 +217,37 @@ func TestRailsHostAuthorization(t *testing.T) {
 			t.Errorf("/ with the fix: %d, want 403 still", r.StatusCode)
 		}
 	})
+
+	// The metadata fix, applied with a metadata service answering the
+	// instance's IP, passes the check on / itself; with one answering an
+	// error page the app boots without it and says so.
+	_, d := app.diagnose(t, s, railsPublicHost)
+	imdsFix := fixIndex(d, "metadata service")
+	if imdsFix < 0 {
+		t.Fatalf("no fix reads the IP from the metadata service: %q", fixText(d))
+	}
+	for _, tc := range []struct {
+		name, answer string
+		wantCode     int
+		wantLog      string
+	}{
+		{"the metadata fix, applied, passes the check on /", railsIP, 200, ""},
+		{"the metadata fix refuses an error page for an IP", "<html>not an ip</html>", 403, "config.hosts: no instance IP from the metadata service"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			imds := testutil.FakeIMDS(t, railsIP, tc.answer)
+			fixed := startRailsApp(t, append(railsFixFiles(t, d.Fixes[imdsFix]), "ELBOW_RAILS_HOSTS="+railsPublicHost, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+imds)...)
+			if r := (healthcheck.HTTPProber{}).Probe(context.Background(), fixed.target, s); r.StatusCode != tc.wantCode {
+				t.Errorf("/ with the metadata service answering %q: %d %s, want %d", tc.answer, r.StatusCode, r.Reason, tc.wantCode)
+			}
+			if tc.wantLog != "" {
+				b, _ := os.ReadFile(filepath.Join(fixed.logDir, webLogFile))
+				if !strings.Contains(string(b), tc.wantLog) {
+					t.Errorf("the app's output lacks %q:\n%s", tc.wantLog, b)
+				}
+			}
+		})
+	}
 }
 
 // TestRailsForceSSL runs Rails 6.1 in production with config.force_ssl: the
