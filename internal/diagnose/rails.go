@@ -48,6 +48,12 @@ func init() {
 		redirectWho: func(f facts) string {
 			return fmt.Sprintf(" Rails' config.force_ssl (ActionDispatch::SSL) takes a request without X-Forwarded-Proto: https for plain HTTP and answers %d to %s, before the request reaches the app's routes.", f.code, f.location)
 		},
+		// redirect: false keeps ActionDispatch::SSL's HSTS header on
+		// requests with X-Forwarded-Proto: https but, the request being
+		// "excluded", no longer flags cookies secure (actionpack 6.1,
+		// lib/action_dispatch/middleware/ssl.rb).
+		lbRedirectNote: "\n# config/environments/production.rb (Rails): no redirect in the app, HSTS kept\n" +
+			"config.ssl_options = { redirect: false }  # cookies are then no longer flagged secure by config.force_ssl",
 		redirectExempt: func(f facts) Fix {
 			// ActionDispatch::SSL's redirect exclude is in Rails 6.1
 			// (actionpack 6.1, lib/action_dispatch/middleware/ssl.rb);

@@ -108,6 +108,14 @@ func (a railsApp) diagnose(t *testing.T, s healthcheck.Settings, publicHost stri
 	return r, d
 }
 
+// diagnoseAnswers is diagnose without the app's output: from the answers alone.
+func (a railsApp) diagnoseAnswers(t *testing.T, s healthcheck.Settings, publicHost string) Diagnosis {
+	t.Helper()
+	ctx := context.Background()
+	r := healthcheck.HTTPProber{}.Probe(ctx, a.target, s)
+	return Diagnoser{PublicHost: publicHost}.Diagnose(ctx, a.target, s, r)
+}
+
 // railsFixFiles applies a fix's snippet to testdata/rails/config.ru: the
 // lines under "# config/environments/production.rb" are evaluated in the
 // Application class, those under "# config/routes.rb" in routes.draw, up to
@@ -206,6 +214,20 @@ func TestRailsHostAuthorization(t *testing.T) {
 		})
 	}
 
+	// Without the app's output, the user-like request with the public name
+	// gets Rails' headers (X-Runtime, X-Request-Id) and through: that names
+	// the refusal too, with both versions' log wording.
+	t.Run("from the answers alone, with the public host", func(t *testing.T) {
+		d := app.diagnoseAnswers(t, s, railsPublicHost)
+		assertDiagnosis(t, d, CaseRailsHostAuthorization, Rails,
+			"Blocked host: "+railsIP+"\" (Rails 6.1)",
+			"Users' requests carry your public name and pass",
+		)
+		if d.Evidence.InstanceLogs != nil {
+			t.Errorf("no log folder was given, yet: %+v", d.Evidence.InstanceLogs)
+		}
+	})
+
 	t.Run("the first fix, applied, passes the check on /up", func(t *testing.T) {
 		_, d := app.diagnose(t, s, railsPublicHost)
 		fixed := startRailsApp(t, append(railsFixFiles(t, d.Fixes[0]), "ELBOW_RAILS_HOSTS="+railsPublicHost)...)
@@ -277,6 +299,23 @@ func TestRailsForceSSL(t *testing.T) {
 	if m := fixIndex(d, "set the matcher"); m != len(d.Fixes)-1 {
 		t.Errorf("the matcher is fix %d of %d, want it last: %q", m+1, len(d.Fixes), fixText(d))
 	}
+
+	t.Run("the load balancer's redirect, with the app's switched off, passes the check on /", func(t *testing.T) {
+		lb := fixIndex(d, "at the load balancer")
+		if lb < 0 {
+			t.Fatalf("no fix redirects at the load balancer: %q", fixText(d))
+		}
+		fixed := startRailsApp(t, append(railsFixFiles(t, d.Fixes[lb]), "ELBOW_RAILS_FORCE_SSL=1")...)
+		if r := (healthcheck.HTTPProber{}).Probe(context.Background(), fixed.target, s); !r.Passed() {
+			t.Errorf("/ with redirect: false: %d %s, want 200", r.StatusCode, r.Reason)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		user, err := send(ctx, nil, time.Now, fixed.target.Addr(), false, userRequest("/", railsPublicHost))
+		if err != nil || user.StatusCode != 200 || user.Header.Get("Strict-Transport-Security") == "" {
+			t.Errorf("a user's request through the HTTPS listener: %d %v %v, want 200 with HSTS", user.StatusCode, user.Header, err)
+		}
+	})
 
 	t.Run("the first fix, applied, passes the check on /up", func(t *testing.T) {
 		fixed := startRailsApp(t, append(railsFixFiles(t, d.Fixes[0]), "ELBOW_RAILS_FORCE_SSL=1")...)
