@@ -17,7 +17,7 @@ import (
 // nginx's access log, where the health checker's request appears with the
 // status the app gave it, and the web process's output, where the app says
 // why it refused it (Django's "Invalid HTTP_HOST header", Rails' "Blocked
-// hosts"). The diagnosis quotes both, verbatim, so that the user sees the
+// host"). The diagnosis quotes both, verbatim, so that the user sees the
 // lines they would find on the instance.
 
 // InstanceLogsLookup returns the log folder of t's instance (the one holding
@@ -125,7 +125,8 @@ func checkerLine(lines []string, s healthcheck.Settings, r healthcheck.Result) *
 // gets ip:port: a line naming the IP covers both. Django's line is
 // "Invalid HTTP_HOST header: '172.31.5.17'. You may need to add
 // '172.31.5.17' to ALLOWED_HOSTS." (HttpRequest.get_host in
-// django/http/request.py); Rails logs "Blocked hosts: 172.31.5.17"
+// django/http/request.py); Rails logs "Blocked host: 172.31.5.17" (6.1) or
+// "Blocked hosts: 172.31.5.17:80" (7+)
 // (actionpack/lib/action_dispatch/middleware/host_authorization.rb). A
 // line of another kind must name the IP and say "host", so that a server's
 // "Listening at: http://IP:PORT" is not taken for a refusal.
