@@ -89,7 +89,7 @@ func init() {
 		hostFix:        flaskHostFix,
 		redirectWho:    flaskRedirectWho,
 		redirectExempt: flaskRedirectExempt,
-		lbRedirectNote: "\nWith Flask-Talisman: Talisman(app, force_https=False) keeps its other headers and stops redirecting.",
+		lbRedirectNote: "\nIn the app: drop the redirect hook (with Flask-Talisman: force_https=False, which keeps its other headers).",
 	})
 }
 
