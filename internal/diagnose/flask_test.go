@@ -105,3 +105,34 @@ func TestFlaskOwnRedirect(t *testing.T) {
 		t.Errorf("no Talisman here, but the diagnosis blames it:\n%s\n%s", d.Why, d.Fixes[0].Detail)
 	}
 }
+
+// TestFlaskServerNameFromLogAlone: with a public Host the app does not
+// serve either (both 404), Werkzeug's warning alone decides the case.
+func TestFlaskServerNameFromLogAlone(t *testing.T) {
+	python := requireFlask(t)
+	const ip = "127.0.0.46"
+	tgt, logs := startPython(t, python, ip, gunicornApp("servername_app"), "PUBLIC_HOST="+flaskPublicHost)
+	_, d := probeAndDiagnose(t, tgt, settings("/health", "200"), "shop.example.org", logs)
+	if u := d.Evidence.AsUser; u == nil || u.StatusCode != 404 {
+		t.Fatalf("the user-like request with another name must get 404 too: %+v", u)
+	}
+	assertDiagnosis(t, d, CaseFlaskServerName, Flask, "SERVER_NAME ("+flaskPublicHost+")")
+}
+
+// TestFlaskHostAllowList: a before_request allow-list refuses the IP Host
+// with 400 and logs it; the diagnosis quotes the line and offers the hook's
+// exemption and the IP from the metadata service, in Flask's terms.
+func TestFlaskHostAllowList(t *testing.T) {
+	python := requireFlask(t)
+	const ip = "127.0.0.47"
+	tgt, logs := startPython(t, python, ip, gunicornApp("allowlist_app"), "PUBLIC_HOST="+flaskPublicHost)
+	r, d := probeAndDiagnose(t, tgt, settings("/health", "200"), flaskPublicHost, logs)
+	if r.StatusCode != 400 {
+		t.Fatalf("check: %d %s, want 400", r.StatusCode, r.Reason)
+	}
+	assertDiagnosis(t, d, CaseHostValidation, Flask, "Refused Host header "+tgt.Addr(),
+		"@app.before_request", `if request.path == "/health":`, "ALLOWED_HOSTS.add(_ip)")
+	if l := d.Evidence.InstanceLogs; l == nil || l.AppLog == nil || !strings.Contains(l.AppLog.Line, "Refused Host header "+tgt.Addr()) {
+		t.Errorf("evidence must quote the app's line: %+v", l)
+	}
+}
