@@ -3,6 +3,7 @@ package diagnose
 import (
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,7 +119,38 @@ func startPython(t *testing.T, python, ip string, app pythonApp, env ...string) 
 			t.Fatalf("nothing listens on %s after 30 s", addr)
 		}
 	}
+	waitAnswering(t, addr, env)
 	return healthcheck.Target{ID: "i-0000000000000045", IP: ip, Port: port}, logs
+}
+
+// waitAnswering waits until the app answers HTTP at addr: gunicorn's master
+// accepts connections before its worker has imported the app, which on a
+// busy machine takes longer than a health check's timeout. The request
+// carries the app's public name (PUBLIC_HOST in env) so that it logs no
+// refusal of its own: Python prints a warning once, and the line quoted
+// must be the health check's.
+func waitAnswering(t *testing.T, addr string, env []string) {
+	t.Helper()
+	host := "localhost"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PUBLIC_HOST="); ok {
+			host = v
+		}
+	}
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	client := &http.Client{
+		Timeout:       60 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s does not answer HTTP: %v", addr, err)
+	}
+	resp.Body.Close()
 }
 
 // probeAndDiagnose checks tgt once as the ELB health checker does and
