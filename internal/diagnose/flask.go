@@ -35,10 +35,15 @@ const (
 // flask-talisman 1.0.0, DEFAULT_CSP_POLICY, DEFAULT_REFERRER_POLICY and
 // _set_content_security_policy_headers, in wntrblm/flask-talisman).
 const (
-	talismanDefaultCSP      = "default-src 'self'; object-src 'none'"
-	talismanReferrerPolicy  = "strict-origin-when-cross-origin"
-	talismanXSSProtection   = "1; mode=block"
-	talismanPermanentCode   = 301
+	talismanDefaultCSP     = "default-src 'self'; object-src 'none'"
+	talismanReferrerPolicy = "strict-origin-when-cross-origin"
+	talismanXSSProtection  = "1; mode=block"
+	talismanPermanentCode  = 301
+)
+
+// ProxyFix makes request.is_secure read X-Forwarded-Proto
+// (werkzeug/middleware/proxy_fix.py, werkzeug 2.2.2).
+const (
 	flaskProxyFixImport     = "from werkzeug.middleware.proxy_fix import ProxyFix\n"
 	flaskProxyFixOneProxy   = "app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1)  # request.is_secure from X-Forwarded-Proto (one proxy: the load balancer, or nginx on Elastic Beanstalk)\n"
 	flaskRequestHostComment = "# request.host is the Host header: the instance's IP for the health check"
@@ -179,15 +184,15 @@ func flaskHostFix(f facts) Fix {
 // requests to SERVER_NAME and adds TRUSTED_HOSTS
 // (https://flask.palletsprojects.com/en/stable/changes/#version-3-1-0).
 func flaskServerName(f facts) verdict {
-	configured := "your public name"
+	// Werkzeug's warning names SERVER_NAME; without it the case is only
+	// recognised when the public name was served, so it is that name.
+	configured := f.publicHost
 	if l := f.obs.logs; l != nil && l.AppLog != nil && l.AppLog.Kind == LogFlaskServerName {
 		if _, after, ok := strings.Cut(l.AppLog.Line, "configured server name '"); ok {
 			if name, _, ok := strings.Cut(after, "'"); ok {
 				configured = name
 			}
 		}
-	} else if f.userCode() >= 200 && f.userCode() < 400 {
-		configured = f.publicHost
 	}
 	why := f.checkerSends() + fmt.Sprintf(" Flask 2.2 binds its URL map to SERVER_NAME (%s): Werkzeug finds %s is neither that name nor a subdomain of it, warns \"Current server name '%s' doesn't match configured server name '%s'\", and matches no route, so every path answers 404 to the instance's IP.",
 		configured, f.hostHeader, strings.ToLower(f.hostHeader), configured)
@@ -204,7 +209,7 @@ func flaskServerName(f facts) verdict {
 			{
 				Title: "Do not set SERVER_NAME to restrict hosts; check Host in a before_request hook that lets the health path through",
 				Detail: "# app.py: remove app.config[\"SERVER_NAME\"] (url_for(..., _external=True) inside a request uses the request's Host;\n" +
-					"# outside one, use app.test_request_context(base_url=\"https://" + strings.Trim(configured, " ") + "\"))\n" +
+					"# outside one, use app.test_request_context(base_url=\"https://" + configured + "\"))\n" +
 					"ALLOWED_HOSTS = {\"" + configured + "\"}\n\n" +
 					"@app.before_request\n" +
 					"def check_host():\n" +
