@@ -39,3 +39,23 @@ func withDetail(f Fix, more string) Fix {
 	f.Detail += more
 	return f
 }
+
+// checkPathServed reports whether the check's own path is already the app's
+// health route: a user's request for it (public Host, X-Forwarded-Proto:
+// https) was answered 2xx. A fix then exempts that path rather than moving
+// the check to another. "/" never counts: exempting the home page from a
+// redirect or a host check weakens it for every user.
+func (f facts) checkPathServed() bool {
+	u := f.obs.asUser
+	return f.path != "" && f.path != "/" && u.Answered() && u.StatusCode >= 200 && u.StatusCode < 300
+}
+
+// exemptPath is the path a fix exempts, the check's own when it is served
+// (checkPathServed), else the framework's health path, with what to say
+// about the health check's path.
+func (f facts) exemptPath() (path, pointCheck string) {
+	if f.checkPathServed() {
+		return f.path, "The health check already asks for " + f.path + ", the app's health route: keep that path."
+	}
+	return f.text.healthPath, healthPathFix(f.text.healthPath)
+}

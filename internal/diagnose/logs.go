@@ -71,6 +71,9 @@ const (
 	LogDjangoDisallowedHost = "django-disallowed-host"
 	LogRailsBlockedHost     = "rails-blocked-host"
 	LogHostMentioned        = "host"
+	// LogFlaskServerName is Werkzeug's warning when the Host is not Flask's
+	// SERVER_NAME (flask.go).
+	LogFlaskServerName = "flask-server-name"
 )
 
 // readInstanceLogs finds the lines of the instance's logs in dir that
@@ -148,6 +151,8 @@ func appLine(lines []string, t healthcheck.Target, s healthcheck.Settings) *LogL
 			kind = LogDjangoDisallowedHost
 		case strings.Contains(line, "Blocked host"):
 			kind = LogRailsBlockedHost
+		case strings.Contains(line, werkzeugServerNameWarning):
+			kind = LogFlaskServerName
 		case generic == nil && strings.Contains(strings.ToLower(line), "host"):
 			generic = &LogLine{Path: "/var/log/" + webLogFile, Line: line, Kind: LogHostMentioned}
 			continue
@@ -256,6 +261,8 @@ func (l *InstanceLogs) decisive() (framework string, code int) {
 		return Django, 400
 	case LogRailsBlockedHost:
 		return Rails, 403
+	case LogFlaskServerName:
+		return Flask, 404
 	}
 	return "", 0
 }

@@ -75,6 +75,7 @@ func (f facts) httpsRedirect() verdict {
 	fixes := []Fix{
 		f.text.redirectExempt(f),
 		withDetail(lbRedirect, f.text.lbRedirectNote),
+		// Last: it hides the redirect instead of fixing it.
 		matcherFix(codes, matcherTradeOff),
 	}
 	why := f.checkerSends() + f.text.redirectWho(f) + fmt.Sprintf(" The load balancer does not follow redirects: %d is not in the matcher %s, so the check fails.", f.code, f.matcher)
