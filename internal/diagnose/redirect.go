@@ -70,10 +70,12 @@ func (f facts) httpsRedirect() verdict {
 	userUnconditional := f.obs.asUser.Answered() && isRedirect(f.obs.asUser.StatusCode) &&
 		strings.HasPrefix(strings.ToLower(f.obs.asUser.Location), "https://")
 
+	// The app's own fix first, the load balancer's redirect next, the
+	// matcher last: it hides what the check should prove.
 	fixes := []Fix{
 		f.text.redirectExempt(f),
-		matcherFix(codes, matcherTradeOff),
 		withDetail(lbRedirect, f.text.lbRedirectNote),
+		matcherFix(codes, matcherTradeOff),
 	}
 	why := f.checkerSends() + f.text.redirectWho(f) + fmt.Sprintf(" The load balancer does not follow redirects: %d is not in the matcher %s, so the check fails.", f.code, f.matcher)
 	why += f.asUserSaw()
