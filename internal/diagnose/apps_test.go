@@ -117,3 +117,9 @@ func assertFirstFix(t *testing.T, d Diagnosis, terms ...string) {
 		}
 	}
 }
+
+// healthcheckProbe probes the app once as the ELB checker does.
+func healthcheckProbe(t *testing.T, app loggedApp, s healthcheck.Settings) healthcheck.Result {
+	t.Helper()
+	return healthcheck.HTTPProber{}.Probe(t.Context(), app.target, s)
+}
