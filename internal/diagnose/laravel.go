@@ -33,7 +33,9 @@ func init() {
 		},
 		healthRoute:          "// routes/web.php\nRoute::get('/health', fn () => 'ok');",
 		unauthenticatedRoute: "// routes/web.php, outside the auth middleware group\nRoute::get('/health', fn () => 'ok');",
-		bindAll:              func(facts) string { return "php artisan serve --host=0.0.0.0 (or nginx/php-fpm listening on all addresses)" },
+		bindAll: func(facts) string {
+			return "php artisan serve --host=0.0.0.0 (or nginx/php-fpm listening on all addresses)"
+		},
 		hostRejection: &hostRejection{
 			code:    404,
 			explain: laravelTrustedHosts,
