@@ -112,7 +112,7 @@ func TestDiagnoseGoServers(t *testing.T) {
 					w.Header().Set("Server", "Kestrel")
 					w.WriteHeader(http.StatusBadRequest)
 				}),
-			wantCode: 400, wantCase: CaseHostValidation, wantFW: ASPNET,
+			wantCode: 400, wantCase: CaseASPNETHostFiltering, wantFW: ASPNET,
 			wantPhras: []string{"HostFilteringOptions", "AllowedHosts"},
 		},
 		{
@@ -131,7 +131,7 @@ func TestDiagnoseGoServers(t *testing.T) {
 			name:     "express redirect 302",
 			handler:  httpsOnly(302, func(h http.Header) { h.Set("X-Powered-By", "Express") }),
 			wantCode: 302, wantCase: CaseHTTPSRedirect, wantFW: Express,
-			wantPhras: []string{"app.set('trust proxy', true);", "200-302", "With X-Forwarded-Proto: https the redirect does not happen"},
+			wantPhras: []string{"app.set('trust proxy', 'loopback, 172.31.0.0/16');", "200-302", "With X-Forwarded-Proto: https the redirect does not happen"},
 		},
 		{
 			name:     "unknown framework https redirect",

@@ -61,6 +61,12 @@ type frameworkText struct {
 	// parentheses; "" says nothing.
 	trailingSlashWho string
 
+	// appLogs recognise the framework's own log line refusing the check's
+	// Host (ASP.NET Core's host filtering, Spring Security's firewall): the
+	// line is then quoted with its kind and, with the status it names,
+	// decides the case as Django's and Rails' lines do (logs.go).
+	appLogs []appLogLine
+
 	// metadataEndpoint reads the metadata service's address from
 	// AWS_EC2_METADATA_SERVICE_ENDPOINT, falling back to EC2's, as the AWS
 	// SDKs do (metadata.go).
@@ -89,6 +95,18 @@ func (h *hostRejection) matches(f facts, fw string, userPassed bool) bool {
 		}
 	}
 	return f.framework == fw && userPassed
+}
+
+// appLogLine is one kind of line a framework writes when it refuses the
+// health check's Host.
+type appLogLine struct {
+	// kind is LogLine.Kind.
+	kind string
+	// code is the status the refusal answers with.
+	code int
+	// match reports whether line is such a refusal; it already names the
+	// target's IP.
+	match func(line string) bool
 }
 
 // registry holds the registered frameworks by rank. It is written only by

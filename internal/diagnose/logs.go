@@ -145,6 +145,9 @@ func appLine(lines []string, t healthcheck.Target, s healthcheck.Settings) *LogL
 		if !mentionsIP(line, ip) {
 			continue
 		}
+		if k := registeredLogKind(line); k != "" {
+			return &LogLine{Path: "/var/log/" + webLogFile, Line: line, Kind: k}
+		}
 		kind := ""
 		switch {
 		case strings.Contains(line, "Invalid HTTP_HOST header") && containsAny(line, hostValues):
@@ -264,5 +267,25 @@ func (l *InstanceLogs) decisive() (framework string, code int) {
 	case LogFlaskServerName:
 		return Flask, 404
 	}
+	for _, t := range registry {
+		for _, k := range t.appLogs {
+			if k.kind == l.AppLog.Kind {
+				return t.name, k.code
+			}
+		}
+	}
 	return "", 0
+}
+
+// registeredLogKind is the kind of a registered framework's own line
+// refusing the Host (frameworkText.appLogs), "" when none claims line.
+func registeredLogKind(line string) string {
+	for _, t := range registry {
+		for _, k := range t.appLogs {
+			if k.match(line) {
+				return k.kind
+			}
+		}
+	}
+	return ""
 }
