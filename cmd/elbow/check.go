@@ -31,6 +31,9 @@ type checkOptions struct {
 	count    int
 	host     string
 	json     bool
+	// logs is an instance's log folder (<log_dir>/<instance-id>, as elbow
+	// logs shows), whose nginx and app lines the diagnosis quotes.
+	logs string
 }
 
 func newCheckCmd() *cobra.Command {
@@ -69,6 +72,7 @@ error, so that it can run in CI before a deployment.`,
 	f.IntVar(&o.count, "count", 1, "number of checks; the target passes if every one passes")
 	f.StringVar(&o.host, "host", "", "the public Host your users send, for the comparison request (default: the URL's host)")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON")
+	f.StringVar(&o.logs, "logs", "", "the instance's log folder (.elbow/logs/i-...): the diagnosis quotes its nginx access log and web.stdout.log, as elbow up's does")
 	return cmd
 }
 
@@ -225,7 +229,11 @@ func runCheck(ctx context.Context, out io.Writer, rawURL string, o checkOptions,
 	report.TargetHealth = healthcheck.TargetHealth{State: healthcheck.StateHealthy}
 	if failed {
 		report.TargetHealth = verdict.Health()
-		d := diagnose.Diagnoser{PublicHost: o.host, ListenerHost: req.urlHost}.Diagnose(ctx, t, s, verdict)
+		dg := diagnose.Diagnoser{PublicHost: o.host, ListenerHost: req.urlHost}
+		if o.logs != "" {
+			dg.InstanceLogs = func(healthcheck.Target) (string, bool) { return o.logs, true }
+		}
+		d := dg.Diagnose(ctx, t, s, verdict)
 		report.Diagnosis = &d
 	}
 	if o.json {

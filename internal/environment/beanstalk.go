@@ -89,8 +89,33 @@ func (e *Env) engineOutput(inst fleet.Instance, line string) {
 // quote: a Beanstalk project's instances keep nginx's and the app's logs
 // there (package ebengine).
 func (e *Env) instanceLogDir(t healthcheck.Target) (string, bool) {
-	if e.beanstalk == nil {
+	if e.beanstalk != nil {
+		return filepath.Join(e.beanstalk.plan.Spec.LogDir, t.ID), true
+	}
+	// Any other instance: its folder holds web.stdout.log, a link to the
+	// instance's output (linkInstanceLog).
+	e.mu.Lock()
+	dir := e.logDir
+	e.mu.Unlock()
+	if dir == "" {
 		return "", false
 	}
-	return filepath.Join(e.beanstalk.plan.Spec.LogDir, t.ID), true
+	return filepath.Join(dir, t.ID), true
+}
+
+// linkInstanceLog gives an instance that is not a Beanstalk project's the
+// folder layout Beanstalk's instances have (<log_dir>/<id>/web.stdout.log,
+// a link to the fleet's <id>.log), so that the diagnosis quotes the app's
+// own lines and elbow logs prints them, for any app.
+func (e *Env) linkInstanceLog(logDir, id string) {
+	dir := filepath.Join(logDir, id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		e.log.Debug("instance log folder", "err", err)
+		return
+	}
+	link := filepath.Join(dir, "web.stdout.log")
+	os.Remove(link)
+	if err := os.Symlink(filepath.Join("..", id+".log"), link); err != nil {
+		e.log.Debug("instance log link", "err", err)
+	}
 }

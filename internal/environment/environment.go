@@ -112,6 +112,7 @@ type Env struct {
 	targets     map[string]healthcheck.Target
 	runCtx      context.Context
 	started     time.Time
+	logDir      string // the fleet's log folder, for the diagnosis (not a project's)
 }
 
 // Start stands the environment up: target groups and their checkers, the

@@ -70,6 +70,11 @@ func (e *Env) newFleet(o Options, group *targetgroup.Group) (*fleet.Fleet, error
 	} else if !filepath.IsAbs(logDir) {
 		logDir = filepath.Join(base, logDir)
 	}
+	if e.beanstalk == nil {
+		e.mu.Lock()
+		e.logDir = logDir
+		e.mu.Unlock()
+	}
 	env := make([]string, 0, len(in.Env))
 	for k, v := range in.Env {
 		env = append(env, k+"="+v)
@@ -82,6 +87,9 @@ func (e *Env) newFleet(o Options, group *targetgroup.Group) (*fleet.Fleet, error
 			Prepare: prepare,
 			Output:  output,
 			Launched: func(inst fleet.Instance) {
+				if e.beanstalk == nil {
+					e.linkInstanceLog(logDir, inst.ID)
+				}
 				t := targetOf(inst)
 				e.mu.Lock()
 				e.targets[inst.ID] = t
