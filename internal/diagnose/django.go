@@ -71,28 +71,8 @@ func init() {
 // container the token's reply needs a hop limit of 2 ("How Instance Metadata
 // Service Version 2 works",
 // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-v2-how-it-works.html).
-const djangoIMDSSnippet = `# settings.py: allow the instance's private IP, the Host the ELB health check sends.
-import ipaddress, os, urllib.request
-
-def instance_private_ip(timeout=0.5):
-    """The instance's private IPv4 from the metadata service (IMDSv2), or None."""
-    endpoint = os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://169.254.169.254").rstrip("/")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-    try:
-        token_request = urllib.request.Request(endpoint + "/latest/api/token", method="PUT",
-                                               headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
-        with opener.open(token_request, timeout=timeout) as response:
-            if response.status != 200:
-                return None
-            token = response.read().decode("ascii").strip()
-        ip_request = urllib.request.Request(endpoint + "/latest/meta-data/local-ipv4",
-                                            headers={"X-aws-ec2-metadata-token": token})
-        with opener.open(ip_request, timeout=timeout) as response:
-            if response.status != 200:
-                return None
-            return str(ipaddress.ip_address(response.read().decode("ascii").strip()))
-    except (OSError, ValueError):  # URLError, HTTPError, timeouts; not an IP
-        return None
+const djangoIMDSSnippet = "# settings.py: allow the instance's private IP, the Host the ELB health check sends.\n" +
+	pythonInstanceIP + `
 
 _ip = instance_private_ip()
 if _ip:

@@ -5,7 +5,8 @@ package diagnose
 // Metadata Service Version 2 works",
 // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-v2-how-it-works.html),
 // from AWS_EC2_METADATA_SERVICE_ENDPOINT as the AWS SDKs read it. Flask and
-// Starlette apps allow the IP it returns as a host.
+// Starlette apps allow the IP it returns as a host, and Django's snippet is
+// built from it.
 const pythonInstanceIP = `import ipaddress, os, urllib.request
 
 def instance_private_ip(timeout=0.5):
