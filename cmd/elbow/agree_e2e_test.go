@@ -66,7 +66,9 @@ func requireAgreeApp(t *testing.T, name string) {
 		"express":        {"node", "-e", "require('/usr/share/nodejs/express')"},
 	}[name]
 	testutil.RequireProgram(t, check[0])
-	if out, err := exec.Command(check[0], check[1:]...).CombinedOutput(); err != nil {
+	cmd := exec.Command(check[0], check[1:]...)
+	cmd.Env = append(os.Environ(), "NODE_PATH=/usr/share/nodejs") // Debian's node-* modules, as the instance gets it
+	if out, err := cmd.CombinedOutput(); err != nil {
 		testutil.Missing(t, name, string(out))
 	}
 }
