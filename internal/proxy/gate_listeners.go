@@ -20,6 +20,7 @@ func (gl gateListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	gl.p.stats.newConns.Add(1)
 	return gl.p.newGatedConn(nc, newConnTraceID(), nil), nil
 }
 
@@ -66,6 +67,7 @@ func (t *tlsGateListener) acceptLoop() {
 			continue
 		}
 		backoff = 0
+		t.p.stats.newConns.Add(1)
 		go t.handshake(nc)
 	}
 }
@@ -74,6 +76,7 @@ func (t *tlsGateListener) handshake(nc net.Conn) {
 	tc := tls.Server(nc, t.cfg)
 	_ = nc.SetDeadline(time.Now().Add(tlsHandshakeTimeout))
 	if err := tc.Handshake(); err != nil {
+		t.p.stats.clientTLSError.Add(1)
 		t.p.log.Debug("TLS handshake", "client", nc.RemoteAddr().String(), "err", err)
 		_ = nc.Close()
 		return

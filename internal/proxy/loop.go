@@ -92,11 +92,14 @@ func (l *Listener) acceptLoop() {
 			continue
 		}
 		backoff = 0
+		l.p.stats.newConns.Add(1)
 		c := l.newClientConn(nc)
 		if c == nil {
+			l.p.stats.rejectedConns.Add(1)
 			_ = nc.Close()
 			continue
 		}
+		l.p.stats.activeConns.Add(1)
 		go c.serve()
 	}
 }
@@ -147,6 +150,7 @@ func (c *clientConn) serve() {
 			_ = c.nc.Close()
 		}
 		c.state.Store(connClosed)
+		c.l.p.stats.activeConns.Add(-1)
 		c.l.loop.mu.Lock()
 		delete(c.l.loop.conns, c)
 		c.l.loop.mu.Unlock()

@@ -101,7 +101,7 @@ func newProxy(o Options) *Proxy {
 		ErrorLog:     slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
 	}
 	p.upstream = &upstream.Client{IdleTimeout: o.IdleTimeout, ConnectTimeout: 10 * time.Second,
-		MaxIdlePerTarget: o.MaxIdleConnsPerTarget, IdleConnTimeout: 90 * time.Second, OnDial: o.OnDial, Dial: o.Dial}
+		MaxIdlePerTarget: o.MaxIdleConnsPerTarget, IdleConnTimeout: 90 * time.Second, OnDial: o.OnDial, Dial: p.countingDial(o.Dial)}
 	if o.Recorder != nil {
 		p.records = newRecordPump(o.Recorder)
 	}
@@ -135,6 +135,7 @@ func (p *Proxy) newTransport(idle time.Duration) *http.Transport {
 			}
 			c, err := dial(ctx, network, addr)
 			if err != nil {
+				p.targetConnError(ctx, addr)
 				return nil, err
 			}
 			return &writeIdleConn{Conn: c, idle: idle}, nil

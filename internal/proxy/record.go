@@ -12,9 +12,11 @@ import (
 // action: the target's own, or the 502/504 the load balancer answered for
 // it, or a 503 when the group had no target (Target is then zero).
 type ResponseRecord struct {
-	Time   time.Time
-	Group  string
-	Target healthcheck.Target
+	Time time.Time
+	// LoadBalancer is CloudWatch's LoadBalancer dimension, app/<name>/<id>.
+	LoadBalancer string
+	Group        string
+	Target       healthcheck.Target
 	// StatusCode is what the client got (the ALB's elb_status_code); 460
 	// when the client closed the connection first.
 	StatusCode int

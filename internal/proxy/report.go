@@ -21,13 +21,14 @@ func (a *attributes) keepsStrings() bool { return a.access != nil }
 // finish hands the response to the recorder and the access log.
 func (l *Listener) finish(ex *exchange, r *http.Request) {
 	p := l.p
+	p.stats.processedBytes.Add(requestSize(r) + ex.sent)
 	access := ex.attrs.access
 	if p.records == nil && access == nil {
 		return
 	}
 	end := monotime.Now(ex.start)
 	if p.records != nil && ex.fw != nil {
-		rec := ResponseRecord{Time: end, Group: ex.fw.group.Name(), StatusCode: ex.status,
+		rec := ResponseRecord{Time: end, LoadBalancer: p.elbID, Group: ex.fw.group.Name(), StatusCode: ex.status,
 			TargetStatusCode: ex.targetStatus, Latency: end.Sub(ex.start)}
 		if ex.member != nil {
 			rec.Target = ex.member.Target()

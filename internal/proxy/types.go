@@ -94,6 +94,7 @@ type Proxy struct {
 	records   *recordPump
 	elbID     string
 	pools     connPools
+	stats     lbStats
 
 	// attrs are the load balancer attributes now (attributes.go); attrMu
 	// serialises their changes, and guards accessW (the one access log

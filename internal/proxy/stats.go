@@ -1,0 +1,97 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+)
+
+// lbStats are the load balancer's connection-level counts, the ones
+// CloudWatch publishes for an ALB beside its per-request metrics
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
+// Each is an atomic: they move on the connection path, never under a lock.
+type lbStats struct {
+	newConns       atomic.Int64
+	activeConns    atomic.Int64
+	rejectedConns  atomic.Int64
+	clientTLSError atomic.Int64
+	processedBytes atomic.Int64
+	// targetConnErrors maps a target's ip:port to its *atomic.Int64 of
+	// failed connections; an entry is made on a target's first failure
+	// only, off the path of a request that succeeds.
+	targetConnErrors sync.Map
+}
+
+// Stats is a snapshot of the load balancer's connection counts.
+type Stats struct {
+	// LoadBalancer is CloudWatch's LoadBalancer dimension, app/<name>/<id>.
+	LoadBalancer string
+	// NewConnections: client connections accepted (NewConnectionCount).
+	NewConnections int64
+	// ActiveConnections: client connections open now on the proxy's own
+	// connection loop (ActiveConnectionCount); connections net/http serves
+	// (HTTPS, HTTP/2) are counted in NewConnections only.
+	ActiveConnections int64
+	// RejectedConnections: connections accepted while the listener was
+	// closing and closed unserved (RejectedConnectionCount).
+	RejectedConnections int64
+	// ClientTLSNegotiationErrors: TLS handshakes with clients that failed
+	// (ClientTLSNegotiationErrorCount).
+	ClientTLSNegotiationErrors int64
+	// ProcessedBytes: bytes received from and sent to clients, by request
+	// (ProcessedBytes), as the access log counts them.
+	ProcessedBytes int64
+	// TargetConnectionErrors: connections to a target (ip:port) that could
+	// not be established (TargetConnectionErrorCount).
+	TargetConnectionErrors map[string]int64
+}
+
+// Stats returns the load balancer's connection counts now.
+func (p *Proxy) Stats() Stats {
+	s := Stats{
+		LoadBalancer:               p.elbID,
+		NewConnections:             p.stats.newConns.Load(),
+		ActiveConnections:          p.stats.activeConns.Load(),
+		RejectedConnections:        p.stats.rejectedConns.Load(),
+		ClientTLSNegotiationErrors: p.stats.clientTLSError.Load(),
+		ProcessedBytes:             p.stats.processedBytes.Load(),
+		TargetConnectionErrors:     map[string]int64{},
+	}
+	p.stats.targetConnErrors.Range(func(k, v any) bool {
+		s.TargetConnectionErrors[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return s
+}
+
+// countingDial wraps the dial of both target paths so that a connection
+// that cannot be established counts for its target.
+func (p *Proxy) countingDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if dial == nil {
+		d := &net.Dialer{}
+		dial = d.DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			p.targetConnError(ctx, addr)
+		}
+		return c, err
+	}
+}
+
+// targetConnError counts a failed connection to addr. A dial cancelled
+// (the client left, or the target was deregistered) is not the target's
+// failure; one that ran out of the connect timeout is.
+func (p *Proxy) targetConnError(ctx context.Context, addr string) {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return
+	}
+	v, ok := p.stats.targetConnErrors.Load(addr)
+	if !ok {
+		v, _ = p.stats.targetConnErrors.LoadOrStore(addr, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Add(1)
+}
