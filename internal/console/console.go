@@ -110,6 +110,9 @@ type Options struct {
 	// HistoryInterval is how often Serve samples the environment's metrics
 	// for /api/v1/history. Default 10 s, the monitor's window.
 	HistoryInterval time.Duration
+	// LoadBalancerStats reads the proxy's connection counts for /metrics
+	// (*proxy.Proxy's Stats); nil leaves those series out.
+	LoadBalancerStats func() proxy.Stats
 }
 
 // Console serves the API and /metrics, and counts the proxy's responses.
@@ -119,6 +122,7 @@ type Console struct {
 	mux      *http.ServeMux
 	registry *prometheus.Registry
 	requests *requestMetrics
+	alb      *albMetrics
 	history  *history
 	changes  *changeLog
 	page     http.Handler
@@ -145,7 +149,10 @@ func New(o Options) *Console {
 	c := &Console{o: o, log: o.Logger, mux: http.NewServeMux(), registry: prometheus.NewRegistry(),
 		history: newHistory(historyPoints), changes: &changeLog{}, page: web.Handler()}
 	c.requests = newRequestMetrics()
-	c.registry.MustRegister(c.requests.total, c.requests.latency, &stateCollector{c: c})
+	c.alb = newALBMetrics()
+	c.registry.MustRegister(c.requests.total, c.requests.latency, &stateCollector{c: c},
+		&lbCollector{stats: o.LoadBalancerStats})
+	c.registry.MustRegister(c.alb.collectors()...)
 	c.routes()
 	return c
 }

@@ -82,6 +82,7 @@ func (m *requestMetrics) seriesFor(group string, t healthcheck.Target) *targetSe
 // RecordResponse counts one proxied response; it implements proxy.Recorder.
 // The proxy calls it off the request path.
 func (c *Console) RecordResponse(r proxy.ResponseRecord) {
+	c.alb.record(&r)
 	s := c.requests.seriesFor(r.Group, r.Target)
 	s.byClass[classIndex(r.StatusCode)].Inc()
 	if r.TargetStatusCode != 0 {

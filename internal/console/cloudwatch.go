@@ -1,0 +1,166 @@
+package console
+
+import (
+	"strconv"
+	"sync"
+
+	"github.com/elbow-lb/elbow/internal/proxy"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The ALB's CloudWatch metrics (namespace AWS/ApplicationELB) as Prometheus
+// series, named elbow_alb_<metric in snake case>, with labels after
+// CloudWatch's dimensions: load_balancer (LoadBalancer, app/<name>/<id>),
+// target_group (TargetGroup), and target and port where a series is per
+// target. Source:
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
+
+// targetClasses are HTTPCode_Target_{2XX,3XX,4XX,5XX}_Count's classes.
+var targetClasses = [...]string{"2XX", "3XX", "4XX", "5XX"}
+
+// elbCodes are the load balancer's own answers, pre-created so that a
+// dashboard sees a 0 before the first one.
+var elbCodes = []int{400, 408, 460, 463, 502, 503, 504}
+
+type albMetrics struct {
+	requests    *prometheus.CounterVec
+	perTarget   *prometheus.CounterVec
+	targetCodes *prometheus.CounterVec
+	elbCodes    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	series      sync.Map // albKey -> *albSeries
+	lbs         sync.Map // load balancer -> struct{}: its ELB codes exist
+}
+
+type albKey struct {
+	lb, group, id string
+	port          int
+}
+
+type albSeries struct {
+	requests  prometheus.Counter
+	perTarget prometheus.Counter
+	byClass   [len(targetClasses)]prometheus.Counter
+	latency   prometheus.Observer
+}
+
+func newALBMetrics() *albMetrics {
+	target := []string{"load_balancer", "target_group", "target", "port"}
+	return &albMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elbow_alb_request_count_total",
+			Help: "Requests forwarded to a target group (CloudWatch RequestCount; fixed responses and redirects are not counted).",
+		}, []string{"load_balancer", "target_group"}),
+		perTarget: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elbow_alb_request_count_per_target_total",
+			Help: "Requests routed to each target (CloudWatch RequestCountPerTarget, here per target rather than averaged).",
+		}, target),
+		targetCodes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elbow_alb_httpcode_target_total",
+			Help: "Responses the targets generated, by class (CloudWatch HTTPCode_Target_2XX_Count, _3XX_, _4XX_, _5XX_).",
+		}, append(target[:4:4], "code_class")),
+		elbCodes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "elbow_alb_httpcode_elb_total",
+			Help: "Responses the load balancer generated itself, by class and code (CloudWatch HTTPCode_ELB_4XX_Count, HTTPCode_ELB_5XX_Count, HTTPCode_ELB_502_Count, _503_, _504_; 460 and 463 as the access log gives them).",
+		}, []string{"load_balancer", "code_class", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "elbow_alb_target_response_time_seconds",
+			Help: "Time from sending the request to the target until its response headers arrived (CloudWatch TargetResponseTime).",
+			// From a millisecond to the ALB's 60 s idle timeout.
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, target),
+	}
+}
+
+func (m *albMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.requests, m.perTarget, m.targetCodes, m.elbCodes, m.latency}
+}
+
+func (m *albMetrics) seriesFor(r *proxy.ResponseRecord) *albSeries {
+	key := albKey{lb: r.LoadBalancer, group: r.Group, id: r.Target.ID, port: r.Target.Port}
+	if s, ok := m.series.Load(key); ok {
+		return s.(*albSeries)
+	}
+	if _, ok := m.lbs.LoadOrStore(r.LoadBalancer, struct{}{}); !ok {
+		for _, code := range elbCodes {
+			m.elbCodes.WithLabelValues(r.LoadBalancer, strconv.Itoa(code/100)+"XX", strconv.Itoa(code))
+		}
+	}
+	s := &albSeries{requests: m.requests.WithLabelValues(r.LoadBalancer, r.Group)}
+	if r.Target.ID != "" {
+		port := strconv.Itoa(r.Target.Port)
+		s.perTarget = m.perTarget.WithLabelValues(r.LoadBalancer, r.Group, r.Target.ID, port)
+		s.latency = m.latency.WithLabelValues(r.LoadBalancer, r.Group, r.Target.ID, port)
+		for i, class := range targetClasses {
+			s.byClass[i] = m.targetCodes.WithLabelValues(r.LoadBalancer, r.Group, r.Target.ID, port, class)
+		}
+	}
+	actual, _ := m.series.LoadOrStore(key, s)
+	return actual.(*albSeries)
+}
+
+// record counts one response; it runs on the proxy's recorder goroutine.
+func (m *albMetrics) record(r *proxy.ResponseRecord) {
+	s := m.seriesFor(r)
+	s.requests.Inc()
+	if s.perTarget != nil {
+		s.perTarget.Inc()
+	}
+	if r.TargetStatusCode != 0 {
+		if i := r.TargetStatusCode/100 - 2; i >= 0 && i < len(targetClasses) && s.byClass[0] != nil {
+			s.byClass[i].Inc()
+		}
+		if s.latency != nil {
+			s.latency.Observe(r.TargetLatency.Seconds())
+		}
+		return
+	}
+	// No response from a target: the code the client got is the load
+	// balancer's own.
+	if r.StatusCode >= 400 && r.StatusCode <= 599 {
+		m.elbCodes.WithLabelValues(r.LoadBalancer, strconv.Itoa(r.StatusCode/100)+"XX", strconv.Itoa(r.StatusCode)).Inc()
+	}
+}
+
+// lbCollector reads the proxy's connection counts at scrape time.
+type lbCollector struct{ stats func() proxy.Stats }
+
+var (
+	newConnsDesc = prometheus.NewDesc("elbow_alb_new_connection_count_total",
+		"Client connections accepted (CloudWatch NewConnectionCount).", []string{"load_balancer"}, nil)
+	activeConnsDesc = prometheus.NewDesc("elbow_alb_active_connection_count",
+		"Client connections open now on the proxy's connection loop (CloudWatch ActiveConnectionCount; connections net/http serves, HTTPS and HTTP/2, are not included).",
+		[]string{"load_balancer"}, nil)
+	rejectedConnsDesc = prometheus.NewDesc("elbow_alb_rejected_connection_count_total",
+		"Client connections closed unserved because their listener was closing (CloudWatch RejectedConnectionCount).", []string{"load_balancer"}, nil)
+	clientTLSDesc = prometheus.NewDesc("elbow_alb_client_tls_negotiation_error_count_total",
+		"TLS handshakes with clients that failed (CloudWatch ClientTLSNegotiationErrorCount).", []string{"load_balancer"}, nil)
+	processedBytesDesc = prometheus.NewDesc("elbow_alb_processed_bytes_total",
+		"Bytes received from and sent to clients (CloudWatch ProcessedBytes).", []string{"load_balancer"}, nil)
+	targetConnErrorsDesc = prometheus.NewDesc("elbow_alb_target_connection_error_count_total",
+		"Connections to a target (ip:port) that could not be established (CloudWatch TargetConnectionErrorCount).",
+		[]string{"load_balancer", "target"}, nil)
+)
+
+func (lc *lbCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{newConnsDesc, activeConnsDesc, rejectedConnsDesc, clientTLSDesc,
+		processedBytesDesc, targetConnErrorsDesc} {
+		ch <- d
+	}
+}
+
+func (lc *lbCollector) Collect(ch chan<- prometheus.Metric) {
+	if lc.stats == nil {
+		return
+	}
+	s := lc.stats()
+	lb := s.LoadBalancer
+	ch <- prometheus.MustNewConstMetric(newConnsDesc, prometheus.CounterValue, float64(s.NewConnections), lb)
+	ch <- prometheus.MustNewConstMetric(activeConnsDesc, prometheus.GaugeValue, float64(s.ActiveConnections), lb)
+	ch <- prometheus.MustNewConstMetric(rejectedConnsDesc, prometheus.CounterValue, float64(s.RejectedConnections), lb)
+	ch <- prometheus.MustNewConstMetric(clientTLSDesc, prometheus.CounterValue, float64(s.ClientTLSNegotiationErrors), lb)
+	ch <- prometheus.MustNewConstMetric(processedBytesDesc, prometheus.CounterValue, float64(s.ProcessedBytes), lb)
+	for addr, n := range s.TargetConnectionErrors {
+		ch <- prometheus.MustNewConstMetric(targetConnErrorsDesc, prometheus.CounterValue, float64(n), lb, addr)
+	}
+}
