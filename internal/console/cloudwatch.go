@@ -128,7 +128,7 @@ type lbCollector struct{ stats func() proxy.Stats }
 var (
 	newConnsDesc = prometheus.NewDesc("elbow_alb_new_connection_count_total",
 		"Client connections accepted (CloudWatch NewConnectionCount).", []string{"load_balancer"}, nil)
-	activeConnsDesc = prometheus.NewDesc("elbow_alb_active_connection_count",
+	activeConnsDesc = prometheus.NewDesc("elbow_alb_active_connections",
 		"Client connections open now on the proxy's connection loop (CloudWatch ActiveConnectionCount; connections net/http serves, HTTPS and HTTP/2, are not included).",
 		[]string{"load_balancer"}, nil)
 	rejectedConnsDesc = prometheus.NewDesc("elbow_alb_rejected_connection_count_total",

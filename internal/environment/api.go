@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/proxy"
 )
 
 // What the AWS API (package awsapi) reads and changes of the environment.
@@ -119,4 +120,17 @@ func (e *Env) listenerHost() string {
 		}
 	}
 	return ""
+}
+
+// loadBalancerStats are the load balancer's connection and byte counts for
+// the console's CloudWatch-like series; zero until the listeners run (the
+// console starts first).
+func (e *Env) loadBalancerStats() proxy.Stats {
+	e.mu.Lock()
+	p := e.proxy
+	e.mu.Unlock()
+	if p == nil {
+		return proxy.Stats{}
+	}
+	return p.Stats()
 }

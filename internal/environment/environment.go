@@ -143,6 +143,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 		Instance: e.instanceInfo, ModifyHealthCheck: e.modifyHealthCheckAndFile, Logs: e.instanceLog,
 		Logger: o.Logger, Credentials: console.CredentialsFrom(cfg.Console.Credentials),
 		QueryAPI: &awsapi.Handler{Services: []awsapi.Service{elbv2api.New(e), ebapi.New(e)}, Logger: o.Logger},
+		LoadBalancerStats: e.loadBalancerStats,
 	})
 	consoleLn, err := net.Listen("tcp", cfg.Console.Address)
 	if err != nil {
@@ -225,7 +226,9 @@ func (e *Env) startListeners() error {
 	if err != nil {
 		return err
 	}
+	e.mu.Lock()
 	e.proxy = p
+	e.mu.Unlock()
 	return p.Start()
 }
 
