@@ -142,7 +142,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 		Health: e.monitor, TargetGroups: e.consoleGroups, Diagnose: e.diagnosis,
 		Instance: e.instanceInfo, ModifyHealthCheck: e.modifyHealthCheckAndFile, Logs: e.instanceLog,
 		Logger: o.Logger, Credentials: console.CredentialsFrom(cfg.Console.Credentials),
-		QueryAPI: &awsapi.Handler{Services: []awsapi.Service{elbv2api.New(e), ebapi.New(e)}, Logger: o.Logger},
+		QueryAPI:          &awsapi.Handler{Services: []awsapi.Service{elbv2api.New(e), ebapi.New(e)}, Logger: o.Logger},
 		LoadBalancerStats: e.loadBalancerStats,
 	})
 	consoleLn, err := net.Listen("tcp", cfg.Console.Address)
