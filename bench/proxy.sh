@@ -122,13 +122,11 @@ for url in $T1 127.0.0.1:8081 127.0.0.1:8083 127.0.0.1:8082 ${BASE_PID:+127.0.0.
 done
 
 # pids of a proxy: the process and its children (nginx workers).
-procs() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 # cpu_ticks: utime+stime of the processes, in clock ticks.
-cpu_ticks() { local t=0 p; for p in $(procs "$1"); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
 # peak_rss_kib: VmHWM summed over the processes.
-peak_rss_kib() { local t=0 p; for p in $(procs "$1"); do t=$((t + $(awk '/VmHWM/{print $2}' "/proc/$p/status"))); done; echo "$t"; }
 # ms: a wrk latency (850.00us, 1.23ms, 1.01s) in milliseconds.
-ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v+0} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} else print v }'; }
 
 TICK=$(getconf CLK_TCK)
 RESULTS="$WORK/results"
@@ -158,7 +156,6 @@ for round in $(seq "$ROUNDS"); do
 	if [ -n "$BASE_PID" ]; then run base 127.0.0.1:8084 "$BASE_PID"; fi
 done
 
-median() { sort -g | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
 col() { awk -v n="$1" -v c="$2" '$1==n{print $c}' "$RESULTS" | median; }
 
 echo

@@ -197,9 +197,8 @@ for name in nginx haproxy elbow elbowlb; do
 done
 
 # pids of a contender: the process and its children (nginx workers).
-procs() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }
-cpu_ticks() { local t=0 p; for p in $(procs "$1"); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
-ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v+0} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} else print v }'; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 TICK=$(getconf CLK_TCK)
 RESULTS="$WORK/results"
 : >"$RESULTS"
@@ -258,7 +257,6 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 
-median() { sort -g | awk '{a[NR]=$1} END{ if (NR == 0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
 col() { awk -v r="$1" -v n="$2" -v c="$3" '$1==r && $2==n{print $c}' "$RESULTS" | median; }
 ratio() { # row a b column: median over rounds of a/b
 	awk -v r="$1" -v a="$2" -v b="$3" -v c="$4" '$1==r && $2==a{x[$7]=$c} $1==r && $2==b{y[$7]=$c}

@@ -15,13 +15,13 @@ import (
 // serveFixture replays testdata/fixtures/name (its README.md says how) on
 // ip: a user's request (the public Host with X-Forwarded-Proto: https) gets
 // user.http, any other check.http, and each check.http answered appends
-// web.stdout.log's lines to the log folder, as the app would.
+// app-log.txt's lines to the log folder, as the app would.
 func serveFixture(t *testing.T, ip, name, publicHost string) loggedApp {
 	t.Helper()
 	dir := filepath.Join("testdata", "fixtures", name)
 	check := mustRead(t, filepath.Join(dir, "check.http"))
 	user := mustRead(t, filepath.Join(dir, "user.http"))
-	logLines, err := os.ReadFile(filepath.Join(dir, "web.stdout.log"))
+	logLines, err := os.ReadFile(filepath.Join(dir, "app-log.txt"))
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}

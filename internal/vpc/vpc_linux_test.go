@@ -102,7 +102,12 @@ func TestAttachedInstancesReachTheMetadataAddressAndEachOther(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range routes {
-		if r.Dst != nil && r.Dst.IP.IsPrivate() && n.CIDR().Overlaps(netip.PrefixFrom(netip.AddrFrom4([4]byte(r.Dst.IP.To4())), 8)) && n.CIDR().Contains(netip.AddrFrom4([4]byte(r.Dst.IP.To4()))) {
+		if r.Dst == nil {
+			continue // the default route
+		}
+		ones, _ := r.Dst.Mask.Size()
+		dst := netip.PrefixFrom(netip.AddrFrom4([4]byte(r.Dst.IP.To4())), ones)
+		if ones >= n.CIDR().Bits() && n.CIDR().Overlaps(dst) {
 			t.Fatalf("the host's routing table has a route into the VPC: %v", r)
 		}
 	}
