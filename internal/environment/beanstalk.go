@@ -22,6 +22,9 @@ type beanstalk struct {
 	leader   atomic.Bool  // the first instance prepared leads (leader_only commands)
 	deployed atomic.Int32 // instances that completed their first deployment
 	launched atomic.Bool
+	// deployments counts each instance's ended deployments, for
+	// deployTarget to wait on.
+	deployments engineDeployments
 }
 
 // startBeanstalk writes the engine's spec and says what elbow does and
@@ -76,7 +79,11 @@ func (e *Env) engineOutput(inst fleet.Instance, line string) {
 		return
 	}
 	e.events(Event{Time: time.Now(), Source: SourceInstance, Severity: ev.Severity, Message: ev.Message})
+	if ev.Message == errEngineFailed.Error() {
+		e.beanstalk.deployments.end(inst.ID, false)
+	}
 	if ev.Message == "Instance deployment completed successfully." {
+		e.beanstalk.deployments.end(inst.ID, true)
 		b := e.beanstalk
 		if int(b.deployed.Add(1)) >= e.Config().Instances.Min && b.launched.CompareAndSwap(false, true) {
 			e.events(Event{Time: time.Now(), Source: SourceInstance, Severity: "INFO",

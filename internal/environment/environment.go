@@ -17,11 +17,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/elbow-lb/elbow/internal/appversion"
+	"github.com/elbow-lb/elbow/internal/autoscale"
 	"github.com/elbow-lb/elbow/internal/awsapi"
 	"github.com/elbow-lb/elbow/internal/awsapi/ebapi"
 	"github.com/elbow-lb/elbow/internal/awsapi/elbv2api"
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/console"
+	"github.com/elbow-lb/elbow/internal/deploy"
 	"github.com/elbow-lb/elbow/internal/diagnose"
 	"github.com/elbow-lb/elbow/internal/ebengine"
 	"github.com/elbow-lb/elbow/internal/fleet"
@@ -109,6 +112,14 @@ type Env struct {
 	linkLocal   *imds.LinkLocal
 	attachments map[string]*vpc.Attachment // by instance id
 	beanstalk   *beanstalk                 // set when running a Beanstalk project
+	// upd, versions and deployer run deployments and configuration
+	// updates (update.go); nil deployer when the targets run elsewhere.
+	upd      updates
+	versions *appversion.Store
+	deployer *deploy.Deployer
+	// scaler and figures are the Auto Scaling group's (scaling.go).
+	scaler  *autoscale.Scaler
+	figures *autoscale.Figures
 	targets     map[string]healthcheck.Target
 	runCtx      context.Context
 	started     time.Time
@@ -159,6 +170,10 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 	if err := e.startInstances(ctx); err != nil {
 		return nil, err
 	}
+	if err := e.startUpdates(); err != nil {
+		return nil, err
+	}
+	e.startScaling()
 	return e, nil
 }
 
@@ -192,6 +207,7 @@ func newEnv(ctx context.Context, cfg *config.Config, o Options) (e *Env, runCtx 
 		}
 	}
 	e.watcher = e.newWatcher()
+	e.figures = autoscale.NewFigures()
 	// The monitor's transitions reach the user as events (runMonitor); its
 	// own log of them would print each one twice.
 	e.monitor = monitor.New(monitor.Options{EnvironmentName: cfg.Name, Rules: cfg.EnhancedHealth, Logger: slog.New(slog.DiscardHandler)})
@@ -217,7 +233,7 @@ func (e *Env) startListeners() error {
 	cfg := e.cfg
 	p, err := proxy.New(cfg, e.groups, proxy.Options{
 		IdleTimeout:      time.Duration(cfg.LoadBalancer.IdleTimeout) * time.Second,
-		Recorder:         recorders{monitorRecorder{e.monitor}, e.console},
+		Recorder:         recorders{monitorRecorder{e.monitor}, e.console, figuresRecorder{e.figures}},
 		Logger:           e.log,
 		LoadBalancerName: cfg.LoadBalancer.Name,
 		Region:           cfg.Region,

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/fleet"
@@ -75,13 +74,9 @@ func (e *Env) newFleet(o Options, group *targetgroup.Group) (*fleet.Fleet, error
 		e.logDir = logDir
 		e.mu.Unlock()
 	}
-	env := make([]string, 0, len(in.Env))
-	for k, v := range in.Env {
-		env = append(env, k+"="+v)
-	}
-	sort.Strings(env)
 	return fleet.New(fleet.Config{
-		Command: argv, Dir: dir, Env: env, Port: in.Port, Min: in.Min, Max: in.Max, LogDir: logDir,
+		Command: argv, Dir: dir, Env: instanceEnv(in.Env), Port: in.Port, Min: in.Min, Max: in.Max, LogDir: logDir,
+		Version: initialLabel(e.cfg, e.started),
 		Logger: e.log, Network: e.placer(),
 		Hooks: fleet.Hooks{
 			Prepare: prepare,
@@ -102,6 +97,9 @@ func (e *Env) newFleet(o Options, group *targetgroup.Group) (*fleet.Fleet, error
 					return 0
 				})
 				e.monitor.SetCapacity(e.Config().Instances.Min, online)
+				if st, ok := e.fleet.Status(inst.ID); ok {
+					e.monitor.SetInstanceVersion(inst.ID, st.Version, st.Deployment)
+				}
 				group.Register(t)
 			},
 			Terminating: func(ctx context.Context, inst fleet.Instance) {

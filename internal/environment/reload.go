@@ -33,6 +33,10 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 	if err := needsRestart(diff); err != nil {
 		return nil, err
 	}
+	updateInstances := e.fleet != nil && len(config.Updates(diff)) > 0
+	if updateInstances && e.Updating() {
+		return nil, e.errInProgress()
+	}
 
 	var applied []string
 	// The load balancer's attributes first: an access log that cannot be
@@ -127,6 +131,14 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 		}
 		e.monitor.SetCapacity(next.Instances.Min, e.online())
 		applied = append(applied, fmt.Sprintf("instances: min %d, max %d", next.Instances.Min, next.Instances.Max))
+	}
+	applied = append(applied, e.applyUpdatePolicies(diff, next)...)
+	if updateInstances {
+		msg, err := e.startConfigurationUpdate(cur, next, diff)
+		if err != nil {
+			return applied, fmt.Errorf("instances: %w", err)
+		}
+		applied = append(applied, msg)
 	}
 	return applied, nil
 }

@@ -1,0 +1,139 @@
+package environment
+
+import (
+	"context"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/autoscale"
+	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/fleet"
+	"github.com/elbow-lb/elbow/internal/healthcheck"
+	"github.com/elbow-lb/elbow/internal/proxy"
+)
+
+// Auto scaling: package autoscale decides from the instances' own figures
+// (fed here from every proxied response and the monitor's CPU samples);
+// this file gives it the fleet (scaleFleet).
+
+// startScaling starts the Auto Scaling group's triggers and health
+// replacement for a fleet of instances.
+func (e *Env) startScaling() {
+	if e.fleet == nil {
+		return
+	}
+	cfg := e.Config()
+	e.scaler = autoscale.New(scalingGroupOf(cfg), triggerOf(cfg.AutoScaling.Trigger), scaleFleet{e}, e.figures,
+		autoscale.Options{Logger: e.log})
+	e.goRun(func() { e.scaler.Run(e.runCtx) })
+	e.goRun(e.sampleCPU)
+}
+
+// sampleCPU gives the figures each instance's CPU, as the monitor measures
+// it, every 10 seconds (the monitor's window).
+func (e *Env) sampleCPU() {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.runCtx.Done():
+			return
+		case <-t.C:
+		}
+		for _, in := range e.monitor.InstancesHealth().Instances {
+			if in.System != nil {
+				c := in.System.CPUUtilization
+				e.figures.SetCPU(in.InstanceId, c.User+c.System)
+			}
+		}
+	}
+}
+
+func scalingGroupOf(c *config.Config) autoscale.Group {
+	a := c.AutoScaling
+	return autoscale.Group{
+		Min: c.Instances.Min, Max: c.Instances.Max,
+		Cooldown:               time.Duration(a.Cooldown) * time.Second,
+		HealthCheckType:        a.HealthCheckType,
+		HealthCheckGracePeriod: time.Duration(a.HealthCheckGracePeriod) * time.Second,
+	}
+}
+
+func triggerOf(t config.Trigger) autoscale.Trigger {
+	return autoscale.Trigger{
+		MeasureName: t.MeasureName, Statistic: t.Statistic, Unit: t.Unit,
+		Period:                    time.Duration(t.Period) * time.Second,
+		BreachDuration:            time.Duration(t.BreachDuration) * time.Second,
+		UpperThreshold:            t.UpperThreshold,
+		LowerThreshold:            t.LowerThreshold,
+		UpperBreachScaleIncrement: t.UpperBreachScaleIncrement,
+		LowerBreachScaleIncrement: t.LowerBreachScaleIncrement,
+	}
+}
+
+// figuresRecorder feeds the scaling figures from each proxied response.
+type figuresRecorder struct{ f *autoscale.Figures }
+
+func (r figuresRecorder) RecordResponse(rec proxy.ResponseRecord) {
+	if rec.Target.ID == "" {
+		r.f.RecordELBRequest(rec.ReceivedBytes, rec.SentBytes)
+		return
+	}
+	latency := rec.TargetLatency
+	if latency == 0 {
+		latency = rec.Latency
+	}
+	r.f.RecordRequest(rec.Target.ID, rec.ReceivedBytes, rec.SentBytes, latency)
+}
+
+// scaleFleet is the fleet as package autoscale sees it.
+type scaleFleet struct{ e *Env }
+
+func (s scaleFleet) Members() []autoscale.Member {
+	g := s.e.instanceGroup()
+	var out []autoscale.Member
+	for _, st := range s.e.fleet.Instances() {
+		if st.State == fleet.StateTerminated || st.State == fleet.StateStopping {
+			continue
+		}
+		m := autoscale.Member{ID: st.ID, Launched: st.LaunchTime}
+		s.e.mu.Lock()
+		t, ok := s.e.targets[st.ID]
+		s.e.mu.Unlock()
+		if ok && g != nil {
+			switch g.Health(t).State {
+			case healthcheck.StateHealthy:
+				m.ELBKnown, m.ELBHealthy = true, true
+			case healthcheck.StateUnhealthy:
+				m.ELBKnown = true
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func (s scaleFleet) Desired() int { return s.e.fleet.Desired() }
+
+// SetDesired changes the desired capacity, except while an update runs:
+// Beanstalk suspends scaling processes during deployments.
+func (s scaleFleet) SetDesired(ctx context.Context, n int) error {
+	if s.e.Updating() {
+		return s.e.errInProgress()
+	}
+	return s.e.fleet.SetDesired(ctx, n)
+}
+
+// Replace terminates an instance that failed its ELB health check, draining
+// it, and launches another with the environment's current release, as Auto
+// Scaling replaces an unhealthy instance.
+func (s scaleFleet) Replace(ctx context.Context, id string) error {
+	if err := s.e.fleet.Terminate(ctx, id); err != nil {
+		return err
+	}
+	_, err := s.e.fleet.LaunchWith(ctx, s.e.fleet.Template(), false)
+	return err
+}
+
+func (s scaleFleet) Event(severity, message string) {
+	s.e.events(Event{Time: time.Now(), Source: SourceInstance, Severity: severity, Message: message})
+}

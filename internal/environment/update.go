@@ -1,0 +1,361 @@
+package environment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/appversion"
+	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/deploy"
+	"github.com/elbow-lb/elbow/internal/ebengine"
+	"github.com/elbow-lb/elbow/internal/ebproject"
+	"github.com/elbow-lb/elbow/internal/fleet"
+)
+
+// Deployments and configuration updates: the environment keeps the
+// releases its instances may run (deployment number -> fleet template),
+// turns `elbow deploy` into an application version and a deployment, and a
+// change of an instance setting into a configuration update. Package deploy
+// decides the batches and the gate; this file only gives it the environment
+// (deployTarget, in deploytarget.go).
+
+// ErrNoFleet refuses a deployment to an environment whose targets run elsewhere.
+var ErrNoFleet = errors.New("this environment registers targets that run elsewhere (instances.targets): elbow has no instances to deploy to")
+
+// updates is the environment's deployment state.
+type updates struct {
+	mu       sync.Mutex
+	releases map[int]fleet.Template // by deployment number
+	last     int                    // the highest deployment number given out
+	// current is the release the environment runs: the last that completed
+	// (Beanstalk's environment VersionLabel); failed ones do not change it.
+	current deploy.Release
+	updated time.Time
+}
+
+// startUpdates records the release `elbow up` started (deployment 1) and
+// builds the deployer.
+func (e *Env) startUpdates() error {
+	e.upd.releases = map[int]fleet.Template{}
+	if e.fleet == nil {
+		return nil
+	}
+	t := e.fleet.Template()
+	e.upd.mu.Lock()
+	e.upd.releases[t.Deployment] = t
+	e.upd.last = t.Deployment
+	e.upd.current = deploy.Release{Label: t.Version, Deployment: t.Deployment}
+	e.upd.updated = time.Now()
+	e.upd.mu.Unlock()
+	store, err := appversion.NewStore(filepath.Join(e.baseDir(), ".elbow", "versions"))
+	if err != nil {
+		return fmt.Errorf("application versions: %w", err)
+	}
+	e.versions = store
+	e.deployer = deploy.New(deployTarget{e}, deploy.Options{Gate: gateOf(e.cfg.Deployment), Logger: e.log})
+	return nil
+}
+
+// initialLabel is the version label of what `elbow up` starts, as
+// Beanstalk names the sample application's version, else as the EB CLI
+// labels the versions it uploads.
+func initialLabel(c *config.Config, now time.Time) string {
+	if c.Instances.SampleApp {
+		return "Sample Application"
+	}
+	return appversion.NewLabel(now)
+}
+
+// Deploy makes an application version of the source folder as it is now
+// and deploys it with the configured policy. It returns once the version
+// exists and the deployment started; the deployment's events tell the rest.
+func (e *Env) Deploy(ctx context.Context, label, description string) (deploy.Release, error) {
+	if e.fleet == nil {
+		return deploy.Release{}, ErrNoFleet
+	}
+	if e.deployer.Running() {
+		return deploy.Release{}, e.errInProgress()
+	}
+	now := time.Now()
+	if label == "" {
+		label = appversion.NewLabel(now)
+	}
+	v, err := e.versions.Create(e.sourceDir(), label, description, now)
+	if err != nil {
+		return deploy.Release{}, err
+	}
+	return e.DeployVersion(ctx, v.Label)
+}
+
+// DeployVersion deploys an application version that exists (UpdateEnvironment
+// with a VersionLabel).
+func (e *Env) DeployVersion(_ context.Context, label string) (deploy.Release, error) {
+	if e.fleet == nil {
+		return deploy.Release{}, ErrNoFleet
+	}
+	v, ok := e.versions.Get(label)
+	if !ok {
+		return deploy.Release{}, fmt.Errorf("No Application Version named '%s' found.", label) //nolint:staticcheck // AWS's words
+	}
+	base := e.fleet.Template()
+	t, err := e.templateOfVersion(base, v)
+	if err != nil {
+		return deploy.Release{}, err
+	}
+	rel := e.newRelease(t)
+	cfg := e.Config()
+	policy := policyOf(cfg.Deployment)
+	e.goRun(func() {
+		err := e.deployer.Deploy(e.runCtx, rel, policy)
+		e.finishUpdate(rel, err)
+	})
+	return rel, nil
+}
+
+// newRelease numbers t as the next deployment and keeps it.
+func (e *Env) newRelease(t fleet.Template) deploy.Release {
+	e.upd.mu.Lock()
+	defer e.upd.mu.Unlock()
+	e.upd.last++
+	t.Deployment = e.upd.last
+	e.upd.releases[t.Deployment] = t
+	return deploy.Release{Label: t.Version, Deployment: t.Deployment}
+}
+
+// finishUpdate makes a release that completed what new instances run
+// (Beanstalk replaces instances with the last successful version).
+func (e *Env) finishUpdate(rel deploy.Release, err error) {
+	if err != nil {
+		e.log.Info("update ended", "deployment", rel.Deployment, "err", err)
+		return
+	}
+	t, ok := e.template(rel.Deployment)
+	if !ok {
+		return
+	}
+	e.fleet.SetTemplate(t)
+	e.upd.mu.Lock()
+	e.upd.current = rel
+	e.upd.updated = time.Now()
+	e.upd.mu.Unlock()
+}
+
+func (e *Env) template(deployment int) (fleet.Template, bool) {
+	e.upd.mu.Lock()
+	defer e.upd.mu.Unlock()
+	t, ok := e.upd.releases[deployment]
+	return t, ok
+}
+
+// CurrentRelease is the version the environment runs (its VersionLabel).
+func (e *Env) CurrentRelease() (deploy.Release, time.Time) {
+	e.upd.mu.Lock()
+	defer e.upd.mu.Unlock()
+	return e.upd.current, e.upd.updated
+}
+
+// Versions lists the application versions, newest first.
+func (e *Env) Versions() []appversion.Version {
+	if e.versions == nil {
+		return nil
+	}
+	return e.versions.List()
+}
+
+// CreateVersion makes an application version of the source folder as it
+// is now, without deploying it (CreateApplicationVersion).
+func (e *Env) CreateVersion(label, description string) (appversion.Version, error) {
+	if e.versions == nil {
+		return appversion.Version{}, ErrNoFleet
+	}
+	now := time.Now()
+	if label == "" {
+		label = appversion.NewLabel(now)
+	}
+	return e.versions.Create(e.sourceDir(), label, description, now)
+}
+
+// Abort stops the update in progress (AbortEnvironmentUpdate).
+func (e *Env) Abort() error {
+	if e.deployer == nil {
+		return deploy.ErrNoUpdate
+	}
+	return e.deployer.Abort()
+}
+
+// Updating reports whether a deployment or configuration update runs.
+func (e *Env) Updating() bool { return e.deployer != nil && e.deployer.Running() }
+
+// Scale sets the desired capacity within the instance count's min and max.
+func (e *Env) Scale(ctx context.Context, desired int) error {
+	if e.fleet == nil {
+		return ErrNoFleet
+	}
+	if e.Updating() {
+		return e.errInProgress()
+	}
+	return e.fleet.SetDesired(ctx, desired)
+}
+
+func (e *Env) errInProgress() error {
+	return fmt.Errorf("Environment named %s is in an invalid state for this operation. Must be Ready.: %w", //nolint:staticcheck // AWS's words
+		e.Config().Name, deploy.ErrUpdateInProgress)
+}
+
+// sourceDir is the folder an application version copies: a Beanstalk
+// project's folder, else the instances' dir (or the config's folder).
+func (e *Env) sourceDir() string {
+	if e.beanstalk != nil {
+		return e.beanstalk.plan.Spec.ProjectDir
+	}
+	if d := e.Config().Instances.Dir; d != "" {
+		if filepath.IsAbs(d) {
+			return d
+		}
+		return filepath.Join(e.baseDir(), d)
+	}
+	return e.baseDir()
+}
+
+// templateOfVersion is what an instance runs for version v: the command in
+// the version's copy, or for a Beanstalk project the engine on a spec of
+// the version's project.
+func (e *Env) templateOfVersion(base fleet.Template, v appversion.Version) (fleet.Template, error) {
+	t := base
+	t.Version = v.Label
+	t.Env = slices.Clone(base.Env)
+	t.Command = slices.Clone(base.Command)
+	if e.beanstalk == nil {
+		t.Dir = v.SourceDir
+		return t, nil
+	}
+	p, err := ebproject.Load(v.SourceDir, ebproject.Options{})
+	if err != nil {
+		return t, fmt.Errorf("application version %s: %w", v.Label, err)
+	}
+	spec := e.beanstalk.plan.Spec
+	plan, err := ebengine.NewPlan(p, e.configCopy(), spec.LogDir, spec.RunDir)
+	if err != nil {
+		return t, fmt.Errorf("application version %s: %w", v.Label, err)
+	}
+	path := filepath.Join(spec.RunDir, "spec-"+safeName(v.Label)+".json")
+	if err := plan.Spec.Write(path); err != nil {
+		return t, fmt.Errorf("writing the deployment spec: %w", err)
+	}
+	exe, err := e.engineCommand()
+	if err != nil {
+		return t, err
+	}
+	t.Command = append(exe[:len(exe)-1:len(exe)-1], path)
+	return t, nil
+}
+
+// configCopy is a deep copy of the running configuration.
+func (e *Env) configCopy() *config.Config {
+	cur := e.Config()
+	data, err := config.Marshal(cur)
+	if err != nil {
+		return cur
+	}
+	c, err := config.Parse(cur.File, data)
+	if err != nil {
+		return cur
+	}
+	return c
+}
+
+// safeName keeps a version label usable as a file name.
+func safeName(label string) string {
+	b := []byte(label)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// startConfigurationUpdate applies a change of the instances' settings as
+// Beanstalk applies a configuration change: a rolling update when
+// aws:autoscaling:updatepolicy:rollingupdate enables it, else on every
+// instance at once. It returns what it started, for Reload's list.
+func (e *Env) startConfigurationUpdate(cur, next *config.Config, diff []config.Change) (string, error) {
+	base := e.fleet.Template()
+	t := base
+	t.Env = instanceEnv(next.Instances.Env)
+	t.Port = next.Instances.Port
+	if e.beanstalk == nil {
+		argv, err := e.instanceCommand(next)
+		if err != nil {
+			return "", err
+		}
+		t.Command = argv
+		if touched(diff, "instances.dir") {
+			t.Dir = next.Instances.Dir
+			if t.Dir != "" && !filepath.IsAbs(t.Dir) {
+				t.Dir = filepath.Join(e.baseDir(), t.Dir)
+			}
+		}
+	}
+	// A new port or metadata service needs new instances; the rest is
+	// redeployed in place.
+	replace := touched(diff, "instances.port") || touched(diff, "instances.metadata_options") || touched(diff, "instances.log_dir")
+	rel := e.newRelease(t)
+	rolling, policy := rollingOf(next.RollingUpdate, next.Instances.Min, next.Instances.Max), policyOf(next.Deployment)
+	e.goRun(func() {
+		err := e.deployer.UpdateConfiguration(e.runCtx, rel, rolling, policy, replace)
+		e.finishUpdate(rel, err)
+	})
+	how := "on all instances at once"
+	if rolling.Enabled {
+		how = "as a rolling update (" + rolling.Type + ")"
+	}
+	return fmt.Sprintf("configuration update of the instances (deployment %d) started %s", rel.Deployment, how), nil
+}
+
+// instanceCommand is the argv of the instances for c: the sample app or
+// the command.
+func (e *Env) instanceCommand(c *config.Config) ([]string, error) {
+	if !c.Instances.SampleApp {
+		return c.Instances.Command.Args(), nil
+	}
+	exe := e.opts.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("finding the elbow binary for the sample app: %w", err)
+		}
+	}
+	return []string{exe, "sample-app"}, nil
+}
+
+// applyUpdatePolicies takes the deployment, rolling-update and scaling
+// settings from next; they are read when an update or a scaling activity
+// starts, so nothing else needs to change.
+func (e *Env) applyUpdatePolicies(diff []config.Change, next *config.Config) []string {
+	var out []string
+	if touched(diff, "deployment") {
+		if e.deployer != nil {
+			e.deployer.SetGate(gateOf(next.Deployment))
+		}
+		out = append(out, fmt.Sprintf("deployment policy: %s", next.Deployment.Policy))
+	}
+	if touched(diff, "rolling_update") {
+		out = append(out, fmt.Sprintf("rolling update: enabled %t, type %s", next.RollingUpdate.Enabled, next.RollingUpdate.Type))
+	}
+	if touched(diff, "auto_scaling") || touched(diff, "instances.min") || touched(diff, "instances.max") {
+		if e.scaler != nil {
+			e.scaler.Update(scalingGroupOf(next), triggerOf(next.AutoScaling.Trigger))
+		}
+		if touched(diff, "auto_scaling") {
+			out = append(out, "auto scaling: trigger "+next.AutoScaling.Trigger.MeasureName)
+		}
+	}
+	return out
+}
