@@ -278,3 +278,49 @@ func TestRedeployRacingTerminateLeaksNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestRedeployBlocksNoOtherInstance: while one instance's Redeploy waits
+// out its old process's grace, another instance launches and terminates.
+func TestRedeployBlocksNoOtherInstance(t *testing.T) {
+	marker := newMarker(t)
+	f := startFleet(t, fleet.Config{
+		Command:     []string{selfExe(t)},
+		Env:         []string{testAppEnv + "=http", ignoreTerm + "=1", markerEnv + "=" + marker},
+		Port:        freePort(t),
+		Min:         1,
+		Max:         2,
+		StopTimeout: time.Hour, // only the Redeploy's context ends the grace
+	})
+	st := f.Instances()[0]
+	askApp(t, st.Addr())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	redeployed := make(chan error, 1)
+	go func() { redeployed <- f.Redeploy(ctx, st.ID, f.Template()) }()
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		now, _ := f.Status(st.ID)
+		return now.State == fleet.StateDeploying
+	}, "instance is deploying")
+
+	other, err := f.Launch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopCtx, stopCancel := context.WithCancel(context.Background())
+	stopCancel() // no grace: the app ignores SIGTERM
+	if err := f.Terminate(stopCtx, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-redeployed:
+		t.Fatalf("Redeploy returned %v before its grace ended", err)
+	default:
+	}
+	cancel()
+	if err := <-redeployed; err != nil {
+		t.Fatal(err)
+	}
+	if now, _ := f.Status(st.ID); now.State != fleet.StateRunning || now.PID == st.PID {
+		t.Errorf("after Redeploy: %+v", now)
+	}
+}
