@@ -59,6 +59,8 @@ type Config struct {
 	Dir     string   // working directory of the app; "" is elbow's
 	Env     []string // the user's variables, KEY=value; they override elbow's environment
 	Port    int      // the port every instance listens on, 1-65535
+	// Command, Dir, Env, Port and Version make the initial Template
+	// (deployment 1); SetTemplate and Redeploy change what runs later.
 	// Version is the application version label of the initial template
 	// (deployment 1); "" when the caller has no versions.
 	Version string
