@@ -8,6 +8,20 @@
 // environment (metadata service, target registration, draining, events)
 // through Hooks.
 //
+// # Templates, deployments and capacity
+//
+// Each instance runs a Template: an application version's command, folder,
+// environment and port under a deployment number. Config's Command, Dir,
+// Env, Port and Version make the first (deployment 1); SetTemplate sets what
+// later launches run, LaunchWith launches one instance of a given template,
+// beyond Max if a deployment needs it (Elastic Beanstalk's additional batch
+// and immutable instances), and Redeploy replaces the process of one
+// instance in place, keeping its ID, IP, placement and the Prepare hook's
+// environment, without the Terminating hook (the caller deregisters and
+// drains first, as a Beanstalk deployment does). The fleet's desired
+// capacity (Desired, SetDesired) stays within Min and Max, as an Auto
+// Scaling group's does.
+//
 // # No process outlives elbow
 //
 // Not even when elbow is killed with SIGKILL, and not the app's children

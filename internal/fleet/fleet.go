@@ -24,6 +24,9 @@ var (
 	ErrAtMin           = errors.New("fleet is at its minimum size")
 	ErrStopped         = errors.New("fleet is stopped")
 	ErrUnknownInstance = errors.New("no such instance")
+	// ErrTerminating is returned by Redeploy when the instance is being
+	// terminated: the termination wins, and nothing of the new template runs.
+	ErrTerminating = errors.New("instance is being terminated")
 )
 
 // MaxInstances is the largest fleet: instance 253 has IP 127.0.0.254.
@@ -56,6 +59,11 @@ type Config struct {
 	Dir     string   // working directory of the app; "" is elbow's
 	Env     []string // the user's variables, KEY=value; they override elbow's environment
 	Port    int      // the port every instance listens on, 1-65535
+	// Command, Dir, Env, Port and Version make the initial Template
+	// (deployment 1); SetTemplate and Redeploy change what runs later.
+	// Version is the application version label of the initial template
+	// (deployment 1); "" when the caller has no versions.
+	Version string
 
 	Min int // instances launched by Start, 0-Max
 	Max int // most instances at once, 1-253
@@ -124,10 +132,18 @@ type Fleet struct {
 	log      *slog.Logger
 	launcher *launcher
 
+	// scaleMu serializes the changes of capacity (SetDesired,
+	// SetCapacity), which launch and terminate for as long as they take;
+	// it is never taken by anything else, so it blocks no launch or
+	// termination of other callers.
+	scaleMu sync.Mutex
+
 	mu      sync.Mutex
 	live    map[string]*instance // every instance not yet terminated
 	retired []*instance          // the last terminated ones, oldest first
 	stopped bool
+	tmpl    Template // what new instances run
+	desired int      // the desired capacity, within cfg.Min..cfg.Max
 }
 
 // New validates cfg and returns a fleet with no instance; Start launches the
@@ -145,10 +161,15 @@ func New(cfg Config) (*Fleet, error) {
 		log:      cfg.Logger,
 		launcher: startLauncher(),
 		live:     make(map[string]*instance),
+		tmpl: Template{
+			Version: cfg.Version, Deployment: 1,
+			Command: cfg.Command, Dir: cfg.Dir, Env: cfg.Env, Port: cfg.Port,
+		},
+		desired: cfg.Min,
 	}, nil
 }
 
-// Start launches Min instances. On error, the instances already launched
+// Start launches Min instances (the initial desired capacity). On error, the instances already launched
 // keep running; the caller stops them with StopAll.
 func (f *Fleet) Start(ctx context.Context) error {
 	if platformLimits != "" {
@@ -163,7 +184,10 @@ func (f *Fleet) Start(ctx context.Context) error {
 	if err := checkLoopbackAddrs(ips); err != nil {
 		return err
 	}
-	for range f.cfg.Min {
+	f.mu.Lock()
+	n := f.desired
+	f.mu.Unlock()
+	for range n {
 		if _, err := f.Launch(ctx); err != nil {
 			return err
 		}
@@ -171,12 +195,25 @@ func (f *Fleet) Start(ctx context.Context) error {
 	return nil
 }
 
-// Launch creates one more instance and starts its process. It returns once
-// the process started, or with an error when it could not be started (the
-// instance is then gone again), when the fleet is at Max, or when Prepare
-// failed. A process that starts and then crashes is restarted, not an error.
+// Launch creates one more instance running the current template and starts
+// its process. It returns once the process started, or with an error when it
+// could not be started (the instance is then gone again), when the fleet is
+// at Max, or when Prepare failed. A process that starts and then crashes is
+// restarted, not an error. It does not change the desired capacity.
 func (f *Fleet) Launch(ctx context.Context) (Instance, error) {
-	in, err := f.reserve()
+	return f.LaunchWith(ctx, f.Template(), false)
+}
+
+// LaunchWith launches one instance running t, as Launch does. beyondMax lets
+// the fleet exceed Max (never MaxInstances), as the temporary Auto Scaling
+// group of an immutable deployment or the additional batch of a rolling one
+// does:
+// https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/using-features.rolling-version-deploy.html
+func (f *Fleet) LaunchWith(ctx context.Context, t Template, beyondMax bool) (Instance, error) {
+	if err := t.validate(); err != nil {
+		return Instance{}, fmt.Errorf("fleet: cannot launch an instance: %w", err)
+	}
+	in, err := f.reserve(t.clone(), beyondMax)
 	if err != nil {
 		return Instance{}, err
 	}
@@ -198,16 +235,23 @@ func (f *Fleet) Launch(ctx context.Context) (Instance, error) {
 	return in.Instance, nil
 }
 
-// reserve takes the lowest free index and a fresh id for a new instance.
-func (f *Fleet) reserve() (*instance, error) {
+// reserve takes the lowest free index and a fresh id for a new instance
+// running t. Instances being terminated still hold their address, so they
+// count against MaxInstances but not against Max, as terminating instances
+// no longer count toward an Auto Scaling group's capacity.
+func (f *Fleet) reserve(t Template, beyondMax bool) (*instance, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.stopped {
 		return nil, fmt.Errorf("fleet: cannot launch an instance: %w", ErrStopped)
 	}
-	if len(f.live) >= f.cfg.Max {
+	if len(f.live) >= MaxInstances {
+		return nil, fmt.Errorf("fleet: cannot launch an instance: the fleet has %d instances, the most elbow can address: %w",
+			len(f.live), ErrAtMax)
+	}
+	if active := f.activeLocked(); !beyondMax && active >= f.cfg.Max {
 		return nil, fmt.Errorf("fleet: cannot launch an instance: the fleet has %d instances, its maximum (max %d): %w",
-			len(f.live), f.cfg.Max, ErrAtMax)
+			active, f.cfg.Max, ErrAtMax)
 	}
 	used := make(map[int]bool, len(f.live))
 	for _, in := range f.live {
@@ -229,9 +273,11 @@ func (f *Fleet) reserve() (*instance, error) {
 			ID:    id,
 			Index: index,
 			IP:    instanceIP(index),
-			Port:  f.cfg.Port,
+			Port:  t.Port,
 		},
+		tmpl:       t,
 		out:        newOutputLog(nil, f.cfg.TailLines), // its file is opened by prepare
+		redeployCh: make(chan redeployRequest),
 		stopCh:     make(chan struct{}),
 		done:       make(chan struct{}),
 		state:      StatePending,
@@ -280,21 +326,25 @@ func (f *Fleet) prepare(ctx context.Context, in *instance) error {
 		inst := in.Instance
 		in.out.onLine = func(line string) { out(inst, line) }
 	}
-	var hookEnv []string
 	if f.cfg.Hooks.Prepare != nil {
 		env, cleanup, err := f.cfg.Hooks.Prepare(ctx, in.Instance)
 		if err != nil {
 			in.out.close()
 			return fmt.Errorf("fleet: prepare instance %s (%s): %w", in.ID, in.IP, err)
 		}
-		hookEnv, in.cleanup = env, cleanup
+		in.hookEnv, in.cleanup = env, cleanup
 	}
-	in.env = composeEnv(os.Environ(), f.cfg.Env, hookEnv, []string{
+	in.env = in.composeEnv(in.tmpl)
+	return nil
+}
+
+// composeEnv is the whole environment of the instance's process running t.
+func (in *instance) composeEnv(t Template) []string {
+	return composeEnv(os.Environ(), t.Env, in.hookEnv, []string{
 		"HOST=" + in.IP.String(),
 		"PORT=" + strconv.Itoa(in.Port),
 		"ELBOW_INSTANCE_ID=" + in.ID,
 	})
-	return nil
 }
 
 // forget drops an instance that never started.
@@ -322,20 +372,11 @@ func (f *Fleet) Terminate(ctx context.Context, id string) error {
 }
 
 // ScaleIn terminates the newest instance (the highest index) unless the
-// fleet would fall below Min, and returns it.
+// fleet would fall below Min, and returns it. It does not change the desired
+// capacity.
 func (f *Fleet) ScaleIn(ctx context.Context) (Instance, error) {
 	f.mu.Lock()
-	var newest *instance
-	active := 0
-	for _, in := range f.live {
-		if in.stopRequested() {
-			continue
-		}
-		active++
-		if newest == nil || in.Index > newest.Index {
-			newest = in
-		}
-	}
+	newest, active := f.newestLocked()
 	minSize := f.cfg.Min
 	f.mu.Unlock()
 	if newest == nil || active <= minSize {
@@ -347,50 +388,32 @@ func (f *Fleet) ScaleIn(ctx context.Context) (Instance, error) {
 	return newest.Instance, nil
 }
 
-// SetCapacity changes the fleet's minimum and maximum at run time, then
-// launches or terminates (newest first) instances until the count is within
-// them. It returns the first launch or termination error.
-func (f *Fleet) SetCapacity(ctx context.Context, minSize, maxSize int) error {
-	if minSize < 1 || maxSize < minSize {
-		return fmt.Errorf("fleet: capacity min %d, max %d: min must be at least 1 and max at least min", minSize, maxSize)
-	}
-	f.mu.Lock()
-	f.cfg.Min, f.cfg.Max = minSize, maxSize
-	f.mu.Unlock()
-	for {
-		active := f.active()
-		switch {
-		case active < minSize:
-			if _, err := f.Launch(ctx); err != nil {
-				return err
-			}
-		case active > maxSize:
-			f.mu.Lock()
-			f.cfg.Min = maxSize // let ScaleIn go down to max, then restore
-			f.mu.Unlock()
-			_, err := f.ScaleIn(ctx)
-			f.mu.Lock()
-			f.cfg.Min = minSize
-			f.mu.Unlock()
-			if err != nil {
-				return err
-			}
-		default:
-			return nil
+// newestLocked returns the instance with the highest index not being
+// terminated, and how many such instances there are.
+func (f *Fleet) newestLocked() (*instance, int) {
+	var newest *instance
+	active := 0
+	for _, in := range f.live {
+		if in.stopRequested() {
+			continue
+		}
+		active++
+		if newest == nil || in.Index > newest.Index {
+			newest = in
 		}
 	}
+	return newest, active
 }
 
 // active counts the instances not being terminated.
 func (f *Fleet) active() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n := 0
-	for _, in := range f.live {
-		if !in.stopRequested() {
-			n++
-		}
-	}
+	return f.activeLocked()
+}
+
+func (f *Fleet) activeLocked() int {
+	_, n := f.newestLocked()
 	return n
 }
 

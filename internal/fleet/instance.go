@@ -15,11 +15,16 @@ type instance struct {
 	Instance
 	logPath string     // set before the instance is visible
 	out     *outputLog // set before the instance is visible
-	env     []string   // the app's whole environment
+	env     []string   // the app's whole environment; written by the owner goroutine
+	hookEnv []string   // from the Prepare hook, kept across redeployments
 	cleanup func()     // from the Prepare hook
 	// placement is the instance's place in Config.Network; nil on the
 	// loopback.
 	placement *Placement
+
+	// redeployCh hands Redeploy's requests to the owner goroutine; it is
+	// unbuffered, so a request is either taken by it or not at all.
+	redeployCh chan redeployRequest
 
 	stopOnce sync.Once
 	stopCh   chan struct{} // closed when termination is requested
@@ -28,7 +33,9 @@ type instance struct {
 
 	readers sync.WaitGroup // output readers of every process started
 
-	// Guarded by Fleet.mu.
+	// Guarded by Fleet.mu; written only by the owner goroutine once the
+	// instance is visible.
+	tmpl          Template
 	state         State
 	pid           int
 	supervisorPID int
@@ -65,19 +72,26 @@ func (in *instance) statusLocked() InstanceStatus {
 		Restarts:      in.restarts,
 		LastExit:      in.lastExit,
 		LogPath:       in.logPath,
+		Version:       in.tmpl.Version,
+		Deployment:    in.tmpl.Deployment,
 	}
 }
 
 // run is the owner goroutine of one instance: it starts the process,
-// restarts it with backoff when it exits, and stops it on request.
-// firstStart receives the outcome of the first start.
+// restarts it with backoff when it exits, replaces it on Redeploy, and stops
+// it on request. firstStart receives the outcome of the first start.
 func (f *Fleet) run(in *instance, firstStart chan<- error) {
 	launched := false
 	consecutiveCrashes := 0
+	// deploying is the Redeploy whose start the next iteration reports.
+	var deploying *redeployRequest
 	for {
 		if in.stopRequested() {
 			if !launched {
 				firstStart <- fmt.Errorf("fleet: start instance %s (%s): %w", in.ID, in.IP, ErrStopped)
+			}
+			if deploying != nil {
+				deploying.done <- fmt.Errorf("fleet: redeploy instance %s (%s): %w", in.ID, in.IP, ErrTerminating)
 			}
 			f.terminate(in, nil, launched)
 			return
@@ -91,21 +105,32 @@ func (f *Fleet) run(in *instance, firstStart chan<- error) {
 				f.terminate(in, nil, false)
 				return
 			}
+			if deploying != nil {
+				deploying.done <- err
+				deploying = nil
+			}
 			exit = ExitStatus{StartError: err.Error()}
 		} else {
 			now := f.clock.Now()
 			f.mu.Lock()
 			in.state, in.pid, in.supervisorPID, in.lastStart = StateRunning, p.appPID, p.supervisorPID, now
 			restarts := in.restarts
+			tmpl := in.tmpl
 			f.mu.Unlock()
-			if !launched {
+			switch {
+			case !launched:
 				launched = true
 				firstStart <- nil
 				if f.cfg.Hooks.Launched != nil {
 					f.cfg.Hooks.Launched(in.Instance)
 				}
 				f.emit(in, EventLaunched, SeverityInfo, fmt.Sprintf("Added instance [%s] to your environment.", in.ID))
-			} else {
+			case deploying != nil:
+				f.emit(in, EventRedeployed, SeverityInfo, fmt.Sprintf("Instance %s (%s) runs version %s (deployment %d) with pid %d.",
+					in.ID, in.IP, versionWords(tmpl.Version), tmpl.Deployment, p.appPID))
+				deploying.done <- nil
+				deploying = nil
+			default:
 				f.emit(in, EventRestarted, SeverityInfo, fmt.Sprintf("Instance %s (%s) restarted with pid %d (restart %d).", in.ID, in.IP, p.appPID, restarts))
 			}
 			select {
@@ -113,6 +138,11 @@ func (f *Fleet) run(in *instance, firstStart chan<- error) {
 			case <-in.stopCh:
 				f.terminate(in, p, true)
 				return
+			case req := <-in.redeployCh:
+				f.stopForRedeploy(in, p, req)
+				consecutiveCrashes = 0
+				deploying = &req
+				continue
 			}
 			if f.clock.Now().Sub(now) >= f.cfg.ResetAfter {
 				consecutiveCrashes = 0
@@ -137,6 +167,11 @@ func (f *Fleet) run(in *instance, firstStart chan<- error) {
 		case <-in.stopCh:
 			f.terminate(in, nil, true)
 			return
+		case req := <-in.redeployCh:
+			// Nothing runs: the new template starts at once.
+			f.stopForRedeploy(in, nil, req)
+			consecutiveCrashes = 0
+			deploying = &req
 		}
 	}
 }

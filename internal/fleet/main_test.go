@@ -74,6 +74,7 @@ func runRole(role string) int {
 
 // appReport is what the http app answers: what it sees of itself.
 type appReport struct {
+	Args        []string
 	Env         map[string]string
 	PID         int
 	LocalAddr   string
@@ -86,7 +87,7 @@ func runHTTPApp() int {
 	if os.Getenv(ignoreTerm) == "1" {
 		signal.Ignore(syscall.SIGTERM)
 	}
-	report := appReport{Env: map[string]string{}, PID: os.Getpid()}
+	report := appReport{Args: os.Args[1:], Env: map[string]string{}, PID: os.Getpid()}
 	for _, k := range []string{"HOST", "PORT", "ELBOW_INSTANCE_ID", "AWS_EC2_METADATA_SERVICE_ENDPOINT", userVarName, parentVar} {
 		report.Env[k] = os.Getenv(k)
 	}

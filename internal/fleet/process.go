@@ -105,8 +105,8 @@ func (f *Fleet) startProcess(in *instance) (*process, error) {
 	}
 	cmd := &exec.Cmd{
 		Path:        self,
-		Args:        append([]string{"elbow-supervisor"}, f.cfg.Command...),
-		Dir:         f.cfg.Dir,
+		Args:        append([]string{"elbow-supervisor"}, in.tmpl.Command...),
+		Dir:         in.tmpl.Dir,
 		Env:         env,
 		Stdout:      outW,
 		Stderr:      outW,

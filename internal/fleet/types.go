@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -25,6 +26,34 @@ func (i Instance) Addr() string {
 	return net.JoinHostPort(i.IP.String(), strconv.Itoa(i.Port))
 }
 
+// Template is what an instance runs: an application version's command and
+// settings under one deployment number.
+type Template struct {
+	Version    string   // application version label, shown per instance
+	Deployment int      // deployment number; 1 for what the fleet started with
+	Command    []string // argv; Command[0] is looked up in PATH
+	Dir        string   // working directory; "" is elbow's
+	Env        []string // KEY=value, the user's (layered over elbow's and the Prepare hook's)
+	Port       int      // the port the app listens on, 1-65535
+}
+
+func (t Template) validate() error {
+	switch {
+	case len(t.Command) == 0 || t.Command[0] == "":
+		return fmt.Errorf("template of version %q (deployment %d): command is empty", t.Version, t.Deployment)
+	case t.Port < 1 || t.Port > 65535:
+		return fmt.Errorf("template of version %q (deployment %d): port %d is out of range 1-65535", t.Version, t.Deployment, t.Port)
+	}
+	return nil
+}
+
+// clone copies the slices, so a caller's later edits reach no instance.
+func (t Template) clone() Template {
+	t.Command = slices.Clone(t.Command)
+	t.Env = slices.Clone(t.Env)
+	return t
+}
+
 // State is an instance's lifecycle state.
 type State string
 
@@ -32,6 +61,7 @@ const (
 	StatePending    State = "pending"    // created, not started yet
 	StateRunning    State = "running"    // its process runs
 	StateRestarting State = "restarting" // its process exited; waiting out the backoff
+	StateDeploying  State = "deploying"  // its process is being replaced in place (Redeploy)
 	StateStopping   State = "stopping"   // being terminated
 	StateTerminated State = "terminated" // gone; its IP may be reused
 )
@@ -70,6 +100,8 @@ type InstanceStatus struct {
 	Restarts      int         // how many times it was restarted
 	LastExit      *ExitStatus // nil until its process first ends
 	LogPath       string      // "" when the fleet keeps no log files
+	Version       string      // the application version label of the template it runs
+	Deployment    int         // the deployment number of the template it runs
 }
 
 // Severity is an event's severity, as Elastic Beanstalk names them.
@@ -90,6 +122,8 @@ const (
 	EventRestarted   EventKind = "restarted"   // the process started again after EventExited
 	EventTerminating EventKind = "terminating" // termination begins
 	EventKilled      EventKind = "killed"      // the stop grace ran out; SIGKILL follows
+	EventRedeploying EventKind = "redeploying" // Redeploy stops the process to run another template
+	EventRedeployed  EventKind = "redeployed"  // the process of the new template started
 	EventTerminated  EventKind = "terminated"  // the instance is gone
 )
 
