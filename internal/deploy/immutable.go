@@ -3,7 +3,6 @@ package deploy
 import (
 	"fmt"
 	"hash/fnv"
-
 )
 
 // immutable launches one instance running u.to, gates it, launches the
@@ -117,4 +116,3 @@ func tempGroup(env string, r Release) string {
 	}
 	return "awseb-" + env + "-immutable-stack-AWSEBAutoScalingGroup-" + string(suffix)
 }
-
