@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -248,9 +249,9 @@ func (u *update) commandFailed(failed []string, errs map[string]error, ran int, 
 	return fmt.Errorf("%w: %s: %w", ErrCommandFailed, strings.Join(failed, ", "), errs[failed[0]])
 }
 
-// launch starts n instances running u.to at once, in launch order of
-// completion kept stable by index; on error the ones launched are returned
-// with it.
+// launch starts n instances running u.to at once and returns their IDs
+// sorted (events list them in a stable order); on error the ones launched
+// are returned with it.
 func (u *update) launch(n int) ([]string, error) {
 	ids := make([]string, n)
 	errs := make([]error, n)
@@ -265,6 +266,7 @@ func (u *update) launch(n int) ([]string, error) {
 			got = append(got, ids[i])
 		}
 	}
+	slices.Sort(got)
 	return got, errors.Join(errs...)
 }
 
