@@ -65,6 +65,10 @@ type Group struct {
 	members    map[string]*Member
 	seq        uint64
 	deregDelay time.Duration
+	// splitNew and splitPercent are the traffic split SetSplit set
+	// (percent 0: none).
+	splitNew     map[string]bool
+	splitPercent int
 	// reportMu orders fan-out: it is taken before mu is released, so that
 	// reporters see changes in the order the group made them, without mu
 	// being held while they run.

@@ -26,6 +26,9 @@ type snapshot struct {
 	// algorithm is the group's when the snapshot was built (SetAlgorithm
 	// rebuilds it).
 	algorithm Algorithm
+	// split is nil unless SetSplit is in force, so that selection without
+	// a split costs one nil check.
+	split *split
 }
 
 // Routable is the one availability predicate every policy uses: healthy
@@ -43,13 +46,34 @@ func (g *Group) rebuildLocked() {
 		}
 	}
 	slices.SortFunc(ms, func(a, b *Member) int { return int(a.registered) - int(b.registered) })
+	s := g.build(ms, true)
+	if g.splitPercent > 0 {
+		var old, nu []*Member
+		for _, m := range ms {
+			if g.splitNew[m.target.ID] {
+				nu = append(nu, m)
+			} else {
+				old = append(old, m)
+			}
+		}
+		// Each side keeps only its routable targets: fail open is the whole
+		// group's rule, applied by s itself when neither side can serve.
+		s.split = &split{percent: g.splitPercent, sides: [2]*snapshot{g.build(old, false), g.build(nu, false)}}
+	}
+	g.snap.Store(s)
+}
+
+// build makes the snapshot of ms (registered, not draining, in
+// registration order); failOpen allows routing to all of ms when none is
+// routable.
+func (g *Group) build(ms []*Member, failOpen bool) *snapshot {
 	s := &snapshot{algorithm: g.algorithm}
 	for _, m := range ms {
 		if Routable(m.health) {
 			s.candidates = append(s.candidates, m)
 		}
 	}
-	if len(s.candidates) == 0 && len(ms) > 0 {
+	if failOpen && len(s.candidates) == 0 && len(ms) > 0 {
 		// "If a target group contains only unhealthy registered targets, the
 		// load balancer routes requests to all those targets" (ALB user guide, "Health checks for Application Load Balancer target groups").
 		s.candidates, s.failOpen = ms, true
@@ -69,7 +93,54 @@ func (g *Group) rebuildLocked() {
 			}
 		}
 	}
-	g.snap.Store(s)
+	return s
+}
+
+// split is a traffic split in force: sides[1] holds the new targets'
+// snapshot, sides[0] the others'.
+type split struct {
+	percent int
+	sides   [2]*snapshot
+}
+
+// SetSplit sends percent of the requests to the targets whose ID is in
+// newIDs and the rest to the others, as a traffic-splitting deployment's
+// weighted forward to two target groups does
+// (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/using-features.rolling-version-deploy.html,
+// "How traffic-splitting deployments work"). Inside the chosen side the
+// group's algorithm picks the target; a side with no routable target
+// leaves its requests to the other side, and when neither has one the
+// group fails open as usual. percent 0 or no newIDs ends the split.
+// Targets registered later join the side their ID names.
+func (g *Group) SetSplit(newIDs []string, percent int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if percent <= 0 || len(newIDs) == 0 {
+		g.splitNew, g.splitPercent = nil, 0
+	} else {
+		g.splitNew = make(map[string]bool, len(newIDs))
+		for _, id := range newIDs {
+			g.splitNew[id] = true
+		}
+		g.splitPercent = min(percent, 100)
+	}
+	g.rebuildLocked()
+}
+
+// Split returns the split in force: the new targets' IDs (sorted) and
+// their percentage; nil and 0 when none.
+func (g *Group) Split() ([]string, int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.splitPercent == 0 {
+		return nil, 0
+	}
+	ids := make([]string, 0, len(g.splitNew))
+	for id := range g.splitNew {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids, g.splitPercent
 }
 
 // Pick chooses a target for one request and counts it as outstanding; the
@@ -94,6 +165,20 @@ func (g *Group) Pick(exclude *Member) *Member {
 }
 
 func (g *Group) choose(s *snapshot, exclude *Member) *Member {
+	if sp := s.split; sp != nil {
+		side := 0
+		if rand.IntN(100) < sp.percent {
+			side = 1
+		}
+		if m := g.choose(sp.sides[side], exclude); m != nil {
+			return m
+		}
+		if m := g.choose(sp.sides[1-side], exclude); m != nil {
+			return m
+		}
+		// Neither side has a routable target: the whole group decides
+		// (fail open).
+	}
 	c := s.candidates
 	n := len(c)
 	if n == 0 || (n == 1 && c[0] == exclude) {
