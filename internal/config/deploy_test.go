@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -147,4 +148,36 @@ func mustParse(t *testing.T, yaml string) *Config {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestWriteBackDeploymentScaling: a change to the new sections made to the
+// running config is written into a file that did not have them, and the
+// file then loads as the running config.
+func TestWriteBackDeploymentScaling(t *testing.T) {
+	path := t.TempDir() + "/elbow.yaml"
+	if err := os.WriteFile(path, []byte("# mine\ninstances:\n  command: ./run\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := Load(path)
+	after.Deployment.Policy = "Rolling"
+	after.RollingUpdate.PauseTime = 30
+	after.AutoScaling.Trigger.Period, after.AutoScaling.Trigger.BreachDuration = 60, 120
+	if err := WriteBack(path, before, after); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Diff(after, again); len(d) > 0 {
+		t.Errorf("the file differs from the running config: %+v", d)
+	}
+	data, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(data), "# mine\n") || strings.Contains(string(data), "health_gate") {
+		t.Errorf("file:\n%s", data)
+	}
 }
