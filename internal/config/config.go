@@ -31,6 +31,15 @@ type Config struct {
 	Console Console `yaml:"console"`
 	// EnhancedHealth holds the thresholds of the enhanced health rules.
 	EnhancedHealth EnhancedHealth `yaml:"enhanced_health"`
+	// Deployment is how a new version reaches the instances
+	// (aws:elasticbeanstalk:command).
+	Deployment Deployment `yaml:"deployment"`
+	// RollingUpdate is how a configuration update replaces the instances
+	// (aws:autoscaling:updatepolicy:rollingupdate).
+	RollingUpdate RollingUpdate `yaml:"rolling_update"`
+	// AutoScaling holds the Auto Scaling group's cooldown, health check and
+	// scaling trigger (aws:autoscaling:asg, aws:autoscaling:trigger).
+	AutoScaling AutoScaling `yaml:"auto_scaling"`
 
 	// File is the path the config was read from ("" for the built-in default).
 	File string `yaml:"-"`
@@ -270,6 +279,9 @@ func (c *Config) preset() {
 	c.LoadBalancer = DefaultLoadBalancer
 	c.Console = DefaultConsole
 	c.EnhancedHealth = DefaultEnhancedHealth
+	c.Deployment = DefaultDeployment
+	c.RollingUpdate = DefaultRollingUpdate
+	c.AutoScaling = DefaultAutoScaling
 }
 
 // applyDefaults fills what depends on other values once the file is decoded.

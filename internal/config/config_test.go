@@ -104,8 +104,9 @@ func TestLoadBadConfigs(t *testing.T) {
 		},
 	}
 	files, _ := filepath.Glob("testdata/invalid-*.yaml")
-	// invalid-enhanced-health.yaml is matched in enhanced_health_test.go.
-	if len(files) != len(cases)+1 {
+	// invalid-enhanced-health.yaml is matched in enhanced_health_test.go,
+	// the deployment, rolling update and auto scaling ones in deploy_test.go.
+	if len(files) != len(cases)+4 {
 		t.Errorf("%d invalid fixtures, %d cases: every fixture needs its expected messages", len(files), len(cases))
 	}
 	for name, want := range cases {

@@ -13,11 +13,19 @@ const (
 	Restart Apply = iota
 	// Live: the environment applies the change while it runs.
 	Live
+	// Update: applied by a configuration update: the instances are
+	// redeployed or replaced, batch by batch as rolling_update says, as
+	// Beanstalk applies a change to an instance setting
+	// (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/using-features.rollingupdates.html).
+	Update
 )
 
 func (a Apply) String() string {
-	if a == Live {
+	switch a {
+	case Live:
 		return "live"
+	case Update:
+		return "update"
 	}
 	return "restart"
 }
@@ -41,9 +49,11 @@ type Change struct {
 // item's fields. TestDiffCoversEveryField fails for a field without an entry,
 // so a new key forces the decision: can a running environment take it?
 //
-// Restart marks what the running parts read only when they start: the
-// instances are launched with their command, port, environment and metadata
-// service; the console listens on its address; the monitor is built with the
+// Update marks what the instances read when they start (their command,
+// port, environment and metadata service): a configuration update
+// redeploys or replaces them. Restart marks what the running parts read
+// only when elbow starts: the console listens on its address; the network
+// mode places every instance; the monitor is built with the
 // enhanced-health thresholds; a target group's balancer is built with its
 // protocol and port. The load balancer attributes and the target group
 // attributes that AWS changes live (ModifyLoadBalancerAttributes,
@@ -54,22 +64,22 @@ var policy = map[string]Apply{
 	"Config.Listeners":    Live,
 	"Config.TargetGroups": Live,
 
-	"Instances.Command":          Restart,
-	"Instances.SampleApp":        Restart,
-	"Instances.Dir":              Restart,
-	"Instances.Env":              Restart,
-	"Instances.Port":             Restart,
+	"Instances.Command":          Update,
+	"Instances.SampleApp":        Update,
+	"Instances.Dir":              Update,
+	"Instances.Env":              Update,
+	"Instances.Port":             Update,
 	"Instances.Min":              Live,
 	"Instances.Max":              Live,
 	"Instances.TargetGroup":      Restart,
 	"Instances.Targets":          Restart,
-	"Instances.LogDir":           Restart,
-	"MetadataOptions.HTTPTokens": Restart,
-	"MetadataOptions.Port":       Restart,
+	"Instances.LogDir":           Update,
+	"MetadataOptions.HTTPTokens": Update,
+	"MetadataOptions.Port":       Update,
 	"Instances.Network":          Restart,
 	"Instances.VPCCIDR":          Restart,
 
-	"MetadataOptions.HTTPPutResponseHopLimit": Restart,
+	"MetadataOptions.HTTPPutResponseHopLimit": Update,
 
 	"LoadBalancer.Name":                    Restart,
 	"LoadBalancer.IdleTimeout":             Live,
@@ -151,6 +161,37 @@ var policy = map[string]Apply{
 	"FixedResponseAction.StatusCode":     Live,
 	"FixedResponseAction.ContentType":    Live,
 	"FixedResponseAction.MessageBody":    Live,
+
+	// Deployments, configuration updates and scaling read their settings
+	// each time they act.
+	"Deployment.Policy":                      Live,
+	"Deployment.BatchSizeType":               Live,
+	"Deployment.BatchSize":                   Live,
+	"Deployment.Timeout":                     Live,
+	"Deployment.IgnoreHealthCheck":           Live,
+	"Deployment.HealthCheckSuccessThreshold": Live,
+	"Deployment.NewVersionPercent":           Live,
+	"Deployment.EvaluationTime":              Live,
+	"HealthGate.Checks":                      Live,
+	"HealthGate.Window":                      Live,
+	"RollingUpdate.Enabled":                  Live,
+	"RollingUpdate.Type":                     Live,
+	"RollingUpdate.MaxBatchSize":             Live,
+	"RollingUpdate.MinInstancesInService":    Live,
+	"RollingUpdate.PauseTime":                Live,
+	"RollingUpdate.Timeout":                  Live,
+	"AutoScaling.Cooldown":                   Live,
+	"AutoScaling.HealthCheckType":            Live,
+	"AutoScaling.HealthCheckGracePeriod":     Live,
+	"Trigger.MeasureName":                    Live,
+	"Trigger.Statistic":                      Live,
+	"Trigger.Unit":                           Live,
+	"Trigger.Period":                         Live,
+	"Trigger.BreachDuration":                 Live,
+	"Trigger.UpperThreshold":                 Live,
+	"Trigger.LowerThreshold":                 Live,
+	"Trigger.UpperBreachScaleIncrement":      Live,
+	"Trigger.LowerBreachScaleIncrement":      Live,
 }
 
 // Diff lists the fields that differ from cur to next, each labelled with how a
@@ -169,6 +210,18 @@ func Restarts(changes []Change) []Change {
 	var out []Change
 	for _, c := range changes {
 		if c.Apply == Restart {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Updates are the changes a running environment applies by a configuration
+// update of its instances (Apply Update).
+func Updates(changes []Change) []Change {
+	var out []Change
+	for _, c := range changes {
+		if c.Apply == Update {
 			out = append(out, c)
 		}
 	}

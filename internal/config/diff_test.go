@@ -145,12 +145,12 @@ func TestDiff(t *testing.T) {
 		// Pointers and maps compare by what they hold: a second parse of the
 		// same file is no change (the credentials are a pointer).
 		{"same credentials, new pointer", func(c *Config) { cr := *c.Console.Credentials; c.Console.Credentials = &cr }, nil},
-		{"env dropped", func(c *Config) { c.Instances.Env = nil }, []string{"instances.env Instances.Env restart"}},
+		{"env dropped", func(c *Config) { c.Instances.Env = nil }, []string{"instances.env Instances.Env update"}},
 		{"instance count", func(c *Config) { c.Instances.Min, c.Instances.Max = 3, 5 },
 			[]string{"instances.min Instances.Min live", "instances.max Instances.Max live"}},
-		{"command", func(c *Config) { c.Instances.Command = Command{Shell: "./app"} }, []string{"instances.command Instances.Command restart"}},
+		{"command", func(c *Config) { c.Instances.Command = Command{Shell: "./app"} }, []string{"instances.command Instances.Command update"}},
 		{"metadata", func(c *Config) { c.Instances.MetadataOptions.HTTPTokens = "required" },
-			[]string{"instances.metadata_options.http_tokens MetadataOptions.HTTPTokens restart"}},
+			[]string{"instances.metadata_options.http_tokens MetadataOptions.HTTPTokens update"}},
 		{"health check", func(c *Config) { c.TargetGroups[0].HealthCheck.Interval = 10 },
 			[]string{"target_groups[web].health_check.interval HealthCheck.Interval live"}},
 		{"slow start", func(c *Config) { c.TargetGroups[1].SlowStart = 30 },
@@ -186,6 +186,15 @@ func TestDiff(t *testing.T) {
 			[]string{"console.credentials.secret_access_key ConsoleCredentials.SecretAccessKey restart"}},
 		{"enhanced health", func(c *Config) { c.EnhancedHealth.CPU.Warning = 80 },
 			[]string{"enhanced_health.cpu.warning Thresholds.Warning restart"}},
+		{"deployment, rolling update and scaling", func(c *Config) {
+			c.Deployment.Policy, c.Deployment.HealthGate.Checks = "Rolling", 3
+			c.RollingUpdate.Enabled = true
+			c.AutoScaling.Cooldown, c.AutoScaling.Trigger.MeasureName = 10, "RequestCount"
+		}, []string{"deployment.policy Deployment.Policy live", "deployment.health_gate.checks HealthGate.Checks live",
+			"rolling_update.enabled RollingUpdate.Enabled live", "auto_scaling.cooldown AutoScaling.Cooldown live",
+			"auto_scaling.trigger.measure_name Trigger.MeasureName live"}},
+		{"instance network", func(c *Config) { c.Instances.Network = "vpc" },
+			[]string{"instances.network Instances.Network restart"}},
 		{"name and region", func(c *Config) { c.Name, c.Region = "b", "eu-west-1" },
 			[]string{"name Config.Name restart", "region Config.Region restart"}},
 	}
@@ -210,8 +219,26 @@ func TestRestarts(t *testing.T) {
 	next.Instances.Port = 9000
 	next.TargetGroups[0].Protocol = "HTTPS"
 	got := Restarts(Diff(cur, next))
-	if len(got) != 2 || got[0].Path != "instances.port" || got[1].Path != "target_groups[web].protocol" {
+	if len(got) != 1 || got[0].Path != "target_groups[web].protocol" {
 		t.Errorf("Restarts: %+v", got)
+	}
+}
+
+// TestUpdates: the instance settings are applied by a configuration update,
+// not by a restart of elbow up, and the environment's name still needs one.
+func TestUpdates(t *testing.T) {
+	cur, next := loadDiffBase(t), loadDiffBase(t)
+	next.Instances.Min = 3
+	next.Instances.Port = 9000
+	next.Instances.Env = map[string]string{"A": "b"}
+	next.Name = "other"
+	d := Diff(cur, next)
+	got := Updates(d)
+	if len(got) != 2 || got[0].Path != "instances.env" || got[1].Path != "instances.port" {
+		t.Errorf("Updates: %+v", got)
+	}
+	if r := Restarts(d); len(r) != 1 || r[0].Path != "name" {
+		t.Errorf("Restarts: %+v", r)
 	}
 }
 

@@ -88,6 +88,9 @@ func (c *Config) validate(v *validator) {
 	c.LoadBalancer.validate(v)
 	c.EnhancedHealth.validate(v)
 	c.Console.validate(v)
+	c.Deployment.validate(v)
+	c.RollingUpdate.validate(v, &c.Instances)
+	c.AutoScaling.validate(v)
 	seen := map[string]bool{}
 	for i := range c.TargetGroups {
 		tg := &c.TargetGroups[i]

@@ -39,13 +39,22 @@ type Provenance map[string]Source
 // web process (instances.command, run in the project folder); config.yml's
 // environment (name) and region.
 //
+// Deployments and scaling: aws:elasticbeanstalk:command (DeploymentPolicy,
+// BatchSizeType, BatchSize, Timeout, IgnoreHealthCheck,
+// HealthCheckSuccessThreshold, also read from healthreporting:system),
+// aws:elasticbeanstalk:trafficsplitting (NewVersionPercent, EvaluationTime
+// in minutes), aws:autoscaling:updatepolicy:rollingupdate (PauseTime and
+// Timeout as ISO 8601 durations), aws:autoscaling:trigger (Period and
+// BreachDuration in minutes; without a BreachDuration, Period times
+// EvaluationPeriods), aws:autoscaling:asg Cooldown, and the Resources
+// override AWSEBAutoScalingGroup.Properties HealthCheckType and
+// HealthCheckGracePeriod.
+//
 // Kept in Settings and not applied, since elbow has no field for them yet:
 // stickiness, the process Port (the instance's proxy port), named
 // processes and the rules forwarding to them, listeners other than the
-// default one, SSL options, the Python container and proxy options (used by
-// the platform default command and the instance's proxy),
-// aws:elasticbeanstalk:command, aws:autoscaling:trigger and
-// aws:autoscaling:updatepolicy:rollingupdate.
+// default one, SSL options, and the Python container and proxy options
+// (used by the platform default command and the instance's proxy).
 func (p *Project) Apply(base *config.Config) (*config.Config, Provenance, error) {
 	file := ""
 	if base == nil {
@@ -219,6 +228,9 @@ func (a *applier) apply() error {
 		a.put("load_balancer.access_logs.enabled", s.Source, func() { c.LoadBalancer.AccessLogs.Enabled = s.Value == "true" })
 	}
 	a.rules()
+	if err := a.deployment(); err != nil {
+		return err
+	}
 	return a.healthRules()
 }
 

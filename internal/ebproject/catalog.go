@@ -35,7 +35,7 @@ func OptionTable() []OptionDescription {
 		for name, o := range spec.options {
 			d := OptionDescription{Namespace: ns, Name: name, Default: o.def}
 			switch o.kind {
-			case kInt:
+			case kInt, kNumber:
 				lo := o.min
 				d.Min = &lo
 				if o.hasMax {

@@ -17,6 +17,7 @@ type extFile struct {
 	files      []File
 	notApplied []NotApplied
 	asg        *Setting
+	asgGrace   *Setting
 	warnings   []Warning
 }
 
@@ -360,19 +361,28 @@ func (x *extFile) filesKey(rel string, v *yaml.Node, warn func(int, string, ...a
 	}
 }
 
-// resources records the Auto Scaling group's health check type, which the
-// deployments work honours, and lists every other resource as not applied.
+// resources records the Auto Scaling group's health check type and grace
+// period, which elbow applies, and lists every other resource as not applied.
 func (x *extFile) resources(rel string, v *yaml.Node) {
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		k, body := v.Content[i], v.Content[i+1]
 		src := Source{File: rel, Line: k.Line}
 		if k.Value == "AWSEBAutoScalingGroup" {
 			if props := child(body, "Properties"); props != nil {
-				if hc := child(props, "HealthCheckType"); hc != nil {
-					x.asg = &Setting{Namespace: "Resources.AWSEBAutoScalingGroup.Properties", Option: "HealthCheckType", Value: hc.Value, Source: Source{File: rel, Line: hc.Line}}
-					if len(props.Content) == 2 && len(body.Content) == 2 {
-						continue
+				known := 0
+				for _, opt := range []struct {
+					name string
+					dst  **Setting
+				}{{"HealthCheckType", &x.asg}, {"HealthCheckGracePeriod", &x.asgGrace}} {
+					if n := child(props, opt.name); n != nil {
+						*opt.dst = &Setting{Namespace: nsASGResource, Option: opt.name, Value: n.Value, Source: Source{File: rel, Line: n.Line}}
+						known++
 					}
+				}
+				// An override of these two alone is applied in full;
+				// anything more is listed as not applied.
+				if known > 0 && len(props.Content) == 2*known && len(body.Content) == 2 {
+					continue
 				}
 			}
 		}

@@ -356,6 +356,9 @@ func (p *Project) merge(exts []*extFile, direct []Setting) {
 		if x.asg != nil {
 			p.ASGHealthCheckType = x.asg
 		}
+		if x.asgGrace != nil {
+			p.ASGHealthCheckGracePeriod = x.asgGrace
+		}
 	}
 	for _, s := range direct {
 		set[key{s.Namespace, s.Option}] = s

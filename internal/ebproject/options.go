@@ -3,6 +3,7 @@ package ebproject
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -22,6 +23,7 @@ const (
 	kHealthURL
 	kDuration
 	kJSON
+	kNumber // a decimal number within min..max
 )
 
 // optionSpec is one option: its Beanstalk default ("" when Beanstalk has
@@ -105,8 +107,10 @@ const (
 	nsCommand        = "aws:elasticbeanstalk:command"
 	nsTrigger        = "aws:autoscaling:trigger"
 	nsRolling        = "aws:autoscaling:updatepolicy:rollingupdate"
+	nsTraffic        = "aws:elasticbeanstalk:trafficsplitting"
 	nsEnvironment    = "aws:elasticbeanstalk:environment"
 	nsHealthURL      = "Application Healthcheck URL"
+	nsASGResource    = "Resources.AWSEBAutoScalingGroup.Properties"
 )
 
 // namespaces is the option table elbow knows, with Beanstalk's defaults and
@@ -165,7 +169,6 @@ var namespaces = map[string]namespaceSpec{
 		"EnhancedHealthAuthEnabled":   boolOpt("true"),
 		"HealthCheckSuccessThreshold": enumOpt("Ok", "Ok", "Warning", "Degraded", "Severe"),
 	}},
-	// Parsed and validated only: deployments and scaling are later work.
 	nsCommand: {options: map[string]optionSpec{
 		"DeploymentPolicy":  enumOpt("AllAtOnce", "AllAtOnce", "Rolling", "RollingWithAdditionalBatch", "Immutable", "TrafficSplitting"),
 		"Timeout":           intOpt("600", 1, 3600),
@@ -179,15 +182,21 @@ var namespaces = map[string]namespaceSpec{
 	nsTrigger: {options: map[string]optionSpec{
 		"MeasureName": enumOpt("NetworkOut", "CPUUtilization", "NetworkIn", "NetworkOut", "DiskWriteOps", "DiskReadBytes",
 			"DiskReadOps", "DiskWriteBytes", "Latency", "RequestCount", "HealthyHostCount", "UnhealthyHostCount", "TargetResponseTime"),
-		"Statistic":                 enumOpt("Average", "Minimum", "Maximum", "Sum", "Average"),
-		"Unit":                      enumOpt("Bytes", "Seconds", "Percent", "Bytes", "Bits", "Count", "Bytes/Second", "Bits/Second", "Count/Second", "None"),
-		"Period":                    minOpt("5", 1),
-		"EvaluationPeriods":         minOpt("1", 1),
-		"BreachDuration":            minOpt("5", 1),
-		"UpperThreshold":            intOpt("6000000", 0, 20000000),
-		"LowerThreshold":            intOpt("2000000", 0, 20000000),
+		"Statistic":         enumOpt("Average", "Minimum", "Maximum", "Sum", "Average"),
+		"Unit":              enumOpt("Bytes", "Seconds", "Percent", "Bytes", "Bits", "Count", "Bytes/Second", "Bits/Second", "Count/Second", "None"),
+		"Period":            minOpt("5", 1),
+		"EvaluationPeriods": minOpt("1", 1),
+		"BreachDuration":    minOpt("5", 1),
+		// Decimals are taken: a Latency threshold is in seconds, such as 0.5.
+		"UpperThreshold":            {def: "6000000", kind: kNumber, min: 0, max: 20000000, hasMax: true},
+		"LowerThreshold":            {def: "2000000", kind: kNumber, min: 0, max: 20000000, hasMax: true},
 		"UpperBreachScaleIncrement": {def: "1", kind: kInt, min: -10000, max: 10000, hasMax: true},
 		"LowerBreachScaleIncrement": {def: "-1", kind: kInt, min: -10000, max: 10000, hasMax: true},
+	}},
+	// Minutes (command-options-general.html#command-options-general-elasticbeanstalktrafficsplitting).
+	nsTraffic: {options: map[string]optionSpec{
+		"NewVersionPercent": intOpt("10", 1, 100),
+		"EvaluationTime":    intOpt("5", 3, 600),
 	}},
 	nsRolling: {options: map[string]optionSpec{
 		"RollingUpdateEnabled":  boolOpt("false"),
@@ -329,6 +338,17 @@ func (o optionSpec) check(v string) string {
 			return fmt.Sprintf("Value is less than minimum allowed value: %d", o.min)
 		}
 		if o.hasMax && n > o.max {
+			return fmt.Sprintf("Value is greater than maximum allowed value: %d", o.max)
+		}
+	case kNumber:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return "Value is not a number."
+		}
+		if f < float64(o.min) {
+			return fmt.Sprintf("Value is less than minimum allowed value: %d", o.min)
+		}
+		if o.hasMax && f > float64(o.max) {
 			return fmt.Sprintf("Value is greater than maximum allowed value: %d", o.max)
 		}
 	case kEnum:

@@ -144,6 +144,9 @@ type Project struct {
 	// ASGHealthCheckType is Resources.AWSEBAutoScalingGroup.Properties.HealthCheckType
 	// (ELB replaces instances whose target fails), nil when not set.
 	ASGHealthCheckType *Setting
+	// ASGHealthCheckGracePeriod is Resources.AWSEBAutoScalingGroup.Properties.HealthCheckGracePeriod
+	// (seconds), nil when not set.
+	ASGHealthCheckGracePeriod *Setting
 	// Hooks are .platform/hooks/<stage>/ files, and ConfigHooks
 	// .platform/confighooks/<stage>/ ones, sorted as Beanstalk runs them,
 	// for stages prebuild, predeploy and postdeploy; paths are relative to Dir.

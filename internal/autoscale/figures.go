@@ -1,0 +1,142 @@
+package autoscale
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Figures is what the scaler measures: per-instance request, byte, response
+// time and CPU figures, recorded on the proxy's hot path. Recording takes a
+// read lock and atomic adds, and allocates nothing once an instance has been
+// seen; the scaler swaps each counter to zero as it reads a period, so a
+// request counts in exactly one period.
+type Figures struct {
+	mu   sync.RWMutex
+	inst map[string]*instFigures
+	// elbRequests and elbBytes are the requests the load balancer answered
+	// itself (no target chosen): they are in no trigger measure, as ALB's
+	// RequestCount leaves them out, but are kept for the figures' readers.
+	elbRequests, elbBytes atomic.Int64
+}
+
+type instFigures struct {
+	requests, bytesIn, bytesOut atomic.Int64
+	// Response times in nanoseconds; latMin holds math.MaxInt64 when empty.
+	latSum, latMin, latMax atomic.Int64
+	// CPU samples in thousandths of a percent, and the last one.
+	cpuSum, cpuSamples atomic.Int64
+	cpuLast            atomic.Int64
+	cpuSet             atomic.Bool
+}
+
+// NewFigures returns empty figures.
+func NewFigures() *Figures { return &Figures{inst: map[string]*instFigures{}} }
+
+func (f *Figures) get(id string) *instFigures {
+	f.mu.RLock()
+	in := f.inst[id]
+	f.mu.RUnlock()
+	if in != nil {
+		return in
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in = f.inst[id]; in == nil {
+		in = &instFigures{}
+		in.latMin.Store(math.MaxInt64)
+		f.inst[id] = in
+	}
+	return in
+}
+
+// RecordRequest records one request the load balancer sent to instance id:
+// the bytes the instance received and sent, and its response time.
+func (f *Figures) RecordRequest(id string, bytesIn, bytesOut int64, latency time.Duration) {
+	in := f.get(id)
+	in.requests.Add(1)
+	in.bytesIn.Add(bytesIn)
+	in.bytesOut.Add(bytesOut)
+	ns := int64(latency)
+	in.latSum.Add(ns)
+	for v := in.latMin.Load(); ns < v && !in.latMin.CompareAndSwap(v, ns); v = in.latMin.Load() {
+	}
+	for v := in.latMax.Load(); ns > v && !in.latMax.CompareAndSwap(v, ns); v = in.latMax.Load() {
+	}
+}
+
+// RecordELBRequest records a request the load balancer answered itself
+// (fixed response, redirect, no target). ALB's RequestCount "is only
+// incremented for requests where the load balancer node was able to choose
+// a target" (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html),
+// so these are in no trigger measure.
+func (f *Figures) RecordELBRequest(bytesIn, bytesOut int64) {
+	f.elbRequests.Add(1)
+	f.elbBytes.Add(bytesIn + bytesOut)
+}
+
+// ELBRequests is how many requests the load balancer answered itself.
+func (f *Figures) ELBRequests() int64 { return f.elbRequests.Load() }
+
+// SetCPU records a CPU sample of instance id, in percent of one machine.
+func (f *Figures) SetCPU(id string, percent float64) {
+	in := f.get(id)
+	m := int64(math.Round(percent * 1000))
+	in.cpuSum.Add(m)
+	in.cpuSamples.Add(1)
+	in.cpuLast.Store(m)
+	in.cpuSet.Store(true)
+}
+
+// Forget drops an instance that left the group.
+func (f *Figures) Forget(id string) {
+	f.mu.Lock()
+	delete(f.inst, id)
+	f.mu.Unlock()
+}
+
+// sample is one instance's figures over one period.
+type sample struct {
+	requests, bytesIn, bytesOut int64
+	latSum, latMin, latMax      int64
+	cpu                         float64 // NaN: never sampled
+}
+
+// take reads and resets the figures of id for the period that ends now.
+func (f *Figures) take(id string) sample {
+	f.mu.RLock()
+	in := f.inst[id]
+	f.mu.RUnlock()
+	if in == nil {
+		return sample{cpu: math.NaN(), latMin: math.MaxInt64}
+	}
+	s := sample{
+		requests: in.requests.Swap(0), bytesIn: in.bytesIn.Swap(0), bytesOut: in.bytesOut.Swap(0),
+		latSum: in.latSum.Swap(0), latMin: in.latMin.Swap(math.MaxInt64), latMax: in.latMax.Swap(0),
+		cpu: math.NaN(),
+	}
+	// CloudWatch's CPUUtilization of a period is the average of the
+	// instance's samples; with none in the period (the monitor samples
+	// every 10 s, a test's period may be shorter) the last one stands.
+	sum, n := in.cpuSum.Swap(0), in.cpuSamples.Swap(0)
+	switch {
+	case n > 0:
+		s.cpu = float64(sum) / float64(n) / 1000
+	case in.cpuSet.Load():
+		s.cpu = float64(in.cpuLast.Load()) / 1000
+	}
+	return s
+}
+
+// drop discards the figures of every instance not in keep, so that a
+// terminated instance's id does not hold memory.
+func (f *Figures) drop(keep map[string]bool) {
+	f.mu.Lock()
+	for id := range f.inst {
+		if !keep[id] {
+			delete(f.inst, id)
+		}
+	}
+	f.mu.Unlock()
+}

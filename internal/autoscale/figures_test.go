@@ -1,0 +1,76 @@
+package autoscale
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestRecordRequestAllocatesNothing: the record path sits on the proxy's
+// hot path.
+func TestRecordRequestAllocatesNothing(t *testing.T) {
+	fig := NewFigures()
+	id := "i-0123456789abcdef0"
+	fig.RecordRequest(id, 1, 1, time.Millisecond)
+	if n := testing.AllocsPerRun(1000, func() { fig.RecordRequest(id, 100, 2000, 3*time.Millisecond) }); n != 0 {
+		t.Errorf("RecordRequest allocates %v times per call", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() { fig.SetCPU(id, 12.5) }); n != 0 {
+		t.Errorf("SetCPU allocates %v times per call", n)
+	}
+}
+
+// TestConcurrentRecordAndTake: a request counts in exactly one period,
+// with recorders racing the reader.
+func TestConcurrentRecordAndTake(t *testing.T) {
+	fig := NewFigures()
+	const writers, each = 4, 5000
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for range each {
+				fig.RecordRequest("i-a", 1, 2, time.Microsecond)
+			}
+		})
+	}
+	var total, bytes int64
+	stop := make(chan struct{})
+	var rd sync.WaitGroup
+	rd.Go(func() {
+		for {
+			s := fig.take("i-a")
+			total += s.requests
+			bytes += s.bytesOut
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	})
+	wg.Wait()
+	close(stop)
+	rd.Wait()
+	s := fig.take("i-a")
+	total += s.requests
+	bytes += s.bytesOut
+	if total != writers*each || bytes != 2*writers*each {
+		t.Errorf("counted %d requests and %d bytes, want %d and %d", total, bytes, writers*each, 2*writers*each)
+	}
+}
+
+func BenchmarkRecordRequest(b *testing.B) {
+	fig := NewFigures()
+	ids := []string{"i-0000000000000000a", "i-0000000000000000b", "i-0000000000000000c"}
+	for _, id := range ids {
+		fig.RecordRequest(id, 0, 0, 0)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			fig.RecordRequest(ids[i%3], 512, 4096, time.Duration(i)*time.Microsecond)
+			i++
+		}
+	})
+}
