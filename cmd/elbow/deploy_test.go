@@ -223,3 +223,64 @@ func TestEventsOldestFirst(t *testing.T) {
 		t.Errorf("events %q", got)
 	}
 }
+
+// lineWriter hands each line written to a channel.
+type lineWriter struct {
+	mu    sync.Mutex
+	buf   strings.Builder
+	lines chan string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for {
+		s := w.buf.String()
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.lines <- s[:i]
+		w.buf.Reset()
+		w.buf.WriteString(s[i+1:])
+	}
+}
+
+func TestEventsFollow(t *testing.T) {
+	u, url := updatesConsole(t)
+	u.event("INFO", "first")
+	root := newRootCmd()
+	w := &lineWriter{lines: make(chan string, 16)}
+	root.SetOut(w)
+	root.SetErr(io.Discard)
+	root.SetArgs([]string{"events", "-f", "--poll-interval", "1ms", "--console", url})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	next := func() string {
+		select {
+		case l := <-w.lines:
+			return l
+		case <-time.After(10 * time.Second):
+			t.Fatal("no line within 10 s")
+			return ""
+		}
+	}
+	if l := next(); !strings.HasSuffix(l, "    INFO    first") {
+		t.Errorf("first line %q", l)
+	}
+	u.event("WARN", "second")
+	if l := next(); !strings.HasSuffix(l, "    WARN    second") {
+		t.Errorf("followed line %q", l)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("events -f after interrupt: %v", err)
+	}
+	select {
+	case l := <-w.lines:
+		t.Errorf("an event printed twice or more: %q", l)
+	default:
+	}
+}
