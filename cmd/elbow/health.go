@@ -276,7 +276,35 @@ func renderHealth(d *healthDoc, now time.Time, color bool) string {
 		fmt.Fprintf(&b, "%8.2f%8.2f%11.1f%7.1f%9.1f%7.1f%10.1f\n", in.System.LoadAverage[0], in.System.LoadAverage[1],
 			cpu.User, cpu.Nice, cpu.System, cpu.Idle, cpu.IOWait)
 	}
+	renderDeployments(&b, list, id, now)
 	return b.String()
+}
+
+// renderDeployments is eb health's deployments table: the version each
+// instance runs (its deployment number, label, status and when it was
+// deployed), so that a rolling deployment's mixed versions show. Nothing
+// when no instance has a version (targets that run elsewhere).
+func renderDeployments(b *strings.Builder, list []monitor.SingleInstanceHealth, id func(string) string, now time.Time) {
+	w := len("version") + 2
+	any := false
+	for _, in := range list {
+		if in.Deployment != nil {
+			any = true
+			w = max(w, len(in.Deployment.VersionLabel)+2)
+		}
+	}
+	if !any {
+		return
+	}
+	fmt.Fprintf(b, "%s%-11s%-5s%-*s%-10s%s\n", id("instance-id"), "status", "id", w, "version", "ago", "deployments")
+	for _, in := range list {
+		d := in.Deployment
+		if d == nil {
+			fmt.Fprintf(b, "%s%-11s%-5s%-*s%s\n", id(in.InstanceId), "-", "-", w, "-", "-")
+			continue
+		}
+		fmt.Fprintf(b, "%s%-11s%-5d%-*s%s\n", id(in.InstanceId), d.Status, d.DeploymentId, w, d.VersionLabel, running(now, d.DeploymentTime))
+	}
 }
 
 // requestFigures picks the figures of the requests table: the evaluation

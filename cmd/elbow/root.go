@@ -43,6 +43,11 @@ diagnosis that says why a target fails its health check and how to fix it.`,
 		newSSHCmd(),
 		newLogsCmd(),
 		newEBEngineCmd(),
+		newDeployCmd(),
+		newAbortCmd(),
+		newScaleCmd(),
+		newStatusCmd(),
+		newEventsCmd(),
 	)
 	return root
 }

@@ -113,6 +113,10 @@ type Options struct {
 	// LoadBalancerStats reads the proxy's connection counts for /metrics
 	// (*proxy.Proxy's Stats); nil leaves those series out.
 	LoadBalancerStats func() proxy.Stats
+	// Updates deploys, aborts, scales and tells the status (updates.go);
+	// nil when the environment has none (its targets run elsewhere): those
+	// routes answer 503.
+	Updates Updates
 }
 
 // Console serves the API and /metrics, and counts the proxy's responses.
@@ -167,6 +171,11 @@ func (c *Console) routes() {
 		http.MethodGet: c.targetGroup, http.MethodPatch: c.modifyTargetGroup})
 	c.mux.Handle("/api/v1/events", get(c.events))
 	c.mux.Handle("/api/v1/history", get(c.historyHandler))
+	c.mux.Handle("/api/v1/deployments", methods{http.MethodPost: c.deploy})
+	c.mux.Handle("/api/v1/environment/abort", methods{http.MethodPost: c.abort})
+	c.mux.Handle("/api/v1/environment/capacity", methods{http.MethodPut: c.capacity})
+	c.mux.Handle("/api/v1/status", get(c.statusHandler))
+	c.mux.Handle("/api/v1/application-versions", get(c.versions))
 	// The dashboard: its page at / and its script and style under /ui/.
 	c.mux.Handle("/{$}", get(c.page.ServeHTTP))
 	c.mux.Handle("/ui/", get(c.page.ServeHTTP))

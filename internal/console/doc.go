@@ -1,8 +1,10 @@
 // Package console owns what elbow shows of an environment to people and to
 // tools, and the one change they may make while it runs: the JSON API that
 // `elbow health`, `elbow targets`, `elbow modify-target-group` and the
-// dashboard use, the Prometheus /metrics endpoint, and the serving of the
-// dashboard page (its files belong to the sub-package web).
+// dashboard use, the Prometheus /metrics endpoint, the serving of the
+// dashboard page (its files belong to the sub-package web), and the routes
+// `elbow deploy`, `abort`, `scale` and `status` reach the environment's
+// Updates through.
 //
 // It reads its data through small interfaces (Health, TargetGroups, an
 // optional Diagnoser) that *monitor.Monitor, *targetgroup.Group and
@@ -31,6 +33,12 @@
 //	GET /api/v1/events?since=RFC3339          DescribeEvents, newest first
 //	GET /api/v1/history                       90 samples of 10 s: requests by
 //	                                          class, p99, p50, status
+//	POST /api/v1/deployments                  CreateApplicationVersion of the project
+//	                                          folder + UpdateEnvironment: 202
+//	POST /api/v1/environment/abort            AbortEnvironmentUpdate
+//	PUT /api/v1/environment/capacity          SetDesiredCapacity {"DesiredCapacity": N}
+//	GET /api/v1/status                        what `eb status` prints
+//	GET /api/v1/application-versions          DescribeApplicationVersions
 //	GET /metrics                              Prometheus text exposition
 //	GET /                                     the dashboard (and /ui/ files)
 //
@@ -41,7 +49,10 @@
 // Unknown fields are refused (strict decoding), and so is any Content-Type
 // but application/json (415): a cross-site form cannot send JSON without a
 // CORS preflight, which the console never grants, so another site's page
-// cannot change the environment.
+// cannot change the environment. The POST and PUT routes read their JSON
+// bodies the same way (updates.go); a refusal of the environment's is AWS's
+// InvalidParameterValue, such as "Environment named X is in an invalid state
+// for this operation. Must be Ready." during an update.
 //
 // The console listens on loopback by default (DefaultAddr). It sends no CORS
 // header, so a web page from elsewhere cannot read it, and it refuses a Host

@@ -71,6 +71,7 @@ type Monitor struct {
 	elbHistory  []requestCounts
 	refreshedAt time.Time
 	events      *eventRing
+	update      Update
 
 	subs subscribers
 }
@@ -103,6 +104,11 @@ type instance struct {
 	lastSeen time.Time
 	state    tracked
 	removed  bool
+	// version and deployment are the release the instance runs, set by
+	// SetInstanceVersion at deployedAt.
+	version    string
+	deployment int
+	deployedAt time.Time
 }
 
 // tracked is a published status with its causes, and the evaluations a
@@ -116,6 +122,23 @@ type tracked struct {
 	// metrics are the requests the causes were read from, adopted with them.
 	metrics *PeriodMetrics
 	held    int
+	// deploying: the published status comes from a deployment command.
+	deploying bool
+}
+
+// observe adopts s as observe does, and at once when s comes from a
+// deployment command (deploying) or when the published status did and s is
+// no worse than Info: Beanstalk shows "Command is executing" as the command
+// starts and drops it as it ends, while failures still need to hold.
+func (t *tracked) observeDeploy(s Status, causes []string, metrics *PeriodMetrics, need int, deploying bool) (from Status, changed bool) {
+	if deploying || (t.deploying && !s.worse(StatusInfo)) {
+		need = 1
+	}
+	from, changed = t.observe(s, causes, metrics, need)
+	if changed || s == t.status {
+		t.deploying = deploying
+	}
+	return from, changed
 }
 
 func (t *tracked) observe(s Status, causes []string, metrics *PeriodMetrics, need int) (from Status, changed bool) {
@@ -359,7 +382,7 @@ func (m *Monitor) Evaluate(now time.Time) {
 	m.mu.Lock()
 	var emitted []Event
 	envIn := envInput{now: now, capacitySet: m.capacitySet, minSize: m.minSize, online: m.online,
-		suspended: m.suspended, suspendedCause: m.suspendedCause}
+		suspended: m.suspended, suspendedCause: m.suspendedCause, update: m.update}
 	var envLast, envPeriod windowStats
 	envLast.start, envLast.end = now.Add(-windowSpan), now
 	for i, in := range list {
@@ -375,12 +398,22 @@ func (m *Monitor) Evaluate(now time.Time) {
 		var period requestCounts
 		period.addCodes(&periodStats.codes)
 		verdictELB := m.elbVerdict(in, now)
+		commandSince, command := m.update.Commands[in.id]
+		wrong := m.update.wrongVersion(in.version, in.deployment)
 		st, causes := evaluateInstance(m.rules, instanceInput{
 			now: now, launchedAt: in.launchedAt, requests: period, span: periodStats.end.Sub(periodStats.start), elb: verdictELB,
 			hasProcess: in.pid != nil, running: running && pids[i] > 0,
 			cpuKnown: in.cpuKnown, cpu: in.cpu, lastSeen: in.lastSeen,
+			command: command, commandSince: commandSince, wrongVersion: wrong,
+			version: in.version, deployment: in.deployment, update: m.update,
 		})
-		if from, ok := in.state.observe(st, causes, periodMetricsOf(&periodStats, now), m.rules.TransitionEvaluations); ok {
+		if command {
+			envIn.commands++
+		}
+		if wrong {
+			envIn.wrongVersions++
+		}
+		if from, ok := in.state.observeDeploy(st, causes, periodMetricsOf(&periodStats, now), m.rules.TransitionEvaluations, command); ok {
 			emitted = append(emitted, m.emit(now, in.id, from, st, causes))
 		}
 		envIn.requests.add(period)
@@ -401,7 +434,7 @@ func (m *Monitor) Evaluate(now time.Time) {
 	envIn.span = envPeriod.end.Sub(envPeriod.start)
 	envIn.elbSpan = time.Duration(len(m.elbHistory)) * windowSpan
 	st, causes := evaluateEnvironment(m.rules, envIn)
-	if from, ok := m.env.observe(st, causes, periodMetricsOf(&envPeriod, now), m.rules.TransitionEvaluations); ok {
+	if from, ok := m.env.observeDeploy(st, causes, periodMetricsOf(&envPeriod, now), m.rules.TransitionEvaluations, envIn.commands > 0); ok {
 		emitted = append(emitted, m.emit(now, "", from, st, causes))
 	}
 	m.envMetrics = metricsOf(&envLast)
@@ -467,7 +500,13 @@ func appendWindow(h []requestCounts, w requestCounts, n int) []requestCounts {
 // in its initial checks.
 func (m *Monitor) elbVerdict(in *instance, now time.Time) elbVerdict {
 	var v elbVerdict
-	graceOver := now.Sub(in.launchedAt) >= time.Duration(m.rules.LaunchGracePeriod)*time.Second
+	// A redeployed instance registers again and starts its initial checks
+	// anew: its grace runs from the deployment as a new one's from its launch.
+	start := in.launchedAt
+	if in.deployedAt.After(start) {
+		start = in.deployedAt
+	}
+	graceOver := now.Sub(start) >= time.Duration(m.rules.LaunchGracePeriod)*time.Second
 	for _, h := range in.elb {
 		v.known = true
 		switch h.State {
@@ -545,7 +584,7 @@ func (m *Monitor) InstancesHealth() InstancesHealth {
 		out.InstanceHealthList = append(out.InstanceHealthList, SingleInstanceHealth{
 			InstanceId: in.id, HealthStatus: st, Color: st.Color(), Causes: append([]string{}, in.state.causes...),
 			LaunchedAt: in.launchedAt, ApplicationMetrics: in.metrics, System: sys,
-			EvaluationMetrics: in.state.metrics,
+			EvaluationMetrics: in.state.metrics, Deployment: m.deploymentOf(in),
 		})
 	}
 	return out

@@ -29,8 +29,10 @@ type causeKind int
 const (
 	kindSuspended causeKind = iota
 	kindPending
+	kindDeployment
 	kindNoData
 	kindELBHealth
+	kindVersion
 	kindCapacity
 	kind5xx
 	kind4xx
@@ -179,10 +181,23 @@ type instanceInput struct {
 	cpuKnown            bool
 	cpu                 float64
 	lastSeen            time.Time
+	// command: the instance's deployment command runs, since commandSince.
+	command      bool
+	commandSince time.Time
+	// wrongVersion: the instance runs version/deployment, not the update's expected one.
+	wrongVersion bool
+	version      string
+	deployment   int
+	update       Update
 }
 
 // evaluateInstance applies the instance rules (docs/health-rules.md).
 func evaluateInstance(r config.EnhancedHealth, in instanceInput) (Status, []string) {
+	if in.command {
+		// Out of service while its command runs: the deployment is the
+		// whole story, as Beanstalk shows it.
+		return verdict([]cause{commandCause(in.now, in.commandSince)})
+	}
 	period := time.Duration(r.EvaluationPeriod) * time.Second
 	age := in.now.Sub(in.launchedAt)
 	if age < time.Duration(r.LaunchGracePeriod)*time.Second && !in.elb.healthy {
@@ -218,6 +233,9 @@ func evaluateInstance(r config.EnhancedHealth, in instanceInput) (Status, []stri
 	if in.cpuKnown {
 		cs = append(cs, cpuCause(r.CPU, in.cpu)...)
 	}
+	if in.wrongVersion {
+		cs = append(cs, wrongVersionCause(in.version, in.deployment, in.update))
+	}
 	return verdict(cs)
 }
 
@@ -238,6 +256,10 @@ type envInput struct {
 	online        int
 	now           time.Time
 	earliest      time.Time // launch of the oldest pending instance
+	// commands: instances whose deployment command runs; wrongVersions:
+	// instances on another version than update's expected one.
+	commands, wrongVersions int
+	update                  Update
 }
 
 type envInstance struct {
@@ -310,6 +332,12 @@ func evaluateEnvironment(r config.EnhancedHealth, in envInput) (Status, []string
 		cs = append(cs, cause{st, kindCapacity, fmt.Sprintf("%s online is below Auto Scaling group minimum size %d.", plural(in.online, "instance"), in.minSize)})
 	} else if total == 0 && in.capacitySet {
 		cs = append(cs, cause{StatusSevere, kindCapacity, "There are no instances."})
+	}
+	if in.commands > 0 {
+		cs = append(cs, commandsCause(in.commands, max(in.update.Total, in.commands)))
+	}
+	if in.wrongVersions > 0 {
+		cs = append(cs, wrongVersionsCause(in.wrongVersions, total, in.update))
 	}
 	cs = append(cs, requestCauses(r, in.requests, spanOr(in.span, period), false)...)
 	cs = append(cs, requestCauses(r, in.elbRequests, spanOr(in.elbSpan, period), true)...)

@@ -94,8 +94,8 @@ type InstancesHealth struct {
 }
 
 // SingleInstanceHealth is one instance of DescribeInstancesHealth.
-// Deployment, AvailabilityZone and InstanceType are not the monitor's to
-// know; the console may fill the last two from the fleet.
+// AvailabilityZone and InstanceType are not the monitor's to know; the
+// console may fill them from the fleet.
 type SingleInstanceHealth struct {
 	InstanceId         string             `json:"InstanceId"` //nolint:revive // AWS's spelling.
 	HealthStatus       Status             `json:"HealthStatus"`
@@ -106,6 +106,9 @@ type SingleInstanceHealth struct {
 	System             *SystemStatus      `json:"System,omitempty"`
 	AvailabilityZone   string             `json:"AvailabilityZone,omitempty"`
 	InstanceType       string             `json:"InstanceType,omitempty"`
+	// Deployment is the version the instance runs; nil when unknown (a
+	// target that runs elsewhere).
+	Deployment *Deployment `json:"Deployment,omitempty"`
 	// EvaluationMetrics are the requests the causes were read from (elbow's,
 	// not AWS's: see PeriodMetrics); nil before the first evaluation.
 	EvaluationMetrics *PeriodMetrics `json:"EvaluationMetrics,omitempty"`

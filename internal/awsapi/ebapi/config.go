@@ -288,8 +288,8 @@ func applied() string {
 // updateEnvironment applies OptionSettings through the environment's
 // Update: validated as elbow validate validates the file, applied live,
 // written back to the file; a change that needs a restart is refused with
-// the environment's own words. elbow applies before it answers, so the
-// answer is Ready, not Beanstalk's Updating.
+// the environment's own words. With a VersionLabel it starts deploying
+// that version instead (updates.go) and answers Updating.
 func (s *Service) updateEnvironment(ctx context.Context, p awsapi.Params) (any, error) {
 	n, err := s.environment(p, true)
 	if err != nil {
@@ -298,15 +298,24 @@ func (s *Service) updateEnvironment(ctx context.Context, p awsapi.Params) (any, 
 	if err := s.applicationName(p, n); err != nil {
 		return nil, err
 	}
-	if v := p.String("VersionLabel"); v != "" && v != s.versionLabel() {
-		return nil, invalid("No Application Version named '%s' found.", v)
-	}
 	if t := p.String("TemplateName"); t != "" {
 		return nil, invalid("No Configuration Template named '%s' found.", t)
 	}
 	changes, err := readChanges(p)
 	if err != nil {
 		return nil, err
+	}
+	if v := p.String("VersionLabel"); v != "" {
+		if _, ok := s.updater(); ok {
+			if len(changes) > 0 {
+				// Each would be an update of its own; Beanstalk runs one at a time.
+				return nil, invalid("elbow deploys a version or applies option settings in one UpdateEnvironment call, not both: call it once for each.")
+			}
+			return s.deployVersion(ctx, n, v)
+		}
+		if v != s.versionLabel() {
+			return nil, invalid("No Application Version named '%s' found.", v)
+		}
 	}
 	if len(changes) > 0 {
 		err := s.env.Update(ctx, func(c *config.Config) error {

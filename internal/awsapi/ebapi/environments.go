@@ -22,10 +22,17 @@ func (s *Service) describeApplications(p awsapi.Params) (any, error) {
 		return out, nil // AWS answers an empty list for names it does not have
 	}
 	started := s.env.Started()
+	versions := []string{s.versionLabel()}
+	if u, ok := s.updater(); ok {
+		versions = versions[:0]
+		for _, v := range u.Versions() {
+			versions = append(versions, v.VersionLabel)
+		}
+	}
 	out.Applications = append(out.Applications, applicationDescription{
 		ApplicationArn: n.applicationARN(), ApplicationName: n.app,
 		Description: "the application elbow runs", DateCreated: ts(started), DateUpdated: ts(started),
-		Versions: []string{s.versionLabel()},
+		Versions: versions,
 	})
 	return out, nil
 }
@@ -37,6 +44,20 @@ func (s *Service) describeApplicationVersions(p awsapi.Params) (any, error) {
 		return nil, err
 	}
 	if app := p.String("ApplicationName"); app != "" && app != n.app {
+		return out, nil
+	}
+	if u, ok := s.updater(); ok {
+		want := p.List("VersionLabels")
+		limit, ok, _ := p.Int("MaxRecords")
+		for _, v := range u.Versions() {
+			if len(want) > 0 && !slices.Contains(want, v.VersionLabel) {
+				continue
+			}
+			if ok && len(out.ApplicationVersions) == limit {
+				break
+			}
+			out.ApplicationVersions = append(out.ApplicationVersions, versionOf(n, v))
+		}
 		return out, nil
 	}
 	label := s.versionLabel()
@@ -95,6 +116,17 @@ func (s *Service) describe(n names) environmentDescription {
 	c := s.env.Config()
 	h := s.env.Monitor().EnvironmentHealth()
 	endpoint, listeners := s.endpoint()
+	status, abortable, updated := lifecycle(h.Status), false, s.env.Started()
+	if u, ok := s.updater(); ok {
+		st := u.Status()
+		if st.Status != "" {
+			status = st.Status
+		}
+		abortable = st.AbortableOperationInProgress
+		if !st.DateUpdated.IsZero() {
+			updated = st.DateUpdated
+		}
+	}
 	return environmentDescription{
 		EnvironmentName: n.env, EnvironmentId: n.id, ApplicationName: n.app,
 		VersionLabel: s.versionLabel(), SolutionStackName: "elbow",
@@ -102,8 +134,8 @@ func (s *Service) describe(n names) environmentDescription {
 		// environment's: on loopback both are the first listener's
 		// host:port, so that http://$CNAME/ reaches the app as on AWS.
 		EndpointURL: endpoint, CNAME: endpoint,
-		DateCreated: ts(s.env.Started()), DateUpdated: ts(s.env.Started()),
-		Status: lifecycle(h.Status), Health: h.Color, HealthStatus: h.HealthStatus,
+		DateCreated: ts(s.env.Started()), DateUpdated: ts(updated),
+		Status: status, AbortableOperationInProgress: abortable, Health: h.Color, HealthStatus: h.HealthStatus,
 		Resources: &environmentResLinks{LoadBalancer: loadBalancerDescription{
 			LoadBalancerName: c.LoadBalancer.Name, Domain: endpoint, Listeners: listeners,
 		}},
@@ -222,9 +254,9 @@ func (s *Service) restartAppServer(ctx context.Context, p awsapi.Params) (any, e
 	return nil, nil
 }
 
-// abortEnvironmentUpdate: elbow applies a change before it answers, so no
-// update is ever in progress; Beanstalk refuses such an abort with this
-// message (aws/aws-elastic-beanstalk-cli-setup issue 144, eb abort).
+// abortEnvironmentUpdate stops the Updater's update in progress. With none
+// (or an environment that deploys nothing) Beanstalk refuses the abort with
+// this message (aws/aws-elastic-beanstalk-cli-setup issue 144, eb abort).
 func (s *Service) abortEnvironmentUpdate(p awsapi.Params) (any, error) {
 	n := s.names()
 	name, id := p.String("EnvironmentName"), p.String("EnvironmentId")
@@ -233,6 +265,12 @@ func (s *Service) abortEnvironmentUpdate(p awsapi.Params) (any, error) {
 		if n, err = s.environment(p, false); err != nil {
 			return nil, err
 		}
+	}
+	if u, ok := s.updater(); ok {
+		if err := u.Abort(); err != nil {
+			return nil, updaterError(n, err)
+		}
+		return nil, nil
 	}
 	return nil, awsapi.NewError(http.StatusBadRequest, "InvalidParameterValue",
 		"Environment named %s is in an invalid state for this operation. Must be pending deployment.", n.env)

@@ -115,8 +115,12 @@ func (s *Service) describeInstancesHealth(p awsapi.Params) (any, error) {
 			d.System = &systemStatus{CPUUtilization: in.System.CPUUtilization, LoadAverage: in.System.LoadAverage}
 		}
 		if want("Deployment") {
-			// One deployment: the code elbow up started with.
-			d.Deployment = &deployment{VersionLabel: label, DeploymentId: 1, Status: "Deployed", DeploymentTime: started[in.InstanceId]}
+			if dep := in.Deployment; dep != nil {
+				d.Deployment = &deployment{VersionLabel: dep.VersionLabel, DeploymentId: int64(dep.DeploymentId), Status: dep.Status, DeploymentTime: ts(dep.DeploymentTime)}
+			} else {
+				// One deployment: the code elbow up started with.
+				d.Deployment = &deployment{VersionLabel: label, DeploymentId: 1, Status: "Deployed", DeploymentTime: started[in.InstanceId]}
+			}
 		}
 		if describer != nil && (want("InstanceType") || want("AvailabilityZone")) {
 			if typ, az, ok := describer.InstanceInfo(in.InstanceId); ok {

@@ -2,7 +2,8 @@
 // the running environment: the one application and environment elbow
 // runs, its health and events from the enhanced-health monitor, its
 // configuration as option settings, live updates of the options elbow
-// honours, instance log tails and app-server restarts
+// honours, application versions and their deployments (through the
+// optional Updater), instance log tails and app-server restarts
 // (https://docs.aws.amazon.com/elasticbeanstalk/latest/api/Welcome.html).
 // It reads and changes the environment through awsapi.Environment only,
 // plus the optional interfaces below where an environment offers more.
@@ -74,6 +75,8 @@ func (s *Service) Call(ctx context.Context, action string, p awsapi.Params) (any
 	switch action {
 	case "DescribeApplications":
 		return s.describeApplications(p)
+	case "CreateApplicationVersion":
+		return s.createApplicationVersion(ctx, p)
 	case "DescribeApplicationVersions":
 		return s.describeApplicationVersions(p)
 	case "DescribeEnvironments":
@@ -133,10 +136,15 @@ func (n names) versionARN(label string) string {
 	return fmt.Sprintf("arn:aws:elasticbeanstalk:%s:%s:applicationversion/%s/%s", n.region, arn.Account, n.app, label)
 }
 
-// versionLabel is the running version's label: elbow runs the code it was
-// started with, so the version is named after the start, in UTC
-// (elbow-20260102T150405Z); it changes when elbow up starts again.
+// versionLabel is the running version's label: the Updater's when the
+// environment deploys versions, else the code elbow up started with, named
+// after the start, in UTC (elbow-20260102T150405Z).
 func (s *Service) versionLabel() string {
+	if u, ok := s.updater(); ok {
+		if l := u.Status().VersionLabel; l != "" {
+			return l
+		}
+	}
 	return "elbow-" + s.env.Started().UTC().Format("20060102T150405Z")
 }
 

@@ -43,6 +43,12 @@ type applicationVersionsResult struct {
 	ApplicationVersions []applicationVersion `xml:"ApplicationVersions>member"`
 }
 
+// applicationVersionResult is CreateApplicationVersion's
+// ApplicationVersionDescriptionMessage.
+type applicationVersionResult struct {
+	ApplicationVersion applicationVersion `xml:"ApplicationVersion"`
+}
+
 type applicationVersion struct {
 	ApplicationVersionArn string   `xml:"ApplicationVersionArn"`
 	ApplicationName       string   `xml:"ApplicationName"`

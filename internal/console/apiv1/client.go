@@ -128,7 +128,54 @@ func (c *Client) ModifyTargetGroup(ctx context.Context, group string, m TargetGr
 	return v.TargetGroups[0], raw, nil
 }
 
-// call sends one request and decodes a 200 answer into out. A console that
+// Deploy is POST /api/v1/deployments: the version whose deployment started.
+func (c *Client) Deploy(ctx context.Context, r DeployRequest) (DeployResult, error) {
+	var v DeployResult
+	_, err := c.call(ctx, http.MethodPost, "/api/v1/deployments", r, &v)
+	return v, err
+}
+
+// Abort is POST /api/v1/environment/abort (AbortEnvironmentUpdate).
+func (c *Client) Abort(ctx context.Context) (EnvironmentStatus, error) {
+	var v EnvironmentStatus
+	_, err := c.call(ctx, http.MethodPost, "/api/v1/environment/abort", struct{}{}, &v)
+	return v, err
+}
+
+// Scale is PUT /api/v1/environment/capacity.
+func (c *Client) Scale(ctx context.Context, desired int) (EnvironmentStatus, error) {
+	var v EnvironmentStatus
+	_, err := c.call(ctx, http.MethodPut, "/api/v1/environment/capacity", CapacityRequest{DesiredCapacity: &desired}, &v)
+	return v, err
+}
+
+// Status is GET /api/v1/status.
+func (c *Client) Status(ctx context.Context) (EnvironmentStatus, []byte, error) {
+	var v EnvironmentStatus
+	raw, err := c.call(ctx, http.MethodGet, "/api/v1/status", nil, &v)
+	return v, raw, err
+}
+
+// ApplicationVersions is GET /api/v1/application-versions.
+func (c *Client) ApplicationVersions(ctx context.Context) (ApplicationVersionsResponse, error) {
+	var v ApplicationVersionsResponse
+	_, err := c.call(ctx, http.MethodGet, "/api/v1/application-versions", nil, &v)
+	return v, err
+}
+
+// Events is GET /api/v1/events: the events dated after since (all when
+// zero), newest first.
+func (c *Client) Events(ctx context.Context, since time.Time) (EventsResponse, error) {
+	var v EventsResponse
+	path := "/api/v1/events"
+	if !since.IsZero() {
+		path += "?since=" + url.QueryEscape(since.UTC().Format(time.RFC3339Nano))
+	}
+	_, err := c.call(ctx, http.MethodGet, path, nil, &v)
+	return v, err
+}
+
+// call sends one request and decodes a 200 (or 202) answer into out. A console that
 // does not answer, or something else answering, is said plainly.
 func (c *Client) call(ctx context.Context, method, path string, in, out any) ([]byte, error) {
 	var body []byte
@@ -167,7 +214,7 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) ([]
 	if err != nil {
 		return nil, fmt.Errorf("reading %s%s: %w", c.base, path, err)
 	}
-	if resp.StatusCode == http.StatusOK {
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusAccepted {
 		if err := json.Unmarshal(raw, out); err != nil {
 			return nil, fmt.Errorf("%s%s: unexpected answer: %w", c.base, path, err)
 		}

@@ -113,7 +113,7 @@ function renderInstances(ih) {
   const body = document.querySelector("#instances tbody");
   const list = ih ? ih.InstanceHealthList || [] : [];
   if (list.length === 0) {
-    body.replaceChildren(el("tr", {}, el("td", { colspan: "11", class: "meta", text: "No instances." })));
+    body.replaceChildren(el("tr", {}, el("td", { colspan: "12", class: "meta", text: "No instances." })));
     return;
   }
   body.replaceChildren(...list.map((i) => {
@@ -124,6 +124,8 @@ function renderInstances(ih) {
     return el("tr", { "data-instance": i.InstanceId },
       cell("instance-id", i.InstanceId, "mono"),
       el("td", { "data-label": "status" }, pill(i.HealthStatus, i.Color)),
+      // The version each instance runs: mixed during a rolling deployment.
+      cell("version", i.Deployment ? i.Deployment.VersionLabel + " (" + i.Deployment.DeploymentId + ")" : "\u2013", "mono"),
       cell("cause", (i.Causes || []).join(" ")),
       cell("r/sec", (total / (m.Duration || 10)).toFixed(1), "num"),
       cell("%2xx", pct(sc.Status2xx, total), "num"),
