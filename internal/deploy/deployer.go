@@ -107,6 +107,7 @@ func (d *Deployer) run(ctx context.Context, to Release, p Policy, body func(u *u
 	d.mu.Lock()
 	if d.cancel != nil {
 		d.mu.Unlock()
+		d.tellStarted(ctx, stateError{d.env.Name()})
 		return stateError{d.env.Name()}
 	}
 	uctx, cancel := context.WithCancelCause(ctx)
@@ -119,6 +120,7 @@ func (d *Deployer) run(ctx context.Context, to Release, p Policy, body func(u *u
 	d.commands, d.total = nil, len(members)
 	d.mu.Unlock()
 	defer cancel(nil)
+	d.tellStarted(ctx, nil)
 
 	d.progress(true)
 	err := body(u)

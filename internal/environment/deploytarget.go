@@ -121,8 +121,8 @@ func (d deployTarget) Health(id string) deploy.Health {
 		h.ELBHealthy = d.e.instanceGroup().Health(t).State == healthcheck.StateHealthy
 	}
 	h.Status = "NoData"
-	for _, in := range d.e.monitor.InstancesHealth().Instances {
-		if in.InstanceID == id {
+	for _, in := range d.e.monitor.InstancesHealth().InstanceHealthList {
+		if in.InstanceId == id {
 			h.Status = string(in.HealthStatus)
 		}
 	}

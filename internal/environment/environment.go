@@ -155,6 +155,7 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 		Logger: o.Logger, Credentials: console.CredentialsFrom(cfg.Console.Credentials),
 		QueryAPI:          &awsapi.Handler{Services: []awsapi.Service{elbv2api.New(e), ebapi.New(e)}, Logger: o.Logger},
 		LoadBalancerStats: e.loadBalancerStats,
+		Updates:           e.consoleUpdates(),
 	})
 	consoleLn, err := net.Listen("tcp", cfg.Console.Address)
 	if err != nil {
@@ -175,6 +176,15 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (_ *Env, err erro
 	}
 	e.startScaling()
 	return e, nil
+}
+
+// consoleUpdates is the environment's deployments for the console, nil
+// when its targets run elsewhere (nothing to deploy to).
+func (e *Env) consoleUpdates() console.Updates {
+	if len(e.cfg.Instances.Targets) > 0 {
+		return nil
+	}
+	return e
 }
 
 // newEnv fills o's defaults and builds the environment and its monitor;

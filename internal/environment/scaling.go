@@ -39,7 +39,7 @@ func (e *Env) sampleCPU() {
 			return
 		case <-t.C:
 		}
-		for _, in := range e.monitor.InstancesHealth().Instances {
+		for _, in := range e.monitor.InstancesHealth().InstanceHealthList {
 			if in.System != nil {
 				c := in.System.CPUUtilization
 				e.figures.SetCPU(in.InstanceId, c.User+c.System)

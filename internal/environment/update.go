@@ -12,6 +12,7 @@ import (
 
 	"github.com/elbow-lb/elbow/internal/appversion"
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/console"
 	"github.com/elbow-lb/elbow/internal/deploy"
 	"github.com/elbow-lb/elbow/internal/ebengine"
 	"github.com/elbow-lb/elbow/internal/ebproject"
@@ -72,50 +73,57 @@ func initialLabel(c *config.Config, now time.Time) string {
 	return appversion.NewLabel(now)
 }
 
-// Deploy makes an application version of the source folder as it is now
+// deploy makes an application version of the source folder as it is now
 // and deploys it with the configured policy. It returns once the version
 // exists and the deployment started; the deployment's events tell the rest.
-func (e *Env) Deploy(ctx context.Context, label, description string) (deploy.Release, error) {
-	if e.fleet == nil {
+func (e *Env) deploy(label, description string) (deploy.Release, error) {
+	if e.deployer == nil {
 		return deploy.Release{}, ErrNoFleet
 	}
 	if e.deployer.Running() {
 		return deploy.Release{}, e.errInProgress()
 	}
-	now := time.Now()
-	if label == "" {
-		label = appversion.NewLabel(now)
-	}
-	v, err := e.versions.Create(e.sourceDir(), label, description, now)
+	v, err := e.createVersion(label, description)
 	if err != nil {
 		return deploy.Release{}, err
 	}
-	return e.DeployVersion(ctx, v.Label)
+	return e.deployVersion(v.Label)
 }
 
-// DeployVersion deploys an application version that exists (UpdateEnvironment
+// deployVersion deploys an application version that exists (UpdateEnvironment
 // with a VersionLabel).
-func (e *Env) DeployVersion(_ context.Context, label string) (deploy.Release, error) {
-	if e.fleet == nil {
+func (e *Env) deployVersion(label string) (deploy.Release, error) {
+	if e.deployer == nil {
 		return deploy.Release{}, ErrNoFleet
+	}
+	if e.deployer.Running() {
+		return deploy.Release{}, e.errInProgress()
 	}
 	v, ok := e.versions.Get(label)
 	if !ok {
-		return deploy.Release{}, fmt.Errorf("No Application Version named '%s' found.", label) //nolint:staticcheck // AWS's words
+		return deploy.Release{}, &console.InvalidParameterError{Message: fmt.Sprintf("No Application Version named '%s' found.", label)}
 	}
-	base := e.fleet.Template()
-	t, err := e.templateOfVersion(base, v)
+	t, err := e.templateOfVersion(e.fleet.Template(), v)
 	if err != nil {
 		return deploy.Release{}, err
 	}
 	rel := e.newRelease(t)
-	cfg := e.Config()
-	policy := policyOf(cfg.Deployment)
-	e.goRun(func() {
-		err := e.deployer.Deploy(e.runCtx, rel, policy)
+	policy := policyOf(e.Config().Deployment)
+	if err := e.startUpdate(rel, func(ctx context.Context) error { return e.deployer.Deploy(ctx, rel, policy) }); err != nil {
+		return deploy.Release{}, err
+	}
+	return rel, nil
+}
+
+// startUpdate runs an update of the deployer until it ends, counted in the
+// environment's goroutines so that Stop waits for it.
+func (e *Env) startUpdate(rel deploy.Release, run func(ctx context.Context) error) error {
+	e.done.Add(1)
+	err := e.deployer.Start(e.runCtx, run, func(err error) {
+		defer e.done.Done()
 		e.finishUpdate(rel, err)
 	})
-	return rel, nil
+	return e.updateError(err)
 }
 
 // newRelease numbers t as the next deployment and keeps it.
@@ -160,17 +168,9 @@ func (e *Env) CurrentRelease() (deploy.Release, time.Time) {
 	return e.upd.current, e.upd.updated
 }
 
-// Versions lists the application versions, newest first.
-func (e *Env) Versions() []appversion.Version {
-	if e.versions == nil {
-		return nil
-	}
-	return e.versions.List()
-}
-
-// CreateVersion makes an application version of the source folder as it
-// is now, without deploying it (CreateApplicationVersion).
-func (e *Env) CreateVersion(label, description string) (appversion.Version, error) {
+// createVersion makes an application version of the source folder as it
+// is now (CreateApplicationVersion).
+func (e *Env) createVersion(label, description string) (appversion.Version, error) {
 	if e.versions == nil {
 		return appversion.Version{}, ErrNoFleet
 	}
@@ -178,34 +178,35 @@ func (e *Env) CreateVersion(label, description string) (appversion.Version, erro
 	if label == "" {
 		label = appversion.NewLabel(now)
 	}
-	return e.versions.Create(e.sourceDir(), label, description, now)
-}
-
-// Abort stops the update in progress (AbortEnvironmentUpdate).
-func (e *Env) Abort() error {
-	if e.deployer == nil {
-		return deploy.ErrNoUpdate
+	if err := appversion.ValidateLabel(label); err != nil {
+		return appversion.Version{}, &console.InvalidParameterError{Message: err.Error()}
 	}
-	return e.deployer.Abort()
+	v, err := e.versions.Create(e.sourceDir(), label, description, now)
+	if errors.Is(err, appversion.ErrExists) {
+		return v, &console.InvalidParameterError{Message: err.Error()}
+	}
+	return v, err
 }
 
 // Updating reports whether a deployment or configuration update runs.
 func (e *Env) Updating() bool { return e.deployer != nil && e.deployer.Running() }
 
-// Scale sets the desired capacity within the instance count's min and max.
-func (e *Env) Scale(ctx context.Context, desired int) error {
-	if e.fleet == nil {
-		return ErrNoFleet
-	}
-	if e.Updating() {
-		return e.errInProgress()
-	}
-	return e.fleet.SetDesired(ctx, desired)
+func (e *Env) errInProgress() error {
+	return e.updateError(deploy.ErrUpdateInProgress)
 }
 
-func (e *Env) errInProgress() error {
-	return fmt.Errorf("Environment named %s is in an invalid state for this operation. Must be Ready.: %w", //nolint:staticcheck // AWS's words
-		e.Config().Name, deploy.ErrUpdateInProgress)
+// updateError gives package deploy's refusals the console's sentinels,
+// which the console and the Elastic Beanstalk API word as AWS does.
+func (e *Env) updateError(err error) error {
+	switch {
+	case errors.Is(err, deploy.ErrUpdateInProgress):
+		return fmt.Errorf("environment %s: %w", e.Config().Name, console.ErrUpdateInProgress)
+	case errors.Is(err, deploy.ErrNoUpdate):
+		return fmt.Errorf("environment %s: %w", e.Config().Name, console.ErrNoUpdate)
+	case errors.Is(err, deploy.ErrInvalid):
+		return &console.InvalidParameterError{Message: err.Error()}
+	}
+	return err
 }
 
 // sourceDir is the folder an application version copies: a Beanstalk
@@ -308,10 +309,11 @@ func (e *Env) startConfigurationUpdate(cur, next *config.Config, diff []config.C
 	replace := touched(diff, "instances.port") || touched(diff, "instances.metadata_options") || touched(diff, "instances.log_dir")
 	rel := e.newRelease(t)
 	rolling, policy := rollingOf(next.RollingUpdate, next.Instances.Min, next.Instances.Max), policyOf(next.Deployment)
-	e.goRun(func() {
-		err := e.deployer.UpdateConfiguration(e.runCtx, rel, rolling, policy, replace)
-		e.finishUpdate(rel, err)
-	})
+	if err := e.startUpdate(rel, func(ctx context.Context) error {
+		return e.deployer.UpdateConfiguration(ctx, rel, rolling, policy, replace)
+	}); err != nil {
+		return "", err
+	}
 	how := "on all instances at once"
 	if rolling.Enabled {
 		how = "as a rolling update (" + rolling.Type + ")"

@@ -28,6 +28,9 @@ type ResponseRecord struct {
 	// response headers arrived (the ALB's TargetResponseTime); 0 without a
 	// response.
 	TargetLatency time.Duration
+	// ReceivedBytes and SentBytes are the request's and the response's
+	// sizes as the access log counts them (received_bytes, sent_bytes).
+	ReceivedBytes, SentBytes int64
 }
 
 // Recorder receives every proxied response (the monitor implements it).

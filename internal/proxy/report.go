@@ -29,7 +29,8 @@ func (l *Listener) finish(ex *exchange, r *http.Request) {
 	end := monotime.Now(ex.start)
 	if p.records != nil && ex.fw != nil {
 		rec := ResponseRecord{Time: end, LoadBalancer: p.elbID, Group: ex.fw.group.Name(), StatusCode: ex.status,
-			TargetStatusCode: ex.targetStatus, Latency: end.Sub(ex.start)}
+			TargetStatusCode: ex.targetStatus, Latency: end.Sub(ex.start),
+			ReceivedBytes: requestSize(r), SentBytes: ex.sent}
 		if ex.member != nil {
 			rec.Target = ex.member.Target()
 		}

@@ -1,0 +1,124 @@
+package environment
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/elbow-lb/elbow/internal/awsapi/arn"
+	"github.com/elbow-lb/elbow/internal/awsapi/ebapi"
+	"github.com/elbow-lb/elbow/internal/console"
+	"github.com/elbow-lb/elbow/internal/console/apiv1"
+	"github.com/elbow-lb/elbow/internal/fleet"
+)
+
+// What `elbow deploy`, `abort`, `scale` and `status` reach through the
+// console, and the Elastic Beanstalk API through ebapi: the environment
+// is the console's Updates and ebapi's Updater.
+
+var (
+	_ console.Updates = (*Env)(nil)
+	_ ebapi.Updater   = (*Env)(nil)
+)
+
+// Deploy snapshots the source folder as version label and starts deploying it.
+func (e *Env) Deploy(_ context.Context, label, description string) (apiv1.DeployResult, error) {
+	rel, err := e.deploy(label, description)
+	if err != nil {
+		return apiv1.DeployResult{}, err
+	}
+	return apiv1.DeployResult{VersionLabel: rel.Label, Deployment: rel.Deployment}, nil
+}
+
+// DeployVersion starts deploying an application version that exists.
+func (e *Env) DeployVersion(_ context.Context, label string) (apiv1.DeployResult, error) {
+	rel, err := e.deployVersion(label)
+	if err != nil {
+		return apiv1.DeployResult{}, err
+	}
+	return apiv1.DeployResult{VersionLabel: rel.Label, Deployment: rel.Deployment}, nil
+}
+
+// CreateVersion makes an application version of the source folder as it is now.
+func (e *Env) CreateVersion(_ context.Context, label, description string) (apiv1.ApplicationVersion, error) {
+	v, err := e.createVersion(label, description)
+	if err != nil {
+		return apiv1.ApplicationVersion{}, err
+	}
+	return apiv1.ApplicationVersion{ApplicationName: e.ApplicationName(), VersionLabel: v.Label,
+		Description: v.Description, DateCreated: v.Created, Status: "Processed"}, nil
+}
+
+// Abort stops the update in progress (AbortEnvironmentUpdate).
+func (e *Env) Abort() error {
+	if e.deployer == nil {
+		return e.updateError(errNoUpdate)
+	}
+	return e.updateError(e.deployer.Abort())
+}
+
+var errNoUpdate = errors.New("no update is in progress")
+
+// Scale sets the desired capacity within the instance count's min and max.
+func (e *Env) Scale(ctx context.Context, desired int) error {
+	if e.fleet == nil {
+		return &console.InvalidParameterError{Message: ErrNoFleet.Error()}
+	}
+	if e.Updating() {
+		return e.errInProgress()
+	}
+	if err := e.fleet.SetDesired(ctx, desired); err != nil {
+		if strings.Contains(err.Error(), "outside the group's") {
+			return &console.InvalidParameterError{Message: strings.TrimPrefix(err.Error(), "fleet: ")}
+		}
+		return err
+	}
+	return nil
+}
+
+// Status is the environment as `eb status` shows it; the console fills
+// the health from enhanced health.
+func (e *Env) Status() apiv1.EnvironmentStatus {
+	cfg := e.Config()
+	rel, updated := e.CurrentRelease()
+	st := apiv1.EnvironmentStatus{
+		ApplicationName: e.ApplicationName(), EnvironmentName: cfg.Name,
+		EnvironmentId: arn.EnvironmentID(cfg.Name), Region: cfg.Region,
+		VersionLabel: rel.Label, SolutionStackName: "elbow", Tier: "WebServer-Standard-1.0",
+		DateUpdated: updated, Status: "Ready",
+	}
+	if st.DateUpdated.IsZero() {
+		st.DateUpdated = e.started
+	}
+	if l := e.Listeners(); len(l) > 0 {
+		st.CNAME = strings.TrimPrefix(strings.TrimPrefix(l[0].URL(), "http://"), "https://")
+		st.CNAME = strings.TrimSuffix(st.CNAME, "/")
+	}
+	if e.Updating() {
+		st.Status, st.AbortableOperationInProgress = "Updating", true
+	}
+	if e.fleet != nil {
+		for _, in := range e.fleet.Instances() {
+			if in.State == fleet.StateRunning || in.State == fleet.StateRestarting {
+				st.Instances++
+			}
+		}
+		st.DesiredCapacity = e.fleet.Desired()
+	} else {
+		st.Instances = len(cfg.Instances.Targets)
+	}
+	return st
+}
+
+// Versions are the application versions, newest first.
+func (e *Env) Versions() []apiv1.ApplicationVersion {
+	if e.versions == nil {
+		return nil
+	}
+	var out []apiv1.ApplicationVersion
+	for _, v := range e.versions.List() {
+		out = append(out, apiv1.ApplicationVersion{ApplicationName: e.ApplicationName(), VersionLabel: v.Label,
+			Description: v.Description, DateCreated: v.Created, Status: "Processed"})
+	}
+	return out
+}
