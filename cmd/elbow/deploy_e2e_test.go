@@ -224,7 +224,7 @@ func inOrder(t *testing.T, out string, patterns ...string) {
 	for _, p := range patterns {
 		loc := regexp.MustCompile(p).FindStringIndex(rest)
 		if loc == nil {
-			t.Fatalf("%q not found in order after the previous events", p)
+			t.Fatalf("%q not found in order after the previous events in:\n%s", p, out)
 		}
 		rest = rest[loc[1]:]
 	}

@@ -212,7 +212,7 @@ func newEnv(ctx context.Context, cfg *config.Config, o Options) (e *Env, runCtx 
 		// console and DescribeEvents list them beside the health
 		// transitions, as Beanstalk's event list does; target health
 		// changes are elbow's detail, not Beanstalk events.
-		if ev.Source == SourceInstance || ev.Source == SourceConfig {
+		if ev.Source == SourceInstance || ev.Source == SourceConfig || ev.Source == SourceDeploy {
 			e.monitor.Record(ev.Time, "", ev.Severity, ev.Message)
 		}
 	}
