@@ -364,7 +364,10 @@ func TestDeployTrafficSplitting(t *testing.T) {
 	l := startLoad(d.url)
 	deployed := make(chan string, 1)
 	go func() { deployed <- d.elbow(t, 0, "deploy", "--label", "v2") }()
-	d.up.waitFor(t, `(?i)shifting 30 ?% of (the )?traffic|30% of (client )?traffic`, 90*time.Second)
+	// Traffic shifts once the new instances are healthy; the evaluation
+	// then runs for evaluation_time.
+	d.up.waitFor(t, `Shifting 30% of traffic to the new instance`, 90*time.Second)
+	d.up.waitFor(t, `Evaluating the health of the new instance\(s\) for 12 seconds\.`, 90*time.Second)
 	l.counting.Store(true)
 	time.Sleep(8 * time.Second)
 	l.counting.Store(false)
