@@ -2,6 +2,7 @@ package config
 
 import (
 	"math"
+	"strconv"
 
 	"gopkg.in/yaml.v3"
 )
@@ -183,6 +184,32 @@ func (t *Trigger) UnmarshalYAML(n *yaml.Node) error {
 	*t = DefaultAutoScaling.Trigger
 	type plain Trigger
 	return n.Decode((*plain)(t))
+}
+
+// MarshalYAML writes the thresholds as a user writes them (6000000, 0.5),
+// not in the exponent form yaml gives a float64 (6e+06).
+func (t Trigger) MarshalYAML() (any, error) {
+	type plain Trigger
+	var n yaml.Node
+	if err := n.Encode(plain(t)); err != nil {
+		return nil, err
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		v := n.Content[i+1]
+		if k := n.Content[i].Value; k != "upper_threshold" && k != "lower_threshold" {
+			continue
+		}
+		f, err := strconv.ParseFloat(v.Value, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			continue
+		}
+		v.Value = strconv.FormatFloat(f, 'f', -1, 64)
+		v.Tag = "!!float"
+		if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+			v.Tag = "!!int"
+		}
+	}
+	return &n, nil
 }
 
 // Allowed values, as Beanstalk's options table lists them

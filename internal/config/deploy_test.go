@@ -61,6 +61,13 @@ auto_scaling:
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(string(data), "upper_threshold: 0.5\n") || !strings.Contains(string(data), "lower_threshold: 0\n") {
+		t.Errorf("thresholds as written:\n%s", data)
+	}
+	def, _ := Marshal(Default())
+	if !strings.Contains(string(def), "upper_threshold: 6000000\n") {
+		t.Errorf("default thresholds as written:\n%s", def)
+	}
 	again := mustParse(t, string(data))
 	if d := Diff(c, again); len(d) > 0 {
 		t.Errorf("the copy differs: %+v", d)
