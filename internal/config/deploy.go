@@ -199,17 +199,26 @@ func (t Trigger) MarshalYAML() (any, error) {
 		if k := n.Content[i].Value; k != "upper_threshold" && k != "lower_threshold" {
 			continue
 		}
-		f, err := strconv.ParseFloat(v.Value, 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			continue
-		}
-		v.Value = strconv.FormatFloat(f, 'f', -1, 64)
-		v.Tag = "!!float"
-		if f == math.Trunc(f) && math.Abs(f) < 1e15 {
-			v.Tag = "!!int"
+		if f, err := strconv.ParseFloat(v.Value, 64); err == nil {
+			*v = *floatNode(f)
 		}
 	}
 	return &n, nil
+}
+
+// floatNode is f as a user writes it: 6000000 rather than yaml's 6e+06
+// (which reads back the same, but no one writes).
+func floatNode(f float64) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode}
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		_ = n.Encode(f)
+	case f == math.Trunc(f) && math.Abs(f) < 1e15:
+		n.Tag, n.Value = "!!int", strconv.FormatFloat(f, 'f', -1, 64)
+	default:
+		n.Tag, n.Value = "!!float", strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return n
 }
 
 // Allowed values, as Beanstalk's options table lists them

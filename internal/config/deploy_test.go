@@ -173,6 +173,7 @@ func TestWriteBackDeploymentScaling(t *testing.T) {
 	after.Deployment.Policy = "Rolling"
 	after.RollingUpdate.PauseTime = 30
 	after.AutoScaling.Trigger.Period, after.AutoScaling.Trigger.BreachDuration = 60, 120
+	after.AutoScaling.Trigger.UpperThreshold = 7000000
 	if err := WriteBack(path, before, after); err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +185,8 @@ func TestWriteBackDeploymentScaling(t *testing.T) {
 		t.Errorf("the file differs from the running config: %+v", d)
 	}
 	data, _ := os.ReadFile(path)
-	if !strings.HasPrefix(string(data), "# mine\n") || strings.Contains(string(data), "health_gate") {
+	if !strings.HasPrefix(string(data), "# mine\n") || strings.Contains(string(data), "health_gate") ||
+		!strings.Contains(string(data), "upper_threshold: 7000000\n") {
 		t.Errorf("file:\n%s", data)
 	}
 }
