@@ -224,17 +224,17 @@ func floatNode(f float64) *yaml.Node {
 // Allowed values, as Beanstalk's options table lists them
 // (command-options-general.html).
 var (
-	DeploymentPolicies = []string{"AllAtOnce", "Rolling", "RollingWithAdditionalBatch", "Immutable", "TrafficSplitting"}
-	HealthStatuses     = []string{"Ok", "Warning", "Degraded", "Severe"}
-	MeasureNames       = []string{"CPUUtilization", "NetworkIn", "NetworkOut", "DiskWriteOps", "DiskReadBytes",
+	deploymentPolicies = []string{"AllAtOnce", "Rolling", "RollingWithAdditionalBatch", "Immutable", "TrafficSplitting"}
+	healthStatuses     = []string{"Ok", "Warning", "Degraded", "Severe"}
+	measureNames       = []string{"CPUUtilization", "NetworkIn", "NetworkOut", "DiskWriteOps", "DiskReadBytes",
 		"DiskReadOps", "DiskWriteBytes", "Latency", "RequestCount", "HealthyHostCount", "UnhealthyHostCount", "TargetResponseTime"}
-	Statistics = []string{"Minimum", "Maximum", "Sum", "Average"}
-	Units      = []string{"Seconds", "Percent", "Bytes", "Bits", "Count", "Bytes/Second", "Bits/Second", "Count/Second", "None"}
+	statistics = []string{"Minimum", "Maximum", "Sum", "Average"}
+	units      = []string{"Seconds", "Percent", "Bytes", "Bits", "Count", "Bytes/Second", "Bits/Second", "Count/Second", "None"}
 )
 
 func (d *Deployment) validate(v *validator) {
 	const k = "deployment."
-	v.oneOf(k+"policy", d.Policy, DeploymentPolicies...)
+	v.oneOf(k+"policy", d.Policy, deploymentPolicies...)
 	v.oneOf(k+"batch_size_type", d.BatchSizeType, "Percentage", "Fixed")
 	switch d.BatchSizeType {
 	case "Percentage":
@@ -245,7 +245,7 @@ func (d *Deployment) validate(v *validator) {
 		}
 	}
 	v.intRange(k+"timeout", d.Timeout, 1, 3600, " seconds")
-	v.oneOf(k+"health_check_success_threshold", d.HealthCheckSuccessThreshold, HealthStatuses...)
+	v.oneOf(k+"health_check_success_threshold", d.HealthCheckSuccessThreshold, healthStatuses...)
 	v.intRange(k+"new_version_percent", d.NewVersionPercent, 1, 100, " percent")
 	v.atLeast(k+"evaluation_time", d.EvaluationTime, 1, " seconds")
 	v.intRange(k+"health_gate.checks", d.HealthGate.Checks, 1, 100, " checks")
@@ -273,9 +273,9 @@ func (a *AutoScaling) validate(v *validator) {
 	v.atLeast(k+"health_check_grace_period", a.HealthCheckGracePeriod, 0, " seconds")
 	t := &a.Trigger
 	const tk = k + "trigger."
-	v.oneOf(tk+"measure_name", t.MeasureName, MeasureNames...)
-	v.oneOf(tk+"statistic", t.Statistic, Statistics...)
-	v.oneOf(tk+"unit", t.Unit, Units...)
+	v.oneOf(tk+"measure_name", t.MeasureName, measureNames...)
+	v.oneOf(tk+"statistic", t.Statistic, statistics...)
+	v.oneOf(tk+"unit", t.Unit, units...)
 	v.atLeast(tk+"period", t.Period, 1, " seconds")
 	switch {
 	case t.BreachDuration < t.Period:
