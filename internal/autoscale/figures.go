@@ -8,13 +8,14 @@ import (
 )
 
 // Figures is what the scaler measures: per-instance request, byte, response
-// time and CPU figures, recorded on the proxy's hot path. Recording takes a
-// read lock and atomic adds, and allocates nothing once an instance has been
-// seen; the scaler swaps each counter to zero as it reads a period, so a
-// request counts in exactly one period.
+// time and CPU figures, recorded on the proxy's hot path. Recording takes no
+// lock (the instances' map is copied on write, which happens once per
+// instance) and allocates nothing once an instance has been seen; the
+// scaler swaps each counter to zero as it reads a period, so a request
+// counts in exactly one period.
 type Figures struct {
-	mu   sync.RWMutex
-	inst map[string]*instFigures
+	mu   sync.Mutex // serialises writers of inst
+	inst atomic.Pointer[map[string]*instFigures]
 	// elbRequests and elbBytes are the requests the load balancer answered
 	// itself (no target chosen): they are in no trigger measure, as ALB's
 	// RequestCount leaves them out, but are kept for the figures' readers.
@@ -32,23 +33,48 @@ type instFigures struct {
 }
 
 // NewFigures returns empty figures.
-func NewFigures() *Figures { return &Figures{inst: map[string]*instFigures{}} }
+func NewFigures() *Figures {
+	f := &Figures{}
+	f.inst.Store(&map[string]*instFigures{})
+	return f
+}
 
 func (f *Figures) get(id string) *instFigures {
-	f.mu.RLock()
-	in := f.inst[id]
-	f.mu.RUnlock()
-	if in != nil {
+	if in := (*f.inst.Load())[id]; in != nil {
 		return in
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if in = f.inst[id]; in == nil {
-		in = &instFigures{}
-		in.latMin.Store(math.MaxInt64)
-		f.inst[id] = in
+	old := *f.inst.Load()
+	if in := old[id]; in != nil {
+		return in
 	}
+	in := &instFigures{}
+	in.latMin.Store(math.MaxInt64)
+	m := make(map[string]*instFigures, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[id] = in
+	f.inst.Store(&m)
 	return in
+}
+
+// update replaces the instances' map with the entries of the current one
+// that keep says to keep.
+func (f *Figures) update(keep func(id string) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	old := *f.inst.Load()
+	m := make(map[string]*instFigures, len(old))
+	for k, v := range old {
+		if keep(k) {
+			m[k] = v
+		}
+	}
+	if len(m) != len(old) {
+		f.inst.Store(&m)
+	}
 }
 
 // RecordRequest records one request the load balancer sent to instance id:
@@ -90,11 +116,7 @@ func (f *Figures) SetCPU(id string, percent float64) {
 }
 
 // Forget drops an instance that left the group.
-func (f *Figures) Forget(id string) {
-	f.mu.Lock()
-	delete(f.inst, id)
-	f.mu.Unlock()
-}
+func (f *Figures) Forget(id string) { f.update(func(k string) bool { return k != id }) }
 
 // sample is one instance's figures over one period.
 type sample struct {
@@ -105,9 +127,7 @@ type sample struct {
 
 // take reads and resets the figures of id for the period that ends now.
 func (f *Figures) take(id string) sample {
-	f.mu.RLock()
-	in := f.inst[id]
-	f.mu.RUnlock()
+	in := (*f.inst.Load())[id]
 	if in == nil {
 		return sample{cpu: math.NaN(), latMin: math.MaxInt64}
 	}
@@ -131,12 +151,4 @@ func (f *Figures) take(id string) sample {
 
 // drop discards the figures of every instance not in keep, so that a
 // terminated instance's id does not hold memory.
-func (f *Figures) drop(keep map[string]bool) {
-	f.mu.Lock()
-	for id := range f.inst {
-		if !keep[id] {
-			delete(f.inst, id)
-		}
-	}
-	f.mu.Unlock()
-}
+func (f *Figures) drop(keep map[string]bool) { f.update(func(id string) bool { return keep[id] }) }

@@ -74,3 +74,21 @@ func BenchmarkRecordRequest(b *testing.B) {
 		}
 	})
 }
+
+// TestFiguresOfLeftInstancesDropped: a terminated instance's figures go at
+// the next evaluation, and Forget drops one at once.
+func TestFiguresOfLeftInstancesDropped(t *testing.T) {
+	f, fig := newFleet(2), NewFigures()
+	fig.RecordRequest("i-gone", 1, 1, time.Millisecond)
+	fig.RecordRequest("i-a", 1, 1, time.Millisecond)
+	fig.RecordRequest("i-b", 1, 1, time.Millisecond)
+	s := New(Group{Min: 1, Max: 4}, netOut(time.Minute, time.Minute), f, fig, Options{Clock: fixedClock{t0}})
+	s.Step(t0.Add(time.Minute))
+	if _, ok := (*fig.inst.Load())["i-gone"]; ok || len(*fig.inst.Load()) != 2 {
+		t.Errorf("figures kept for %v", *fig.inst.Load())
+	}
+	fig.Forget("i-a")
+	if _, ok := (*fig.inst.Load())["i-a"]; ok {
+		t.Error("Forget kept i-a")
+	}
+}

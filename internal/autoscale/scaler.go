@@ -92,6 +92,9 @@ type Scaler struct {
 	history       []float64
 	cooldownUntil time.Time
 	replaced      map[string]bool
+	// atBound is set while a breach finds the group at Min or Max, so that
+	// it is reported once, not every period.
+	atBound bool
 }
 
 // New returns a scaler of g on fleet, measuring fig; its first period
@@ -169,6 +172,9 @@ func (s *Scaler) step(ctx context.Context, now time.Time) {
 	upper := len(s.history) == n && all(s.history, func(x float64) bool { return x > t.UpperThreshold })
 	lower := len(s.history) == n && all(s.history, func(x float64) bool { return x < t.LowerThreshold })
 	cooling := now.Before(s.cooldownUntil)
+	if !upper && !lower {
+		s.atBound = false
+	}
 	s.mu.Unlock()
 
 	s.log.Debug("auto scaling trigger", "measure", t.MeasureName, "statistic", t.Statistic, "value", v, "upper", upper, "lower", lower, "cooldown", cooling)
@@ -187,9 +193,18 @@ func (s *Scaler) step(ctx context.Context, now time.Time) {
 	breach := fmt.Sprintf("Auto scaling trigger: %s (%s) was %s %s, %s the %s threshold of %s, for %s.",
 		t.MeasureName, t.Statistic, number(v), t.Unit, cmp, which, number(threshold), periods(n, t.Period))
 	if want == cur {
-		s.fleet.Event("INFO", breach+" The desired capacity stays at "+strconv.Itoa(cur)+", the group's "+bound(inc, g)+".")
+		s.mu.Lock()
+		already := s.atBound
+		s.atBound = true
+		s.mu.Unlock()
+		if !already {
+			s.fleet.Event("INFO", breach+" The desired capacity stays at "+strconv.Itoa(cur)+", the group's "+bound(inc, g)+".")
+		}
 		return
 	}
+	s.mu.Lock()
+	s.atBound = false
+	s.mu.Unlock()
 	s.fleet.Event("INFO", fmt.Sprintf("%s Changing the desired capacity from %d to %d.", breach, cur, want))
 	s.mu.Lock()
 	s.cooldownUntil = now.Add(g.Cooldown)

@@ -179,6 +179,19 @@ func TestMinMaxBounds(t *testing.T) {
 			if !slices.Equal(sets, tc.wantSet) || len(ev) != 1 || !strings.Contains(ev[0], tc.wantEventPart) {
 				t.Errorf("sets %v events %q", sets, ev)
 			}
+			if tc.wantSet != nil {
+				return
+			}
+			// Still at the bound the next period: said once, not again.
+			if tc.high {
+				sendOut(fig, f, 9000000)
+			} else {
+				sendOut(fig, f, 10)
+			}
+			s.Step(t0.Add(2 * time.Minute))
+			if _, _, ev := f.snapshot(); len(ev) != 1 {
+				t.Errorf("events after a second period at the bound: %q", ev)
+			}
 		})
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"math"
+	"strconv"
 
 	"gopkg.in/yaml.v3"
 )
@@ -185,20 +186,55 @@ func (t *Trigger) UnmarshalYAML(n *yaml.Node) error {
 	return n.Decode((*plain)(t))
 }
 
+// MarshalYAML writes the thresholds as a user writes them (6000000, 0.5),
+// not in the exponent form yaml gives a float64 (6e+06).
+func (t Trigger) MarshalYAML() (any, error) {
+	type plain Trigger
+	var n yaml.Node
+	if err := n.Encode(plain(t)); err != nil {
+		return nil, err
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		v := n.Content[i+1]
+		if k := n.Content[i].Value; k != "upper_threshold" && k != "lower_threshold" {
+			continue
+		}
+		if f, err := strconv.ParseFloat(v.Value, 64); err == nil {
+			*v = *floatNode(f)
+		}
+	}
+	return &n, nil
+}
+
+// floatNode is f as a user writes it: 6000000 rather than yaml's 6e+06
+// (which reads back the same, but no one writes).
+func floatNode(f float64) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode}
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		_ = n.Encode(f)
+	case f == math.Trunc(f) && math.Abs(f) < 1e15:
+		n.Tag, n.Value = "!!int", strconv.FormatFloat(f, 'f', -1, 64)
+	default:
+		n.Tag, n.Value = "!!float", strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return n
+}
+
 // Allowed values, as Beanstalk's options table lists them
 // (command-options-general.html).
 var (
-	DeploymentPolicies = []string{"AllAtOnce", "Rolling", "RollingWithAdditionalBatch", "Immutable", "TrafficSplitting"}
-	HealthStatuses     = []string{"Ok", "Warning", "Degraded", "Severe"}
-	MeasureNames       = []string{"CPUUtilization", "NetworkIn", "NetworkOut", "DiskWriteOps", "DiskReadBytes",
+	deploymentPolicies = []string{"AllAtOnce", "Rolling", "RollingWithAdditionalBatch", "Immutable", "TrafficSplitting"}
+	healthStatuses     = []string{"Ok", "Warning", "Degraded", "Severe"}
+	measureNames       = []string{"CPUUtilization", "NetworkIn", "NetworkOut", "DiskWriteOps", "DiskReadBytes",
 		"DiskReadOps", "DiskWriteBytes", "Latency", "RequestCount", "HealthyHostCount", "UnhealthyHostCount", "TargetResponseTime"}
-	Statistics = []string{"Minimum", "Maximum", "Sum", "Average"}
-	Units      = []string{"Seconds", "Percent", "Bytes", "Bits", "Count", "Bytes/Second", "Bits/Second", "Count/Second", "None"}
+	statistics = []string{"Minimum", "Maximum", "Sum", "Average"}
+	units      = []string{"Seconds", "Percent", "Bytes", "Bits", "Count", "Bytes/Second", "Bits/Second", "Count/Second", "None"}
 )
 
 func (d *Deployment) validate(v *validator) {
 	const k = "deployment."
-	v.oneOf(k+"policy", d.Policy, DeploymentPolicies...)
+	v.oneOf(k+"policy", d.Policy, deploymentPolicies...)
 	v.oneOf(k+"batch_size_type", d.BatchSizeType, "Percentage", "Fixed")
 	switch d.BatchSizeType {
 	case "Percentage":
@@ -209,7 +245,7 @@ func (d *Deployment) validate(v *validator) {
 		}
 	}
 	v.intRange(k+"timeout", d.Timeout, 1, 3600, " seconds")
-	v.oneOf(k+"health_check_success_threshold", d.HealthCheckSuccessThreshold, HealthStatuses...)
+	v.oneOf(k+"health_check_success_threshold", d.HealthCheckSuccessThreshold, healthStatuses...)
 	v.intRange(k+"new_version_percent", d.NewVersionPercent, 1, 100, " percent")
 	v.atLeast(k+"evaluation_time", d.EvaluationTime, 1, " seconds")
 	v.intRange(k+"health_gate.checks", d.HealthGate.Checks, 1, 100, " checks")
@@ -237,9 +273,9 @@ func (a *AutoScaling) validate(v *validator) {
 	v.atLeast(k+"health_check_grace_period", a.HealthCheckGracePeriod, 0, " seconds")
 	t := &a.Trigger
 	const tk = k + "trigger."
-	v.oneOf(tk+"measure_name", t.MeasureName, MeasureNames...)
-	v.oneOf(tk+"statistic", t.Statistic, Statistics...)
-	v.oneOf(tk+"unit", t.Unit, Units...)
+	v.oneOf(tk+"measure_name", t.MeasureName, measureNames...)
+	v.oneOf(tk+"statistic", t.Statistic, statistics...)
+	v.oneOf(tk+"unit", t.Unit, units...)
 	v.atLeast(tk+"period", t.Period, 1, " seconds")
 	switch {
 	case t.BreachDuration < t.Period:

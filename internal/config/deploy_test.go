@@ -61,6 +61,13 @@ auto_scaling:
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(string(data), "upper_threshold: 0.5\n") || !strings.Contains(string(data), "lower_threshold: 0\n") {
+		t.Errorf("thresholds as written:\n%s", data)
+	}
+	def, _ := Marshal(Default())
+	if !strings.Contains(string(def), "upper_threshold: 6000000\n") {
+		t.Errorf("default thresholds as written:\n%s", def)
+	}
 	again := mustParse(t, string(data))
 	if d := Diff(c, again); len(d) > 0 {
 		t.Errorf("the copy differs: %+v", d)
@@ -166,6 +173,7 @@ func TestWriteBackDeploymentScaling(t *testing.T) {
 	after.Deployment.Policy = "Rolling"
 	after.RollingUpdate.PauseTime = 30
 	after.AutoScaling.Trigger.Period, after.AutoScaling.Trigger.BreachDuration = 60, 120
+	after.AutoScaling.Trigger.UpperThreshold = 7000000
 	if err := WriteBack(path, before, after); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +185,8 @@ func TestWriteBackDeploymentScaling(t *testing.T) {
 		t.Errorf("the file differs from the running config: %+v", d)
 	}
 	data, _ := os.ReadFile(path)
-	if !strings.HasPrefix(string(data), "# mine\n") || strings.Contains(string(data), "health_gate") {
+	if !strings.HasPrefix(string(data), "# mine\n") || strings.Contains(string(data), "health_gate") ||
+		!strings.Contains(string(data), "upper_threshold: 7000000\n") {
 		t.Errorf("file:\n%s", data)
 	}
 }

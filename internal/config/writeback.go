@@ -449,6 +449,9 @@ func sameDeep(a, b reflect.Value) bool {
 // encode is a value's node as yaml.v3 writes it (a string that would read
 // as a number is double-quoted).
 func encode(v reflect.Value) *yaml.Node {
+	if k := v.Kind(); k == reflect.Float64 || k == reflect.Float32 {
+		return floatNode(v.Float())
+	}
 	var n yaml.Node
 	if err := n.Encode(v.Interface()); err != nil {
 		// The config's own types all encode (Marshal relies on it).

@@ -164,3 +164,22 @@ func TestISOSeconds(t *testing.T) {
 		}
 	}
 }
+
+// TestTriggerThresholdOption: the thresholds take decimals (a Latency
+// threshold in seconds) within Beanstalk's 0-20000000, and the
+// trafficsplitting namespace has Beanstalk's ranges.
+func TestTriggerThresholdOption(t *testing.T) {
+	for _, tc := range []struct{ ns, opt, value, want string }{
+		{nsTrigger, "UpperThreshold", "0.5", ""},
+		{nsTrigger, "LowerThreshold", "2000000", ""},
+		{nsTrigger, "UpperThreshold", "fast", "Invalid option value: 'fast' (Namespace: 'aws:autoscaling:trigger', OptionName: 'UpperThreshold'): Value is not a number."},
+		{nsTrigger, "UpperThreshold", "20000001", "Invalid option value: '20000001' (Namespace: 'aws:autoscaling:trigger', OptionName: 'UpperThreshold'): Value is greater than maximum allowed value: 20000000"},
+		{nsTrigger, "LowerThreshold", "-1", "Invalid option value: '-1' (Namespace: 'aws:autoscaling:trigger', OptionName: 'LowerThreshold'): Value is less than minimum allowed value: 0"},
+		{nsTraffic, "NewVersionPercent", "0", "Invalid option value: '0' (Namespace: 'aws:elasticbeanstalk:trafficsplitting', OptionName: 'NewVersionPercent'): Value is less than minimum allowed value: 1"},
+		{nsTraffic, "EvaluationTime", "601", "Invalid option value: '601' (Namespace: 'aws:elasticbeanstalk:trafficsplitting', OptionName: 'EvaluationTime'): Value is greater than maximum allowed value: 600"},
+	} {
+		if got := checkOption(tc.ns, tc.opt, tc.value); got != tc.want {
+			t.Errorf("%s %s=%s:\n got %q\nwant %q", tc.ns, tc.opt, tc.value, got, tc.want)
+		}
+	}
+}
