@@ -448,6 +448,9 @@ func TestAutoScalingOnRequestCount(t *testing.T) {
 		t.Errorf("%d instances added; max is 4 (1 at start)", n)
 	}
 	times := scalingTimes(out)
+	if len(times) < 4 {
+		t.Errorf("%d scaling activities of the trigger; want at least 4 (two out, two in):\n%s", len(times), out)
+	}
 	for i := 1; i < len(times); i++ {
 		if gap := times[i].Sub(times[i-1]); gap < 4*time.Second {
 			t.Errorf("scaling activities %v apart; cooldown is 4 s:\n%s", gap, out)
@@ -460,7 +463,7 @@ func TestAutoScalingOnRequestCount(t *testing.T) {
 func scalingTimes(out string) []time.Time {
 	var times []time.Time
 	for _, line := range strings.Split(out, "\n") {
-		if !strings.Contains(line, "Auto Scaling") || !strings.Contains(line, "desired capacity") {
+		if !strings.Contains(line, "Auto scaling trigger:") || !strings.Contains(line, "Changing the desired capacity") {
 			continue
 		}
 		if ts, err := time.ParseInLocation("15:04:05", strings.Fields(line)[0], time.Local); err == nil {

@@ -146,11 +146,7 @@ func TestReloadNeedsRestart(t *testing.T) {
 	}{
 		{"name", func(c *config.Config) { c.Name = "other" }},
 		{"region", func(c *config.Config) { c.Region = "eu-west-1" }},
-		{"instances.port", func(c *config.Config) { c.Instances.Port = 9000 }},
 		{"instances.targets", func(c *config.Config) { c.Instances.Targets = append(c.Instances.Targets, "127.0.0.1:1") }},
-		{"instances.env", func(c *config.Config) { c.Instances.Env = map[string]string{"A": "1"} }},
-		{"instances.log_dir", func(c *config.Config) { c.Instances.LogDir = "logs" }},
-		{"instances.metadata_options.http_tokens", func(c *config.Config) { c.Instances.MetadataOptions.HTTPTokens = "required" }},
 		{"load_balancer.public_host", func(c *config.Config) { c.LoadBalancer.PublicHost = "www.example.org" }},
 		{"console.address", func(c *config.Config) { c.Console.Address = "127.0.0.1:1" }},
 		{"console.credentials", func(c *config.Config) {

@@ -116,9 +116,18 @@ func (e *Env) Versions() []apiv1.ApplicationVersion {
 		return nil
 	}
 	var out []apiv1.ApplicationVersion
+	initial, _ := e.template(1)
+	listed := false
 	for _, v := range e.versions.List() {
+		listed = listed || v.Label == initial.Version
 		out = append(out, apiv1.ApplicationVersion{ApplicationName: e.ApplicationName(), VersionLabel: v.Label,
 			Description: v.Description, DateCreated: v.Created, Status: "Processed"})
+	}
+	if !listed && initial.Version != "" {
+		// What elbow up started runs from the folder itself, not from a
+		// copy in the store; it is a version all the same.
+		out = append(out, apiv1.ApplicationVersion{ApplicationName: e.ApplicationName(), VersionLabel: initial.Version,
+			Description: "started by elbow up from its folder", DateCreated: e.started, Status: "Processed"})
 	}
 	return out
 }
