@@ -81,6 +81,12 @@ func (t *eventTail) poll(ctx context.Context) error {
 	if n := len(events); n > 0 {
 		if last := events[n-1].EventDate.Add(-time.Second); last.After(t.since) {
 			t.since = last
+			// Events before since are never asked for again.
+			for k := range t.seen {
+				if !k.date.After(t.since) {
+					delete(t.seen, k)
+				}
+			}
 		}
 	}
 	return nil

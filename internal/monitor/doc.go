@@ -3,7 +3,9 @@
 // and the health checks each instance answered), status codes and latency
 // percentiles; CPU and load of each instance's process tree read from /proc;
 // the rules that turn those windows, ELB target health and the Auto Scaling
-// capacity into statuses, colors and causes worded as AWS words them
+// capacity, and the update in progress (SetUpdate: commands running, the
+// version each instance runs against the expected one, deployment.go) into
+// statuses, colors and causes worded as AWS words them
 // (https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/health-enhanced-status.html); and the events emitted on transitions, kept in a bounded
 // ring and fanned out to subscribers without ever blocking.
 //

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/elasticbeanstalk"
+	"github.com/aws/aws-sdk-go-v2/service/elasticbeanstalk/types"
 
 	"github.com/elbow-lb/elbow/internal/console"
 	"github.com/elbow-lb/elbow/internal/console/apiv1"
@@ -126,4 +127,17 @@ func TestVersionsDeployAndAbort(t *testing.T) {
 	}
 	_, err = c.AbortEnvironmentUpdate(cx, &elasticbeanstalk.AbortEnvironmentUpdateInput{EnvironmentName: aws.String("ebapi-env")})
 	apiError(t, err, "InvalidParameterValue", "Environment named ebapi-env is in an invalid state for this operation. Must be pending deployment.")
+
+	// Each instance's Deployment is the version the monitor was told it runs.
+	id := env.Monitor().InstancesHealth().InstanceHealthList[0].InstanceId
+	env.Monitor().SetInstanceVersion(id, "v2", 2)
+	ih, err := c.DescribeInstancesHealth(cx, &elasticbeanstalk.DescribeInstancesHealthInput{EnvironmentName: aws.String("ebapi-env"),
+		AttributeNames: []types.InstancesHealthAttribute{"Deployment"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ih.InstanceHealthList[0].Deployment; d == nil || aws.ToString(d.VersionLabel) != "v2" || aws.ToInt64(d.DeploymentId) != 2 ||
+		aws.ToString(d.Status) != "Deployed" || d.DeploymentTime == nil {
+		t.Errorf("Deployment = %+v", d)
+	}
 }
