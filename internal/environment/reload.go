@@ -33,6 +33,16 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 	if err := needsRestart(diff); err != nil {
 		return nil, err
 	}
+	if e.fleet == nil {
+		// The targets run elsewhere: elbow does not change what they run.
+		var errs []error
+		for _, c := range config.Updates(diff) {
+			errs = append(errs, fmt.Errorf("%s changed: the targets run elsewhere (instances.targets): elbow does not change what they run", c.Path))
+		}
+		if len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+	}
 	updateInstances := e.fleet != nil && len(config.Updates(diff)) > 0
 	if updateInstances && e.Updating() {
 		return nil, e.errInProgress()

@@ -45,6 +45,9 @@ type updates struct {
 func (e *Env) startUpdates() error {
 	e.upd.releases = map[int]fleet.Template{}
 	if e.fleet == nil {
+		// Targets that run elsewhere: one version, what they run.
+		e.upd.current = deploy.Release{Label: initialLabel(e.cfg, e.started), Deployment: 1}
+		e.upd.updated = e.started
 		return nil
 	}
 	t := e.fleet.Template()

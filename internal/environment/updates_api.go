@@ -2,13 +2,14 @@ package environment
 
 import (
 	"context"
-	"errors"
-	"strings"
+		"strings"
 
+	"github.com/elbow-lb/elbow/internal/appversion"
 	"github.com/elbow-lb/elbow/internal/awsapi/arn"
 	"github.com/elbow-lb/elbow/internal/awsapi/ebapi"
 	"github.com/elbow-lb/elbow/internal/console"
 	"github.com/elbow-lb/elbow/internal/console/apiv1"
+	"github.com/elbow-lb/elbow/internal/deploy"
 	"github.com/elbow-lb/elbow/internal/fleet"
 )
 
@@ -52,12 +53,10 @@ func (e *Env) CreateVersion(_ context.Context, label, description string) (apiv1
 // Abort stops the update in progress (AbortEnvironmentUpdate).
 func (e *Env) Abort() error {
 	if e.deployer == nil {
-		return e.updateError(errNoUpdate)
+		return e.updateError(deploy.ErrNoUpdate)
 	}
 	return e.updateError(e.deployer.Abort())
 }
-
-var errNoUpdate = errors.New("no update is in progress")
 
 // Scale sets the desired capacity within the instance count's min and max.
 func (e *Env) Scale(ctx context.Context, desired int) error {
@@ -112,13 +111,18 @@ func (e *Env) Status() apiv1.EnvironmentStatus {
 
 // Versions are the application versions, newest first.
 func (e *Env) Versions() []apiv1.ApplicationVersion {
-	if e.versions == nil {
-		return nil
-	}
 	var out []apiv1.ApplicationVersion
-	initial, _ := e.template(1)
+	initial, ok := e.template(1)
+	if !ok {
+		rel, _ := e.CurrentRelease()
+		initial.Version = rel.Label
+	}
 	listed := false
-	for _, v := range e.versions.List() {
+	var stored []appversion.Version
+	if e.versions != nil {
+		stored = e.versions.List()
+	}
+	for _, v := range stored {
 		listed = listed || v.Label == initial.Version
 		out = append(out, apiv1.ApplicationVersion{ApplicationName: e.ApplicationName(), VersionLabel: v.Label,
 			Description: v.Description, DateCreated: v.Created, Status: "Processed"})

@@ -148,14 +148,23 @@ func TestFleetEnvironment(t *testing.T) {
 	if env.Config().Instances.Min != 2 {
 		t.Errorf("instances.min %d, want 2", env.Config().Instances.Min)
 	}
-	// An environment property needs a restart of the instances: refused
-	// with the environment's own words, nothing applied.
-	_, err = c.UpdateEnvironment(ctx(t), &eb.UpdateEnvironmentInput{EnvironmentName: name,
-		OptionSettings: []types.ConfigurationOptionSetting{setting("aws:elasticbeanstalk:application:environment", "GREETING", "hi")}})
-	apiError(t, err, "InvalidParameterValue", "instances.env changed: needs a restart of elbow up")
-	if _, set := env.Config().Instances.Env["GREETING"]; set {
-		t.Errorf("a refused property was applied")
+	// An environment property is a configuration update: the instance
+	// runs deployment 2, with the property.
+	if _, err = c.UpdateEnvironment(ctx(t), &eb.UpdateEnvironmentInput{EnvironmentName: name,
+		OptionSettings: []types.ConfigurationOptionSetting{setting("aws:elasticbeanstalk:application:environment", "GREETING", "hi")}}); err != nil {
+		t.Fatalf("UpdateEnvironment GREETING: %v", err)
 	}
+	if v := env.Config().Instances.Env["GREETING"]; v != "hi" {
+		t.Errorf("instances.env GREETING %q, want hi", v)
+	}
+	testutil.Eventually(t, 30*time.Second, func() bool {
+		for _, in := range env.Instances() {
+			if in.Deployment != 2 || in.State != fleet.StateRunning {
+				return false
+			}
+		}
+		return len(env.Instances()) > 0
+	}, "every instance on the configuration's deployment")
 }
 
 // TestRestartAppServerRestartsTheRealProcess: environment.Env restarts

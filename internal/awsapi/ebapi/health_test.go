@@ -266,7 +266,7 @@ func testEnvironments(t *testing.T, c *eb.Client, port int) {
 		t.Fatal(err)
 	}
 	if len(versions.ApplicationVersions) != 1 || aws.ToString(versions.ApplicationVersions[0].VersionLabel) != label ||
-		!strings.HasPrefix(label, "elbow-") || aws.ToString(e.VersionLabel) != label {
+		!strings.HasPrefix(label, "app-") || aws.ToString(e.VersionLabel) != label {
 		t.Errorf("ApplicationVersions %+v, environment's %q, application's %q", versions.ApplicationVersions, aws.ToString(e.VersionLabel), label)
 	}
 }
@@ -360,7 +360,7 @@ func testUpdate(t *testing.T, c *eb.Client, env *environment.Env) {
 	apiError(t, update(setting(process, "HealthCheckInterval", "5"), setting(process, "HealthCheckTimeout", "5")), "ValidationError",
 		"Health check interval must be greater than the timeout.")
 	apiError(t, update(setting("aws:elasticbeanstalk:application:environment", "GREETING", "hi")), "InvalidParameterValue",
-		"instances.env")
+		"instances.env changed: the targets run elsewhere")
 	if hc := env.Group("web").HealthCheck(); hc.Interval != 10*time.Second || hc.Timeout != 2*time.Second {
 		t.Errorf("a refused update changed the health check: %+v", hc)
 	}
