@@ -120,10 +120,10 @@ type Env struct {
 	// scaler and figures are the Auto Scaling group's (scaling.go).
 	scaler  *autoscale.Scaler
 	figures *autoscale.Figures
-	targets     map[string]healthcheck.Target
-	runCtx      context.Context
-	started     time.Time
-	logDir      string // the fleet's log folder, for the diagnosis (not a project's)
+	targets map[string]healthcheck.Target
+	runCtx  context.Context
+	started time.Time
+	logDir  string // the fleet's log folder, for the diagnosis (not a project's)
 }
 
 // Start stands the environment up: target groups and their checkers, the

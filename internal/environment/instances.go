@@ -77,7 +77,7 @@ func (e *Env) newFleet(o Options, group *targetgroup.Group) (*fleet.Fleet, error
 	return fleet.New(fleet.Config{
 		Command: argv, Dir: dir, Env: instanceEnv(in.Env), Port: in.Port, Min: in.Min, Max: in.Max, LogDir: logDir,
 		Version: initialLabel(e.cfg, e.started),
-		Logger: e.log, Network: e.placer(),
+		Logger:  e.log, Network: e.placer(),
 		Hooks: fleet.Hooks{
 			Prepare: prepare,
 			Output:  output,

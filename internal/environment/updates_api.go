@@ -2,7 +2,7 @@ package environment
 
 import (
 	"context"
-		"strings"
+	"strings"
 
 	"github.com/elbow-lb/elbow/internal/appversion"
 	"github.com/elbow-lb/elbow/internal/awsapi/arn"
