@@ -472,3 +472,69 @@ func scalingTimes(out string) []time.Time {
 	}
 	return times
 }
+
+// TestEBProjectDeployAndConfigUpdate: a Beanstalk project (examples/eb-node
+// through real nginx) gets a new version with a Rolling deployment, each
+// instance's engine deploying it as on a first launch; then an environment
+// property added to .ebextensions is applied as a configuration update.
+func TestEBProjectDeployAndConfigUpdate(t *testing.T) {
+	testutil.RequireProgram(t, "nginx")
+	testutil.RequireProgram(t, "npm")
+	project := copyExample(t, "eb-node", `  aws:autoscaling:asg:
+    MinSize: '2'
+  aws:elasticbeanstalk:command:
+    DeploymentPolicy: Rolling
+    BatchSizeType: Fixed
+    BatchSize: '1'
+`)
+	listen := freePort(t)
+	yaml := fmt.Sprintf(`instances:
+  metadata_options: {port: %d}
+listeners:
+  - port: %d
+    default_action: {target_group: default}
+console:
+  address: 127.0.0.1:0
+deployment:
+  health_gate: {checks: 2, window: 2}
+`, freePort(t), listen)
+	if err := os.WriteFile(filepath.Join(project, "elbow.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startUpIn(t, project, nil, "up")
+	p.waitFor(t, `is up`, 30*time.Second)
+	p.waitForN(t, `:(80|10080)\) in default: healthy$`, 2, 90*time.Second)
+	d := &deployEnv{dir: project, up: p, url: fmt.Sprintf("http://127.0.0.1:%d/", listen),
+		console: regexp.MustCompile(`console\s+(http://\S+)`).FindStringSubmatch(p.waitFor(t, `console\s+http://`, time.Second))[1]}
+
+	server, err := os.ReadFile(filepath.Join(project, "server.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.write(t, "server.js", strings.Replace(string(server), "Hello from Node.js on", "Hello from Node.js v2 on", 1))
+	out := d.elbow(t, 0, "deploy", "--label", "node-v2")
+	inOrder(t, out,
+		`Batch 1: Starting application deployment command execution\.`,
+		`Instance deployment completed successfully\.`,
+		`Command execution completed on 1 of 2 instances in environment\.`,
+		`Batch 2: Starting application deployment`,
+		`Environment update completed successfully\.`)
+	client := &http.Client{Timeout: 5 * time.Second}
+	for range 10 {
+		code, body, err := get(client, d.url)
+		if err != nil || code != 200 || !strings.Contains(body, "Node.js v2 on") {
+			t.Fatalf("after the deployment: %d %q %v; want the v2 greeting", code, body, err)
+		}
+	}
+
+	cfg, err := os.ReadFile(filepath.Join(project, ".ebextensions", "99_test.config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.write(t, filepath.Join(".ebextensions", "99_test.config"), string(cfg)+"  aws:elasticbeanstalk:application:environment:\n    GREETING: bonjour\n")
+	p.waitFor(t, `applied .*configuration update of the instances`, 20*time.Second)
+	p.waitFor(t, `Successfully deployed new configuration to environment\.`, 120*time.Second)
+	if status := d.elbow(t, 0, "status"); !strings.Contains(status, "Deployed Version: node-v2") {
+		t.Errorf("elbow status after the configuration update:\n%s", status)
+	}
+}

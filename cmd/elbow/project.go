@@ -37,7 +37,8 @@ func loadEnvironment(file, bundle, network string) (*environmentSource, error) {
 	var base *config.Config
 	dir, _ := os.Getwd()
 	if path != "" {
-		if base, err = config.Load(path); err != nil {
+		// An overlay: beside a project, the file may leave the app to it.
+		if base, err = config.LoadOverlay(path); err != nil {
 			return nil, err
 		}
 		dir = filepath.Dir(base.File)
@@ -69,6 +70,8 @@ func loadEnvironment(file, bundle, network string) (*environmentSource, error) {
 	default:
 		if base == nil {
 			base = config.Default()
+		} else if base, err = config.Load(path); err != nil {
+			return nil, err // no project: the file must name the app itself
 		}
 		return &environmentSource{cfg: base}, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -61,7 +62,21 @@ container_commands, every Procfile process, Beanstalk's nginx in front of web, t
 				}
 				cfg.Instances.Network = network
 			}
-			return runUp(cmd.Context(), cfg, src.plan, cmd.OutOrStdout(), cmd.ErrOrStderr(), verbose)
+			w := &watched{files: watchedFiles(cfg, src.plan, bundle)}
+			w.load = func(running *config.Config) (*config.Config, error) {
+				src, err := loadEnvironment(file, "", network)
+				if err != nil {
+					return nil, err
+				}
+				if network != "" {
+					src.cfg.Instances.Network = network
+				}
+				if src.plan != nil {
+					keepInstancePort(src.cfg, running)
+				}
+				return src.cfg, nil
+			}
+			return runUp(cmd.Context(), cfg, src.plan, w, cmd.OutOrStdout(), cmd.ErrOrStderr(), verbose)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "", "environment file (default: elbow.yaml in the current directory, else the built-in sample environment)")
@@ -70,7 +85,7 @@ container_commands, every Procfile process, Beanstalk's nginx in front of web, t
 	return cmd
 }
 
-func runUp(ctx context.Context, cfg *config.Config, plan *ebengine.Plan, stdout, stderr io.Writer, verbose bool) error {
+func runUp(ctx context.Context, cfg *config.Config, plan *ebengine.Plan, w *watched, stdout, stderr io.Writer, verbose bool) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -126,11 +141,8 @@ func runUp(ctx context.Context, cfg *config.Config, plan *ebengine.Plan, stdout,
 		say("  target    %s", t)
 	}
 	say("elbow: environment %q is up; Ctrl-C stops it", cfg.Name)
-	// A project's environment is not reloaded from elbow.yaml alone: that
-	// would drop the project's settings (configuration updates of a project
-	// are the deployments issue's).
-	if cfg.File != "" && plan == nil {
-		go watchConfig(ctx, env, cfg.File, say)
+	if w != nil && len(w.files()) > 0 {
+		go watchConfig(ctx, env, w, say)
 	}
 
 	<-ctx.Done()
@@ -155,15 +167,75 @@ func runUp(ctx context.Context, cfg *config.Config, plan *ebengine.Plan, stdout,
 	return nil
 }
 
-// watchConfig reloads the environment's file on SIGHUP and when its content
+// watched is what the environment is read from, and how to read it again:
+// elbow.yaml, and for a Beanstalk project its .ebextensions and
+// .elasticbeanstalk/config.yml too.
+type watched struct {
+	files func() []string
+	load  func(running *config.Config) (*config.Config, error)
+}
+
+// keepInstancePort keeps the port a project's instances run on: elbow
+// chose it at start (nginx on 80, or 10080 where 80 cannot be bound), and
+// reading the project again while its nginx holds port 80 would choose
+// otherwise.
+func keepInstancePort(next, running *config.Config) {
+	port := next.Instances.Port
+	next.Instances.Port = running.Instances.Port
+	for i, tg := range next.TargetGroups {
+		if tg.Name == next.Instances.TargetGroup && tg.Port == port {
+			if old := running.TargetGroup(tg.Name); old != nil {
+				next.TargetGroups[i].Port = old.Port
+			}
+		}
+	}
+}
+
+// watchedFiles lists the files whose change reloads the environment: its
+// elbow.yaml, and a project's configuration files (a source bundle is
+// read once).
+func watchedFiles(cfg *config.Config, plan *ebengine.Plan, bundle string) func() []string {
+	return func() []string {
+		var files []string
+		if cfg.File != "" {
+			files = append(files, cfg.File)
+		}
+		if plan != nil && bundle == "" {
+			dir := plan.Spec.ProjectDir
+			found, _ := filepath.Glob(filepath.Join(dir, ".ebextensions", "*.config"))
+			files = append(files, found...)
+			files = append(files, filepath.Join(dir, ".elasticbeanstalk", "config.yml"))
+		}
+		return files
+	}
+}
+
+// fingerprint is the content of every watched file, with its name.
+func (w *watched) fingerprint() []byte {
+	var b bytes.Buffer
+	for _, f := range w.files() {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		b.WriteString(f)
+		b.WriteByte(0)
+		b.Write(data)
+		b.WriteByte(0)
+	}
+	return b.Bytes()
+}
+
+// watchConfig reloads the environment on SIGHUP and when a watched file
 // changes (polled every second: no dependency, and editors that replace the
 // file are seen too). An invalid file is refused with its errors printed, and
 // the running environment stays as it was.
-func watchConfig(ctx context.Context, env *environment.Env, path string, say func(string, ...any)) {
+func watchConfig(ctx context.Context, env *environment.Env, w *watched, say func(string, ...any)) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	last, _ := os.ReadFile(path)
+	last := w.fingerprint()
+	path := strings.Join(w.files(), ", ")
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -175,18 +247,12 @@ func watchConfig(ctx context.Context, env *environment.Env, path string, say fun
 			forced = true
 		case <-tick.C:
 		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			if forced {
-				say("elbow: reload refused: %v", err)
-			}
-			continue
-		}
+		data := w.fingerprint()
 		if !forced && bytes.Equal(data, last) {
 			continue
 		}
 		last = data
-		next, err := config.Parse(path, data)
+		next, err := w.load(env.Config())
 		if err != nil {
 			var es config.Errors
 			if errors.As(err, &es) {

@@ -43,6 +43,8 @@ type Config struct {
 
 	// File is the path the config was read from ("" for the built-in default).
 	File string `yaml:"-"`
+	// overlay: read by ParseOverlay, the app may be left to a project.
+	overlay bool
 }
 
 // Instances describes the app's instances.

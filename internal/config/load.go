@@ -26,7 +26,25 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse is Load for bytes already read; file names them in errors.
-func Parse(file string, data []byte) (*Config, error) {
+func Parse(file string, data []byte) (*Config, error) { return parse(file, data, false) }
+
+// LoadOverlay reads an elbow.yaml that sits beside an Elastic Beanstalk
+// project: the project names the app (its Procfile or platform), so the
+// file may leave out instances' command, sample_app and targets; everything
+// else is validated as Load does. The result is a base for the project's
+// settings (ebproject's Apply), not an environment by itself.
+func LoadOverlay(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config %s: %w", path, err)
+	}
+	return ParseOverlay(path, data)
+}
+
+// ParseOverlay is LoadOverlay for bytes already read.
+func ParseOverlay(file string, data []byte) (*Config, error) { return parse(file, data, true) }
+
+func parse(file string, data []byte, overlay bool) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, Errors{yamlSyntaxError(file, data, err)}
@@ -41,7 +59,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	// rest, so that one run of `elbow validate` shows everything.
 	walkKeys(doc, reflect.TypeOf(Config{}), "", lines, &errs, file)
 
-	c := &Config{File: file}
+	c := &Config{File: file, overlay: overlay}
 	c.preset()
 	if err := doc.Decode(c); err != nil {
 		return nil, append(errs, decodeErrors(file, err, lines)...)

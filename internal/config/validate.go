@@ -113,7 +113,7 @@ func (in *Instances) validate(v *validator, c *Config) {
 			sources++
 		}
 	}
-	if sources != 1 {
+	if sources != 1 && !(c.overlay && sources == 0) {
 		v.add("instances", "give exactly one of command (the app to launch), sample_app: true, or targets (addresses already running)")
 	}
 	v.intRange("instances.port", in.Port, 1, 65535, "")

@@ -66,7 +66,7 @@ func (p *Project) Apply(base *config.Config) (*config.Config, Provenance, error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("copying the base config: %w", err)
 	}
-	c, err := config.Parse(file, data)
+	c, err := config.ParseOverlay(file, data)
 	if err != nil {
 		return nil, nil, fmt.Errorf("copying the base config: %w", err)
 	}

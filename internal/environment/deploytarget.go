@@ -134,6 +134,9 @@ func (d deployTarget) SplitTraffic(newIDs []string, percent int) {
 }
 
 func (d deployTarget) Event(severity, message string) {
+	if d.e.beanstalk != nil && message == "Instance deployment completed successfully." {
+		return // each instance's engine says it already
+	}
 	d.e.events(Event{Time: time.Now(), Source: SourceDeploy, Severity: severity, Message: message})
 }
 

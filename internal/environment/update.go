@@ -248,6 +248,11 @@ func (e *Env) templateOfVersion(base fleet.Template, v appversion.Version) (flee
 	if err != nil {
 		return t, fmt.Errorf("application version %s: %w", v.Label, err)
 	}
+	// The instances stay where the load balancer reaches them: reading
+	// the project again while their nginx holds port 80 would choose 10080.
+	if plan.Spec.Proxy == spec.Proxy {
+		plan.Spec.InstancePort = spec.InstancePort
+	}
 	path := filepath.Join(spec.RunDir, "spec-"+safeName(v.Label)+".json")
 	if err := plan.Spec.Write(path); err != nil {
 		return t, fmt.Errorf("writing the deployment spec: %w", err)
