@@ -34,6 +34,10 @@ type Deployer struct {
 	known    bool
 	commands map[string]time.Time
 	total    int
+	// progressMu orders Progress calls: taken before mu and held across
+	// the call, so that the environment never sees an older state after
+	// a newer one (Progress must not call back into the Deployer).
+	progressMu sync.Mutex
 }
 
 // New returns a Deployer acting on env.
@@ -125,13 +129,20 @@ func (d *Deployer) run(ctx context.Context, to Release, p Policy, body func(u *u
 	if err != nil && context.Cause(uctx) == ErrAborted && !errors.Is(err, ErrAborted) {
 		err = fmt.Errorf("%w: %w", ErrAborted, err)
 	}
+	// Ready is told before the next update may start, so that its
+	// Updating cannot be overtaken by this one's Ready.
+	d.progressMu.Lock()
 	d.mu.Lock()
 	if err == nil {
 		d.expected = to
 	}
-	d.commands, d.cancel = nil, nil
+	d.commands = nil
 	d.mu.Unlock()
-	d.progress(false)
+	d.progressLocked(false)
+	d.mu.Lock()
+	d.cancel = nil
+	d.mu.Unlock()
+	d.progressMu.Unlock()
 	if err != nil {
 		d.log.Warn("update failed", "environment", d.env.Name(), "to", to.Label, "err", err)
 		return fmt.Errorf("environment %s: deploying %s (deployment %d): %w", d.env.Name(), to.Label, to.Deployment, err)
@@ -154,6 +165,13 @@ func majority(ms []Member) Release {
 }
 
 func (d *Deployer) progress(updating bool) {
+	d.progressMu.Lock()
+	defer d.progressMu.Unlock()
+	d.progressLocked(updating)
+}
+
+// progressLocked tells the environment the current state; progressMu held.
+func (d *Deployer) progressLocked(updating bool) {
 	d.mu.Lock()
 	p := Progress{Updating: updating, Total: d.total, Expected: d.expected}
 	if len(d.commands) > 0 {
@@ -164,6 +182,8 @@ func (d *Deployer) progress(updating bool) {
 }
 
 func (d *Deployer) command(id string, running bool) {
+	d.progressMu.Lock()
+	defer d.progressMu.Unlock()
 	d.mu.Lock()
 	if running {
 		if d.commands == nil {
@@ -174,7 +194,7 @@ func (d *Deployer) command(id string, running bool) {
 		delete(d.commands, id)
 	}
 	d.mu.Unlock()
-	d.progress(true)
+	d.progressLocked(true)
 }
 
 func (u *update) info(format string, a ...any) { u.env.Event(Info, fmt.Sprintf(format, a...)) }
