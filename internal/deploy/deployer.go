@@ -98,16 +98,17 @@ func (d *Deployer) Abort() error {
 
 // update is one running deployment or configuration update.
 type update struct {
-	d       *Deployer
-	env     Environment
-	ctx     context.Context // ends on Abort
-	undo    context.Context // for rolling back: survives Abort
-	to, old Release
-	policy  Policy
+	d      *Deployer
+	env    Environment
+	ctx    context.Context // ends on Abort
+	undo   context.Context // for rolling back: survives Abort
+	to     Release
+	policy Policy
 }
 
 // run runs body as the one update in progress.
 func (d *Deployer) run(ctx context.Context, to Release, p Policy, body func(u *update) error) error {
+	members := d.env.Members()
 	d.mu.Lock()
 	if d.cancel != nil {
 		d.mu.Unlock()
@@ -115,11 +116,10 @@ func (d *Deployer) run(ctx context.Context, to Release, p Policy, body func(u *u
 	}
 	uctx, cancel := context.WithCancelCause(ctx)
 	d.cancel = cancel
-	members := d.env.Members()
 	if !d.known {
 		d.expected, d.known = majority(members), true
 	}
-	u := &update{d: d, env: d.env, ctx: uctx, undo: context.WithoutCancel(uctx), to: to, old: d.expected, policy: p}
+	u := &update{d: d, env: d.env, ctx: uctx, undo: context.WithoutCancel(uctx), to: to, policy: p}
 	d.commands, d.total = nil, len(members)
 	d.mu.Unlock()
 	defer cancel(nil)
@@ -258,13 +258,17 @@ func (u *update) redeploy(ids []string) (failed []string, errs map[string]error)
 }
 
 // commandFailed writes the events of failed commands, Beanstalk's
-// command-failure sequence, and returns the error.
-func (u *update) commandFailed(failed []string, errs map[string]error, ran int, closing string) error {
+// command-failure sequence, and returns the error; cleanup, if not nil,
+// runs before the closing event.
+func (u *update) commandFailed(failed []string, errs map[string]error, ran int, closing string, cleanup func()) error {
 	for _, id := range failed {
 		u.fail("[Instance: %s] Command failed on instance. Output: %s.", id, strings.TrimSuffix(errs[id].Error(), "."))
 	}
 	u.info("Command execution completed on all instances. Summary: [Successful: %d, Failed: %d].", ran-len(failed), len(failed))
 	u.fail("Unsuccessful command execution on instance id(s) %s. Aborting the operation.", quoted(failed))
+	if cleanup != nil {
+		cleanup()
+	}
 	u.fail("%s", closing)
 	return fmt.Errorf("%w: %s: %w", ErrCommandFailed, strings.Join(failed, ", "), errs[failed[0]])
 }
