@@ -67,7 +67,7 @@ func (u *update) inPlace() error {
 		return u.abortEnd(err, failedConfiguration, false)
 	}
 	if failed != nil {
-		return u.commandFailed(failed, errs, len(ms), failedConfiguration)
+		return u.commandFailed(failed, errs, len(ms), failedConfiguration, nil)
 	}
 	return u.configured()
 }

@@ -83,7 +83,7 @@ func (u *update) allAtOnce() error {
 		return u.abortEnd(err, failedApplication, true)
 	}
 	if failed != nil {
-		return u.commandFailed(failed, errs, len(ms), failedApplication)
+		return u.commandFailed(failed, errs, len(ms), failedApplication, nil)
 	}
 	u.info("New application version was deployed to running EC2 instances.")
 	u.info("Environment update completed successfully.")

@@ -34,6 +34,10 @@ type Deployer struct {
 	known    bool
 	commands map[string]time.Time
 	total    int
+	// progressMu orders Progress calls: taken before mu and held across
+	// the call, so that the environment never sees an older state after
+	// a newer one (Progress must not call back into the Deployer).
+	progressMu sync.Mutex
 }
 
 // New returns a Deployer acting on env.
@@ -94,16 +98,17 @@ func (d *Deployer) Abort() error {
 
 // update is one running deployment or configuration update.
 type update struct {
-	d       *Deployer
-	env     Environment
-	ctx     context.Context // ends on Abort
-	undo    context.Context // for rolling back: survives Abort
-	to, old Release
-	policy  Policy
+	d      *Deployer
+	env    Environment
+	ctx    context.Context // ends on Abort
+	undo   context.Context // for rolling back: survives Abort
+	to     Release
+	policy Policy
 }
 
 // run runs body as the one update in progress.
 func (d *Deployer) run(ctx context.Context, to Release, p Policy, body func(u *update) error) error {
+	members := d.env.Members()
 	d.mu.Lock()
 	if d.cancel != nil {
 		d.mu.Unlock()
@@ -112,11 +117,10 @@ func (d *Deployer) run(ctx context.Context, to Release, p Policy, body func(u *u
 	}
 	uctx, cancel := context.WithCancelCause(ctx)
 	d.cancel = cancel
-	members := d.env.Members()
 	if !d.known {
 		d.expected, d.known = majority(members), true
 	}
-	u := &update{d: d, env: d.env, ctx: uctx, undo: context.WithoutCancel(uctx), to: to, old: d.expected, policy: p}
+	u := &update{d: d, env: d.env, ctx: uctx, undo: context.WithoutCancel(uctx), to: to, policy: p}
 	d.commands, d.total = nil, len(members)
 	d.mu.Unlock()
 	defer cancel(nil)
@@ -127,13 +131,20 @@ func (d *Deployer) run(ctx context.Context, to Release, p Policy, body func(u *u
 	if err != nil && context.Cause(uctx) == ErrAborted && !errors.Is(err, ErrAborted) {
 		err = fmt.Errorf("%w: %w", ErrAborted, err)
 	}
+	// Ready is told before the next update may start, so that its
+	// Updating cannot be overtaken by this one's Ready.
+	d.progressMu.Lock()
 	d.mu.Lock()
 	if err == nil {
 		d.expected = to
 	}
-	d.commands, d.cancel = nil, nil
+	d.commands = nil
 	d.mu.Unlock()
-	d.progress(false)
+	d.progressLocked(false)
+	d.mu.Lock()
+	d.cancel = nil
+	d.mu.Unlock()
+	d.progressMu.Unlock()
 	if err != nil {
 		d.log.Warn("update failed", "environment", d.env.Name(), "to", to.Label, "err", err)
 		return fmt.Errorf("environment %s: deploying %s (deployment %d): %w", d.env.Name(), to.Label, to.Deployment, err)
@@ -156,6 +167,13 @@ func majority(ms []Member) Release {
 }
 
 func (d *Deployer) progress(updating bool) {
+	d.progressMu.Lock()
+	defer d.progressMu.Unlock()
+	d.progressLocked(updating)
+}
+
+// progressLocked tells the environment the current state; progressMu held.
+func (d *Deployer) progressLocked(updating bool) {
 	d.mu.Lock()
 	p := Progress{Updating: updating, Total: d.total, Expected: d.expected}
 	if len(d.commands) > 0 {
@@ -166,6 +184,8 @@ func (d *Deployer) progress(updating bool) {
 }
 
 func (d *Deployer) command(id string, running bool) {
+	d.progressMu.Lock()
+	defer d.progressMu.Unlock()
 	d.mu.Lock()
 	if running {
 		if d.commands == nil {
@@ -176,7 +196,7 @@ func (d *Deployer) command(id string, running bool) {
 		delete(d.commands, id)
 	}
 	d.mu.Unlock()
-	d.progress(true)
+	d.progressLocked(true)
 }
 
 func (u *update) info(format string, a ...any) { u.env.Event(Info, fmt.Sprintf(format, a...)) }
@@ -240,13 +260,17 @@ func (u *update) redeploy(ids []string) (failed []string, errs map[string]error)
 }
 
 // commandFailed writes the events of failed commands, Beanstalk's
-// command-failure sequence, and returns the error.
-func (u *update) commandFailed(failed []string, errs map[string]error, ran int, closing string) error {
+// command-failure sequence, and returns the error; cleanup, if not nil,
+// runs before the closing event.
+func (u *update) commandFailed(failed []string, errs map[string]error, ran int, closing string, cleanup func()) error {
 	for _, id := range failed {
 		u.fail("[Instance: %s] Command failed on instance. Output: %s.", id, strings.TrimSuffix(errs[id].Error(), "."))
 	}
 	u.info("Command execution completed on all instances. Summary: [Successful: %d, Failed: %d].", ran-len(failed), len(failed))
 	u.fail("Unsuccessful command execution on instance id(s) %s. Aborting the operation.", quoted(failed))
+	if cleanup != nil {
+		cleanup()
+	}
 	u.fail("%s", closing)
 	return fmt.Errorf("%w: %s: %w", ErrCommandFailed, strings.Join(failed, ", "), errs[failed[0]])
 }

@@ -35,10 +35,7 @@ func (u *update) rollBatches(ms []Member, cleanup, beforeClose func()) error {
 			// Back in the load balancer: the target group's health checks
 			// keep traffic away from an instance whose command failed.
 			u.register(batch)
-			if cleanup != nil {
-				cleanup()
-			}
-			return u.commandFailed(failed, errs, len(batch), failedApplication)
+			return u.commandFailed(failed, errs, len(batch), failedApplication, cleanup)
 		}
 		done += len(batch)
 		u.info("Batch %d: Completed application deployment command execution.", k)

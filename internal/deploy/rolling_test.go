@@ -293,3 +293,30 @@ func TestRollingWithAdditionalBatchFirstBatchFails(t *testing.T) {
 		"ERROR Failed to deploy application.",
 	)
 }
+
+// A batch of existing instances that fails after the additional batch
+// passed: the additional batch goes, so the count ends where it started.
+func TestRollingWithAdditionalBatchLaterBatchFails(t *testing.T) {
+	e := newFakeEnv(t, 2, v1)
+	e.commandErr = func(id string, r Release) error { return errors.New("exit status 1") }
+	d, _ := newDeployer(e)
+	err := d.Deploy(context.Background(), v2, policy(RollingWithAdditionalBatch))
+	if !errors.Is(err, ErrCommandFailed) {
+		t.Fatalf("err = %v; want ErrCommandFailed", err)
+	}
+	e.checkCalls(t, "launch i-3 v2", "deregister i-1", "redeploy i-1 v2", "register i-1", "terminate i-3")
+	if got := e.state(); got != "i-1=v1 i-2=v1" {
+		t.Errorf("instances %s; want the two old ones", got)
+	}
+	got := e.events[len(e.events)-5:]
+	want := []string{
+		"ERROR [Instance: i-1] Command failed on instance. Output: exit status 1.",
+		"INFO Command execution completed on all instances. Summary: [Successful: 0, Failed: 1].",
+		"ERROR Unsuccessful command execution on instance id(s) 'i-1'. Aborting the operation.",
+		"INFO Terminating the additional batch of instance(s) (i-3).",
+		"ERROR Failed to deploy application.",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("closing events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
