@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/elbow-lb/elbow/internal/fleet"
@@ -154,6 +155,9 @@ func TestAnInstanceBeingTerminatedDoesNotCountAgainstMax(t *testing.T) {
 			<-release
 		}},
 	})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before StopAll, which waits for the hook
 	old := f.Instances()[0]
 	terminated := make(chan error, 1)
 	go func() { terminated <- f.Terminate(context.Background(), old.ID) }()
@@ -168,7 +172,7 @@ func TestAnInstanceBeingTerminatedDoesNotCountAgainstMax(t *testing.T) {
 	if _, err := f.Launch(context.Background()); !errors.Is(err, fleet.ErrAtMax) {
 		t.Errorf("a second Launch: %v, want ErrAtMax", err)
 	}
-	close(release)
+	unblock()
 	if err := <-terminated; err != nil {
 		t.Fatal(err)
 	}
