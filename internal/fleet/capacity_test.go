@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/elbow-lb/elbow/internal/fleet"
@@ -135,3 +136,44 @@ func liveIDs(f *fleet.Fleet) []string {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// TestAnInstanceBeingTerminatedDoesNotCountAgainstMax: while the only
+// instance of a fleet of Max 1 drains, a replacement launches (on another
+// address), as Auto Scaling launches a replacement while the old instance
+// terminates.
+func TestAnInstanceBeingTerminatedDoesNotCountAgainstMax(t *testing.T) {
+	marker := newMarker(t)
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	f := startFleet(t, fleet.Config{
+		Command: []string{selfExe(t)},
+		Env:     []string{testAppEnv + "=sleeper", markerEnv + "=" + marker},
+		Port:    freePort(t),
+		Min:     1,
+		Max:     1,
+		Hooks: fleet.Hooks{Terminating: func(context.Context, fleet.Instance) {
+			entered <- struct{}{}
+			<-release
+		}},
+	})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before StopAll, which waits for the hook
+	old := f.Instances()[0]
+	terminated := make(chan error, 1)
+	go func() { terminated <- f.Terminate(context.Background(), old.ID) }()
+	<-entered
+	repl, err := f.Launch(context.Background())
+	if err != nil {
+		t.Fatalf("Launch while the only instance terminates: %v", err)
+	}
+	if repl.Index != 2 {
+		t.Errorf("replacement has index %d, want 2 (index 1 is still held)", repl.Index)
+	}
+	if _, err := f.Launch(context.Background()); !errors.Is(err, fleet.ErrAtMax) {
+		t.Errorf("a second Launch: %v, want ErrAtMax", err)
+	}
+	unblock()
+	if err := <-terminated; err != nil {
+		t.Fatal(err)
+	}
+}

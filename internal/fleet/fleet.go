@@ -59,10 +59,10 @@ type Config struct {
 	Dir     string   // working directory of the app; "" is elbow's
 	Env     []string // the user's variables, KEY=value; they override elbow's environment
 	Port    int      // the port every instance listens on, 1-65535
-	// Command, Dir, Env, Port and Version make the initial Template
-	// (deployment 1); SetTemplate and Redeploy change what runs later.
-	// Version is the application version label of the initial template
-	// (deployment 1); "" when the caller has no versions.
+	// Version is the application version label; "" when the caller has no
+	// versions. Command, Dir, Env, Port and Version make the initial
+	// Template (deployment 1); SetTemplate and Redeploy change what runs
+	// later.
 	Version string
 
 	Min int // instances launched by Start, 0-Max
@@ -169,8 +169,9 @@ func New(cfg Config) (*Fleet, error) {
 	}, nil
 }
 
-// Start launches Min instances (the initial desired capacity). On error, the instances already launched
-// keep running; the caller stops them with StopAll.
+// Start launches Min instances, the initial desired capacity. On error, the
+// instances already launched keep running; the caller stops them with
+// StopAll.
 func (f *Fleet) Start(ctx context.Context) error {
 	if platformLimits != "" {
 		f.log.Warn("fleet: " + platformLimits)
