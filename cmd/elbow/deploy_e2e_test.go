@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -537,4 +539,37 @@ deployment:
 	if status := d.elbow(t, 0, "status"); !strings.Contains(status, "Deployed Version: node-v2") {
 		t.Errorf("elbow status after the configuration update:\n%s", status)
 	}
+}
+
+// TestELBHealthCheckTypeReplacesInstance: with health_check_type ELB, an
+// instance whose app hangs (SIGSTOP: its process is still there, so an EC2
+// status check would pass) fails its ELB health checks and is replaced
+// after the grace period, as Auto Scaling does.
+func TestELBHealthCheckTypeReplacesInstance(t *testing.T) {
+	t.Parallel()
+	d := startDeployEnv(t, 2, `auto_scaling:
+  health_check_type: ELB
+  health_check_grace_period: 5
+`)
+	victim := 0
+	for _, pid := range markedProcesses(d.up.marker) {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if bytes.Contains(cmdline, []byte("app.py")) && bytes.Contains(env, []byte("\x00HOST=127.0.0.3\x00")) {
+			victim = pid
+		}
+	}
+	if victim == 0 {
+		t.Fatal("no app process on 127.0.0.3")
+	}
+	id := regexp.MustCompile(`instance\s+(i-[0-9a-f]{17})\s+127\.0\.0\.3:`).FindStringSubmatch(d.up.output())
+	if id == nil {
+		t.Fatal("no instance on 127.0.0.3 in elbow up's output")
+	}
+	syscall.Kill(victim, syscall.SIGSTOP)
+	t.Cleanup(func() { syscall.Kill(victim, syscall.SIGKILL) })
+	d.up.waitFor(t, regexp.QuoteMeta(id[1])+`.*ELB system health check failure`, 60*time.Second)
+	d.up.waitFor(t, `Removed instance \[`+id[1]+`\] from your environment\.`, 60*time.Second)
+	d.up.waitForN(t, `Added instance \[i-[0-9a-f]{17}\] to your environment\.`, 3, 30*time.Second)
+	d.up.waitForN(t, `in web: healthy`, 3, 30*time.Second)
 }
