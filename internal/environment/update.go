@@ -184,7 +184,18 @@ func (e *Env) createVersion(label, description string) (appversion.Version, erro
 	if err := appversion.ValidateLabel(label); err != nil {
 		return appversion.Version{}, &console.InvalidParameterError{Message: err.Error()}
 	}
-	v, err := e.versions.Create(e.sourceDir(), label, description, now)
+	src := e.sourceDir()
+	if e.Config().Instances.SampleApp {
+		// The sample app is elbow itself: its version has no files, and
+		// copying the folder elbow runs in (a home directory) would be wrong.
+		empty, err := os.MkdirTemp("", "elbow-sample-version-")
+		if err != nil {
+			return appversion.Version{}, err
+		}
+		defer os.RemoveAll(empty)
+		src = empty
+	}
+	v, err := e.versions.Create(src, label, description, now)
 	if errors.Is(err, appversion.ErrExists) {
 		return v, &console.InvalidParameterError{Message: err.Error()}
 	}
