@@ -69,11 +69,15 @@ func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error
 	protocols.SetHTTP1(true)
 	if l.cert != nil {
 		protocols.SetHTTP2(true)
+		// Session tickets stay on (crypto/tls's default, keys rotated by
+		// it): a client coming back resumes without the certificate's
+		// signature, the costly part of a handshake.
 		l.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*l.cert}, MinVersion: tls.VersionTLS12,
 			NextProtos: []string{"h2", "http/1.1"}}
+		l.tlsConfig = l.srv.TLSConfig
 	}
 	l.srv.Protocols = &protocols
-	if l.cert == nil && !p.o.DisableFastPath && !p.o.DisableServerLoop {
+	if !p.o.DisableFastPath && !p.o.DisableServerLoop {
 		l.loop = &loopState{conns: map[*clientConn]struct{}{}}
 	}
 	return l, nil
@@ -122,11 +126,13 @@ func (l *Listener) bind() error {
 func (l *Listener) run() {
 	var err error
 	switch {
-	case l.cert != nil:
-		err = l.srv.Serve(newTLSGateListener(l.ln, l.p, l.srv.TLSConfig))
 	case l.loop != nil:
+		// HTTPS too: HTTP/1.x connections stay on the loop after their
+		// handshake, HTTP/2 ones are handed to srv (loop_tls.go).
 		go l.acceptLoop()
 		err = l.srv.Serve(l.loop.handoff)
+	case l.cert != nil:
+		err = l.srv.Serve(newTLSGateListener(l.ln, l.p, l.srv.TLSConfig))
 	default:
 		err = l.srv.Serve(gateListener{Listener: l.ln, p: l.p})
 	}
