@@ -147,8 +147,8 @@ type Listener struct {
 	fingerprint string
 	// tlsConfig is an HTTPS listener's, nil for HTTP.
 	tlsConfig *tls.Config
-	srv         *http.Server
-	ln          net.Listener
+	srv       *http.Server
+	ln        net.Listener
 	// loop is the client-side connection loop of a plain-HTTP listener
 	// (serverloop.go); nil when net/http serves every connection.
 	loop *loopState
@@ -189,9 +189,9 @@ type loopState struct {
 
 // clientConn is one client connection served by the loop.
 type clientConn struct {
-	l     *Listener
-	nc    net.Conn
-	io    io.ReadWriter // nc's reads and writes (package rawio, or TLS over it)
+	l  *Listener
+	nc net.Conn
+	io io.ReadWriter // nc's reads and writes (package rawio, or TLS over it)
 	// peer is the TCP connection's raw reads and writes (under the TLS
 	// side of an HTTPS connection); nil where package rawio cannot.
 	peer *rawio.Conn
