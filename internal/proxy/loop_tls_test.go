@@ -1,0 +1,130 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/elbow-lb/elbow/internal/config"
+)
+
+// TestHTTPSOnTheLoop: an HTTPS listener serves HTTP/1.1 connections on the
+// connection loop, with the forwarded headers of an HTTPS listener, and
+// still serves HTTP/2 (through net/http's server) to clients offering h2.
+func TestHTTPSOnTheLoop(t *testing.T) {
+	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Proto+" "+r.Header.Get("X-Forwarded-Proto")+" "+r.Header.Get("X-Forwarded-Port"))
+	}))
+	p := startProxy(t, Options{}, Groups{"g": newTG(t, "g", nil, a)},
+		config.Listener{Protocol: "HTTPS", DefaultAction: forwardTo("g")})
+	l := p.Listeners()[0]
+	want := "HTTP/1.1 https " + l.port
+
+	c := dialListener(t, l)
+	for range 3 {
+		c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+		if res, body := c.read("GET"); res.StatusCode != 200 || body != want {
+			t.Fatalf("HTTP/1.1 over TLS: %d %q; want 200 %q", res.StatusCode, body, want)
+		}
+	}
+	if l.loop.served.Load() != 1 || l.loop.handedOff.Load() != 0 {
+		t.Fatalf("loop served %d connections, handed %d to net/http; want the one connection served by the loop",
+			l.loop.served.Load(), l.loop.handedOff.Load())
+	}
+
+	h2 := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	got := get(t, h2, l.URL()+"/")
+	if got.code != 200 || got.body != "HTTP/1.1 https "+l.port {
+		t.Fatalf("HTTP/2 client: %d %q; want 200 and the target's HTTP/1.1 answer", got.code, got.body)
+	}
+	if l.loop.h2.Load() != 1 {
+		t.Fatalf("%d HTTP/2 connections; want 1", l.loop.h2.Load())
+	}
+}
+
+// TestHTTPSSessionResumption: a client that comes back with the session
+// ticket of its first connection resumes it, skipping the certificate's
+// signature (RFC 8446 section 2.2), on the loop's TLS connections.
+func TestHTTPSSessionResumption(t *testing.T) {
+	p := startProxy(t, Options{}, Groups{}, config.Listener{Protocol: "HTTPS", DefaultAction: fixed("200", "ok")})
+	l := p.Listeners()[0]
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		cache := tls.NewLRUClientSessionCache(4)
+		for i, wantResumed := range []bool{false, true} {
+			nc, err := tls.Dial("tcp", l.Addr(), &tls.Config{InsecureSkipVerify: true, MinVersion: version, MaxVersion: version,
+				ClientSessionCache: cache, NextProtos: []string{"http/1.1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+			c := &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
+			// A TLS 1.3 ticket comes after the handshake: a request and
+			// its answer make sure it has been read.
+			c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+			if res, body := c.read("GET"); res.StatusCode != 200 || body != "ok" {
+				t.Fatalf("%d %q", res.StatusCode, body)
+			}
+			if got := nc.ConnectionState().DidResume; got != wantResumed {
+				t.Fatalf("%s connection %d: resumed %v, want %v", tlsVersionName(version), i+1, got, wantResumed)
+			}
+			_ = nc.Close()
+		}
+	}
+}
+
+// BenchmarkConnectionLoopTLS is BenchmarkConnectionLoop over TLS 1.3 (the
+// listener's self-signed P-256 certificate, AES-128-GCM): the HTTPS
+// path's per-request cost on kept-alive connections, handshakes excluded.
+func BenchmarkConnectionLoopTLS(b *testing.B) {
+	t1, t2 := rawBackend(b, "127.0.0.2"), rawBackend(b, "127.0.0.3")
+	tg := config.DefaultTargetGroup
+	tg.Name = "bench"
+	g := newTGFor(b, tg, t1, t2)
+	p := startProxy(b, Options{}, Groups{"bench": g}, config.Listener{Protocol: "HTTPS", DefaultAction: forwardTo("bench")})
+	addr := p.Listeners()[0].Addr()
+	req := []byte("GET /index.html HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: wrk\r\n\r\n")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		nc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer nc.Close()
+		br := bufio.NewReaderSize(nc, 8192)
+		for pb.Next() {
+			if _, err := nc.Write(req); err != nil {
+				b.Error(err)
+				return
+			}
+			status := true
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if status && !bytes.HasPrefix(line, []byte("HTTP/1.1 200 ")) {
+					b.Errorf("status line %q", line)
+					return
+				}
+				status = false
+				if len(line) <= 2 {
+					break
+				}
+			}
+			if _, err := br.Discard(100); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+var _ net.Conn = (*rawNetConn)(nil)
