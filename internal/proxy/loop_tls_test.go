@@ -48,6 +48,44 @@ func TestHTTPSOnTheLoop(t *testing.T) {
 	}
 }
 
+// TestHTTP2RequestsTakeTheRelay: an HTTP/2 request to a plain-HTTP target
+// is relayed by package upstream, as HTTP/1.1 requests are, not through
+// ReverseProxy and net/http's Transport; with and without a body.
+func TestHTTP2RequestsTakeTheRelay(t *testing.T) {
+	var p *Proxy
+	viaRP := make(chan int, 2)
+	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.cutMu.Lock()
+		viaRP <- len(p.viaReverseProxy)
+		p.cutMu.Unlock()
+		body, _ := io.ReadAll(r.Body)
+		_, _ = io.WriteString(w, r.Method+" "+r.Proto+" "+string(body))
+	}))
+	p = startProxy(t, Options{}, Groups{"g": newTG(t, "g", nil, a)},
+		config.Listener{Protocol: "HTTPS", DefaultAction: forwardTo("g")})
+	h2 := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	url := p.Listeners()[0].URL() + "/"
+	for _, tc := range []struct{ method, body string }{{"GET", ""}, {"POST", "hello"}} {
+		req, _ := http.NewRequest(tc.method, url, nil)
+		if tc.body != "" {
+			req, _ = http.NewRequest(tc.method, url, bytes.NewReader([]byte(tc.body)))
+		}
+		res, err := h2.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if want := tc.method + " HTTP/1.1 " + tc.body; res.StatusCode != 200 || string(body) != want || res.Proto != "HTTP/2.0" {
+			t.Fatalf("%s over HTTP/2: %d %s %q; want 200 HTTP/2.0 %q", tc.method, res.StatusCode, res.Proto, body, want)
+		}
+		if n := <-viaRP; n != 0 {
+			t.Fatalf("%s over HTTP/2 went through ReverseProxy (%d in flight there); want package upstream's relay", tc.method, n)
+		}
+	}
+}
+
 // TestHTTPSSessionResumption: a client that comes back with the session
 // ticket of its first connection resumes it, skipping the certificate's
 // signature (RFC 8446 section 2.2), on the loop's TLS connections.
