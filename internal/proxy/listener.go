@@ -74,6 +74,16 @@ func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error
 		// signature, the costly part of a handshake.
 		l.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*l.cert}, MinVersion: tls.VersionTLS12,
 			NextProtos: []string{"h2", "http/1.1"}}
+		// routing.http2.enabled false: HTTP/1.1 only, read per handshake
+		// (crypto/tls keeps the original's ticket keys for the other).
+		h1Only := l.srv.TLSConfig.Clone()
+		h1Only.NextProtos = []string{"http/1.1"}
+		l.srv.TLSConfig.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			if p.attrs.Load().noH2 {
+				return h1Only, nil
+			}
+			return nil, nil
+		}
 		l.tlsConfig = l.srv.TLSConfig
 	}
 	l.srv.Protocols = &protocols

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -166,3 +167,57 @@ func BenchmarkConnectionLoopTLS(b *testing.B) {
 }
 
 var _ net.Conn = (*rawNetConn)(nil)
+
+// TestTargetTLSNegotiationErrors: a target of an HTTPS target group that
+// does not complete the TLS handshake (here it answers in plain HTTP) gets
+// the client a 502 and counts in TargetTLSNegotiationErrorCount, not in
+// TargetConnectionErrorCount (its TCP connection was made).
+func TestTargetTLSNegotiationErrors(t *testing.T) {
+	plain := startBackend(t, "127.0.0.2", "plain", named("plain"))
+	tg := config.DefaultTargetGroup
+	tg.Name = "g"
+	tg.Protocol = "HTTPS"
+	g := newTGFor(t, tg, plain.target)
+	// The loop hands requests to HTTPS groups to net/http: without it,
+	// the same path.
+	p := startProxy(t, Options{DisableServerLoop: true}, Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	if got := get(t, client(), p.Listeners()[0].URL()+"/"); got.code != http.StatusBadGateway {
+		t.Fatalf("got %d %q; want the load balancer's 502", got.code, got.body)
+	}
+	s := p.Stats()
+	addr := plain.target.IP + ":" + strconv.Itoa(plain.target.Port)
+	if s.TargetTLSNegotiationErrors[addr] != 1 || len(s.TargetConnectionErrors) != 0 {
+		t.Fatalf("TLS negotiation errors %v, connection errors %v; want one TLS error for %s and no connection error",
+			s.TargetTLSNegotiationErrors, s.TargetConnectionErrors, addr)
+	}
+}
+
+// TestHTTP2Attribute: routing.http2.enabled false makes an HTTPS listener
+// offer HTTP/1.1 only to new connections; true again, HTTP/2.
+func TestHTTP2Attribute(t *testing.T) {
+	p := startProxy(t, Options{}, Groups{}, config.Listener{Protocol: "HTTPS", DefaultAction: fixed("200", "ok")})
+	l := p.Listeners()[0]
+	proto := func() string {
+		nc, err := tls.Dial("tcp", l.Addr(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		return nc.ConnectionState().NegotiatedProtocol
+	}
+	if got := proto(); got != "h2" {
+		t.Fatalf("by default: ALPN %q; want h2", got)
+	}
+	for _, tc := range []struct {
+		disabled bool
+		want     string
+	}{{true, "http/1.1"}, {false, "h2"}} {
+		if err := p.SetAttributes(Attributes{HTTP2Disabled: tc.disabled}); err != nil {
+			t.Fatal(err)
+		}
+		if got := proto(); got != tc.want {
+			t.Fatalf("HTTP2Disabled %v: ALPN %q; want %q", tc.disabled, got, tc.want)
+		}
+	}
+	exercise(t, l)
+}
