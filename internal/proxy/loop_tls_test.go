@@ -221,3 +221,27 @@ func TestHTTP2Attribute(t *testing.T) {
 	}
 	exercise(t, l)
 }
+
+// TestHTTPSConnectionCounts: on an HTTPS listener, a client that does not
+// speak TLS counts in ClientTLSNegotiationErrorCount, and a kept-alive
+// HTTP/1.1 connection on the loop counts in ActiveConnectionCount while it
+// is open.
+func TestHTTPSConnectionCounts(t *testing.T) {
+	p := startProxy(t, Options{}, Groups{}, config.Listener{Protocol: "HTTPS", DefaultAction: fixed("200", "ok")})
+	l := p.Listeners()[0]
+	plain := dialRaw(t, l.Addr())
+	plain.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	if !plain.closed() {
+		t.Fatal("plain HTTP to an HTTPS listener: the connection stayed open")
+	}
+	eventually(t, 2*time.Second, func() bool { return p.Stats().ClientTLSNegotiationErrors == 1 }, "one client TLS negotiation error")
+
+	c := dialListener(t, l)
+	c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	c.read("GET")
+	if s := p.Stats(); s.ActiveConnections != 1 || s.NewConnections != 2 {
+		t.Fatalf("active %d, new %d; want 1 active (the kept-alive one), 2 new", s.ActiveConnections, s.NewConnections)
+	}
+	_ = c.nc.Close()
+	eventually(t, 2*time.Second, func() bool { return p.Stats().ActiveConnections == 0 }, "no active connection once the client closed")
+}

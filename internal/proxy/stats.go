@@ -35,8 +35,9 @@ type Stats struct {
 	// NewConnections: client connections accepted (NewConnectionCount).
 	NewConnections int64
 	// ActiveConnections: client connections open now on the proxy's own
-	// connection loop (ActiveConnectionCount); connections net/http serves
-	// (HTTPS, HTTP/2) are counted in NewConnections only.
+	// connection loop, HTTP and HTTPS (ActiveConnectionCount); connections
+	// net/http serves (HTTP/2, or all with the loop off) are counted in
+	// NewConnections only.
 	ActiveConnections int64
 	// RejectedConnections: connections accepted while the listener was
 	// closing and closed unserved (RejectedConnectionCount).
