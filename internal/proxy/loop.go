@@ -63,7 +63,11 @@ func (l *Listener) sweepGone() {
 		}
 		l.loop.mu.Unlock()
 		for _, c := range waiting {
-			if c.peer == nil || !c.peer.PeerClosed() {
+			if c.peer == nil {
+				continue
+			}
+			// Over TLS a leaving client's close_notify precedes its FIN.
+			if gone := c.peer.PeerClosed() || c.tlsState != nil && c.peer.PeerGone(); !gone {
 				continue
 			}
 			c.cancel()
