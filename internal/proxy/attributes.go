@@ -26,6 +26,11 @@ type Attributes struct {
 	// entries go to (already resolved; "" or "-": standard output).
 	AccessLogs    bool
 	AccessLogPath string
+	// HTTP2Disabled is routing.http2.enabled set to false: HTTPS listeners
+	// offer clients HTTP/1.1 only (ALPN). The zero value is the ALB's
+	// default, HTTP/2 offered. A change reaches connections opened
+	// afterwards.
+	HTTP2Disabled bool
 }
 
 // AttributesOf reads the attributes of cfg.LoadBalancer.
@@ -55,6 +60,7 @@ type attributes struct {
 	desync      desync.Mode
 	// access is the access log; nil when access logs are disabled.
 	access *accesslog.Writer
+	noH2   bool
 }
 
 // accessLogKey says which output the access log has: "" none, "writer"
@@ -75,7 +81,8 @@ func accessLogKey(a Attributes) string {
 //     (nowhere once disabled). The new file is opened first (an error
 //     changes nothing), then entries switch to it, then the old one is
 //     closed;
-//   - the idle timeout: see docs/load-balancer.md ("Idle timeout").
+//   - the idle timeout: see docs/load-balancer.md ("Idle timeout");
+//   - HTTP/2 (routing.http2.enabled): TLS handshakes made afterwards.
 func (p *Proxy) SetAttributes(a Attributes) error { return p.setAttributes(a, true) }
 
 // setAttributes is SetAttributes; with access false the access log is left
@@ -87,7 +94,8 @@ func (p *Proxy) setAttributes(a Attributes, access bool) error {
 		a.IdleTimeout = defaultIdleTimeout
 	}
 	cur := p.attrs.Load()
-	next := &attributes{idle: a.IdleTimeout, dropInvalid: a.DropInvalidHeaderFields, desync: a.DesyncMode, access: cur.access}
+	next := &attributes{idle: a.IdleTimeout, dropInvalid: a.DropInvalidHeaderFields, desync: a.DesyncMode, access: cur.access,
+		noH2: a.HTTP2Disabled}
 	key := accessLogKey(a)
 	var oldFile *os.File
 	if access && key != p.accessKey {

@@ -131,9 +131,17 @@ func TestSetAttributesAccessLogLive(t *testing.T) {
 
 // TestSetAttributesIdleTimeoutLive: on the connection loop a shorter idle
 // timeout cuts a client idle after it, on a connection opened before the
-// change too (its next idle wait).
+// change too (its next idle wait); on HTTP and on HTTPS (HTTP/1.1 over TLS
+// is served by the loop too: net/http's server kept the timeout it was
+// built with).
 func TestSetAttributesIdleTimeoutLive(t *testing.T) {
-	p := startProxy(t, Options{}, Groups{}, config.Listener{DefaultAction: fixed("200", "ok")})
+	for _, protocol := range []string{"HTTP", "HTTPS"} {
+		t.Run(protocol, func(t *testing.T) { testSetAttributesIdleTimeoutLive(t, protocol) })
+	}
+}
+
+func testSetAttributesIdleTimeoutLive(t *testing.T, protocol string) {
+	p := startProxy(t, Options{}, Groups{}, config.Listener{Protocol: protocol, DefaultAction: fixed("200", "ok")})
 	l := p.Listeners()[0]
 	before := dialListener(t, l)
 	if err := p.SetAttributes(Attributes{IdleTimeout: 300 * time.Millisecond}); err != nil {

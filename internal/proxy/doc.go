@@ -8,8 +8,9 @@
 // be made, and the hand-off of every response to the access log and to a
 // Recorder (the monitor).
 //
-// Requests take one of three paths (docs/internals.md): the plain-HTTP
-// connection loop (loop*.go) relaying through package upstream; net/http's
+// Requests take one of three paths (docs/internals.md): the connection
+// loop (loop*.go: HTTP, and HTTPS's HTTP/1.x connections after their TLS
+// handshake) relaying through package upstream; net/http's
 // server relaying through package upstream; net/http's server with
 // httputil.ReverseProxy (reverseproxy.go) for HTTPS targets and upgrades.
 // A listener's routing table is compiled once and swapped atomically, so a

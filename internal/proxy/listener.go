@@ -69,11 +69,25 @@ func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error
 	protocols.SetHTTP1(true)
 	if l.cert != nil {
 		protocols.SetHTTP2(true)
+		// Session tickets stay on (crypto/tls's default, keys rotated by
+		// it): a client coming back resumes without the certificate's
+		// signature, the costly part of a handshake.
 		l.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*l.cert}, MinVersion: tls.VersionTLS12,
 			NextProtos: []string{"h2", "http/1.1"}}
+		// routing.http2.enabled false: HTTP/1.1 only, read per handshake
+		// (crypto/tls keeps the original's ticket keys for the other).
+		h1Only := l.srv.TLSConfig.Clone()
+		h1Only.NextProtos = []string{"http/1.1"}
+		l.srv.TLSConfig.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			if p.attrs.Load().noH2 {
+				return h1Only, nil
+			}
+			return nil, nil
+		}
+		l.tlsConfig = l.srv.TLSConfig
 	}
 	l.srv.Protocols = &protocols
-	if l.cert == nil && !p.o.DisableFastPath && !p.o.DisableServerLoop {
+	if !p.o.DisableFastPath && !p.o.DisableServerLoop {
 		l.loop = &loopState{conns: map[*clientConn]struct{}{}}
 	}
 	return l, nil
@@ -122,11 +136,13 @@ func (l *Listener) bind() error {
 func (l *Listener) run() {
 	var err error
 	switch {
-	case l.cert != nil:
-		err = l.srv.Serve(newTLSGateListener(l.ln, l.p, l.srv.TLSConfig))
 	case l.loop != nil:
+		// HTTPS too: HTTP/1.x connections stay on the loop after their
+		// handshake, HTTP/2 ones are handed to srv (loop_tls.go).
 		go l.acceptLoop()
 		err = l.srv.Serve(l.loop.handoff)
+	case l.cert != nil:
+		err = l.srv.Serve(newTLSGateListener(l.ln, l.p, l.srv.TLSConfig))
 	default:
 		err = l.srv.Serve(gateListener{Listener: l.ln, p: l.p})
 	}

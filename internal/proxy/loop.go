@@ -63,8 +63,11 @@ func (l *Listener) sweepGone() {
 		}
 		l.loop.mu.Unlock()
 		for _, c := range waiting {
-			rc, ok := c.io.(*rawio.Conn)
-			if !ok || !rc.PeerClosed() {
+			if c.peer == nil {
+				continue
+			}
+			// Over TLS a leaving client's close_notify precedes its FIN.
+			if gone := c.peer.PeerClosed() || c.tlsState != nil && c.peer.PeerGone(); !gone {
 				continue
 			}
 			c.cancel()
@@ -93,7 +96,11 @@ func (l *Listener) acceptLoop() {
 		}
 		backoff = 0
 		l.p.stats.newConns.Add(1)
-		c := l.newClientConn(nc)
+		if l.tlsConfig != nil {
+			go l.serveTLS(nc)
+			continue
+		}
+		c := l.newClientConn(nc, nil)
 		if c == nil {
 			l.p.stats.rejectedConns.Add(1)
 			_ = nc.Close()
@@ -104,8 +111,15 @@ func (l *Listener) acceptLoop() {
 	}
 }
 
-func (l *Listener) newClientConn(nc net.Conn) *clientConn {
+// newClientConn registers a connection with the loop; nil when the
+// listener is closing. tc is an HTTPS connection's TLS side, its
+// handshake done: the loop reads and writes through it, and peer is the
+// TCP connection under it (for sweepGone).
+func (l *Listener) newClientConn(nc net.Conn, tc *tlsConn) *clientConn {
 	c := &clientConn{l: l, nc: nc, remoteAddr: nc.RemoteAddr().String(), connTraceID: newConnTraceID()}
+	if tc != nil {
+		c.tlsState, c.peer = &tc.state, tc.raw
+	}
 	c.clientIP = ipOf(c.remoteAddr)
 	ap, _ := netip.ParseAddrPort(c.remoteAddr)
 	c.client = ap.Addr()
@@ -120,10 +134,15 @@ func (l *Listener) newClientConn(nc net.Conn) *clientConn {
 }
 
 func (c *clientConn) serve() {
-	c.io = rawio.New(c.nc)
-	if rc, ok := c.io.(*rawio.Conn); ok {
+	if c.tlsState == nil {
+		c.io = rawio.New(c.nc)
+		c.peer, _ = c.io.(*rawio.Conn)
+	} else {
+		c.io = c.nc // the TLS side, over c.peer
+	}
+	if c.peer != nil {
 		// Per connection: the idle timeout of when it was accepted.
-		rc.SetWriteIdleTimeout(c.l.p.attrs.Load().idle)
+		c.peer.SetWriteIdleTimeout(c.l.p.attrs.Load().idle)
 	}
 	pools := &c.l.p.pools
 	if b, ok := pools.read.Get().(*[readBufSize]byte); ok {
@@ -336,7 +355,7 @@ func (c *clientConn) buildRequest() bool {
 	c.req = http.Request{
 		Method: h.Method, URL: u, Proto: h.Proto, ProtoMajor: 1, ProtoMinor: h.Minor,
 		Header: h.Header, Host: h.Host, RequestURI: h.Target, RemoteAddr: c.remoteAddr,
-		ContentLength: h.ContentLength, Close: h.Close, Body: http.NoBody,
+		ContentLength: h.ContentLength, Close: h.Close, Body: http.NoBody, TLS: c.tlsState,
 	}
 	c.body.remaining = h.ContentLength
 	if h.ContentLength > 0 {

@@ -15,7 +15,7 @@ func (c *clientConn) handOff() bool {
 	_ = c.nc.SetDeadline(time.Time{})
 	hc := &handedConn{Conn: c.nc, pending: append([]byte(nil), c.buf[c.r:c.w]...)}
 	c.l.loop.handedOff.Add(1)
-	return c.l.loop.handoff.deliver(c.l.p.newGatedConn(hc, c.connTraceID, nil))
+	return c.l.loop.handoff.deliver(c.l.p.newGatedConn(hc, c.connTraceID, c.tlsState))
 }
 
 func newHandoffListener(addr net.Addr) *handoffListener {

@@ -124,21 +124,32 @@ func (p *Proxy) newTransport(idle time.Duration) *http.Transport {
 		Timeout:   10 * time.Second,
 		KeepAlive: 30 * time.Second,
 	}
+	dialContext := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if o.OnDial != nil {
+			o.OnDial(addr)
+		}
+		dial := dialer.DialContext
+		if o.Dial != nil {
+			dial = o.Dial
+		}
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			p.targetConnError(ctx, addr)
+			return nil, err
+		}
+		return &writeIdleConn{Conn: c, idle: idle}, nil
+	}
 	return &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if o.OnDial != nil {
-				o.OnDial(addr)
-			}
-			dial := dialer.DialContext
-			if o.Dial != nil {
-				dial = o.Dial
-			}
-			c, err := dial(ctx, network, addr)
+		DialContext: dialContext,
+		// HTTPS targets: the handshake is made here, not by the
+		// transport, so that a failed one counts for its target
+		// (TargetTLSNegotiationErrorCount).
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialContext(ctx, network, addr)
 			if err != nil {
-				p.targetConnError(ctx, addr)
 				return nil, err
 			}
-			return &writeIdleConn{Conn: c, idle: idle}, nil
+			return p.targetHandshake(ctx, c, addr)
 		},
 		MaxIdleConns:          0, // no total limit: MaxIdleConnsPerHost bounds each target
 		MaxIdleConnsPerHost:   o.MaxIdleConnsPerTarget,

@@ -272,10 +272,10 @@ func testSlowStreamOutlivesIdleTimeout(t *testing.T, base Options) {
 // target's connection is closed (the application sees its request
 // canceled) and the response is recorded as the ALB logs it, 460.
 func TestClientLeavesWhileTargetWorks(t *testing.T) {
-	eachHTTPPath(t, testClientLeavesWhileTargetWorks)
+	everyPath(t, testClientLeavesWhileTargetWorks)
 }
 
-func testClientLeavesWhileTargetWorks(t *testing.T, base Options) {
+func testClientLeavesWhileTargetWorks(t *testing.T, base Options, protocol string) {
 	entered := make(chan struct{}, 1)
 	canceled := make(chan time.Duration, 1)
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -291,11 +291,9 @@ func testClientLeavesWhileTargetWorks(t *testing.T, base Options) {
 	}))
 	g := newTG(t, "g", nil, a)
 	rec := &recordSink{}
-	p := startProxy(t, fastPath(base, Options{Recorder: rec}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
-	nc, err := net.Dial("tcp", p.Listeners()[0].Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := startProxy(t, fastPath(base, Options{Recorder: rec}), Groups{"g": g}, config.Listener{Protocol: protocol, DefaultAction: forwardTo("g")})
+	// Over TLS the client's Close sends a close_notify alert before its FIN.
+	nc := dialListener(t, p.Listeners()[0]).nc
 	if _, err := io.WriteString(nc, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}

@@ -16,12 +16,13 @@ import (
 )
 
 // everyPath runs a request-rule test on every listener and data path a
-// request can take: plain HTTP through the connection loop, through
-// net/http with package upstream and with ReverseProxy, and HTTPS with each
-// of the two. The same request must meet the same rule on each.
+// request can take: plain HTTP and HTTPS (HTTP/1.1 over TLS), each through
+// the connection loop, through net/http with package upstream and with
+// ReverseProxy. The same request must meet the same rule on each.
 func everyPath(t *testing.T, test func(t *testing.T, base Options, protocol string)) {
 	eachHTTPPath(t, func(t *testing.T, base Options) { test(t, base, "HTTP") })
-	t.Run("https-upstream", func(t *testing.T) { test(t, Options{}, "HTTPS") })
+	t.Run("https-loop", func(t *testing.T) { test(t, Options{}, "HTTPS") })
+	t.Run("https-upstream", func(t *testing.T) { test(t, Options{DisableServerLoop: true}, "HTTPS") })
 	t.Run("https-reverseproxy", func(t *testing.T) { test(t, Options{DisableFastPath: true}, "HTTPS") })
 }
 

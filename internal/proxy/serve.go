@@ -38,6 +38,14 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Host == "" && r.ProtoMajor == 1 && r.ProtoMinor == 0 {
 		r.Host = l.hostName
 	}
+	if r.ProtoMajor == 2 && r.ContentLength == 0 {
+		// An HTTP/2 request without a body still has a Body (net/http's
+		// stream reader, which yields nothing: a stream's DATA may not
+		// exceed its content-length, RFC 9113 section 8.1.1). As NoBody it
+		// takes the relay of package upstream to an HTTP/1.1 target, as
+		// HTTP/1.1 requests do, not ReverseProxy and net/http's Transport.
+		r.Body = http.NoBody
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = &clientBody{ReadCloser: r.Body, ex: ex, rc: http.NewResponseController(w), idle: at.idle}
 	}

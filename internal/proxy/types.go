@@ -21,6 +21,7 @@ import (
 	"github.com/elbow-lb/elbow/internal/proxy/desync"
 	"github.com/elbow-lb/elbow/internal/proxy/h1"
 	"github.com/elbow-lb/elbow/internal/proxy/monotime"
+	"github.com/elbow-lb/elbow/internal/proxy/rawio"
 	"github.com/elbow-lb/elbow/internal/proxy/upstream"
 	"github.com/elbow-lb/elbow/internal/targetgroup"
 )
@@ -144,8 +145,10 @@ type Listener struct {
 
 	cert        *tls.Certificate
 	fingerprint string
-	srv         *http.Server
-	ln          net.Listener
+	// tlsConfig is an HTTPS listener's, nil for HTTP.
+	tlsConfig *tls.Config
+	srv       *http.Server
+	ln        net.Listener
 	// loop is the client-side connection loop of a plain-HTTP listener
 	// (serverloop.go); nil when net/http serves every connection.
 	loop *loopState
@@ -179,16 +182,22 @@ type loopState struct {
 	conns   map[*clientConn]struct{}
 	// served counts connections the loop answered a request on (once per
 	// connection: a counter every request touched would bounce its cache
-	// line between cores), handedOff those given to net/http.
-	served, handedOff atomic.Int64
+	// line between cores), handedOff those given to net/http, h2 an HTTPS
+	// listener's HTTP/2 connections (net/http serves them from the start).
+	served, handedOff, h2 atomic.Int64
 }
 
 // clientConn is one client connection served by the loop.
 type clientConn struct {
-	l     *Listener
-	nc    net.Conn
-	io    io.ReadWriter // nc's reads and writes (package rawio)
-	state atomic.Int32
+	l  *Listener
+	nc net.Conn
+	io io.ReadWriter // nc's reads and writes (package rawio, or TLS over it)
+	// peer is the TCP connection's raw reads and writes (under the TLS
+	// side of an HTTPS connection); nil where package rawio cannot.
+	peer *rawio.Conn
+	// tlsState is an HTTPS connection's, nil for plain HTTP.
+	tlsState *tls.ConnectionState
+	state    atomic.Int32
 
 	buf      []byte // buf[r:w] is read and not yet consumed
 	r, w     int

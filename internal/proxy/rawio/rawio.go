@@ -74,6 +74,12 @@ func (c *Conn) PeerClosed() bool {
 	return errno == 0 && n == 0 || errno != 0 && errno != syscall.EAGAIN && errno != syscall.EINTR
 }
 
+// PeerGone reports whether the peer has closed or reset the connection,
+// or has sent its FIN behind data not read yet: under TLS, a client's
+// close_notify alert comes before its FIN, and PeerClosed sees the alert's
+// bytes (on Linux; elsewhere it is PeerClosed).
+func (c *Conn) PeerGone() bool { return c.PeerClosed() || c.peerFinished() }
+
 // netWrite is Write through the net.Conn, for systems without the raw
 // calls. With an idle timeout it sets a deadline before each write and
 // renews it after progress, so a peer that takes nothing is cut after one

@@ -131,3 +131,20 @@ func (o *op) write(fd uintptr) bool {
 	}
 	return true
 }
+
+// peerFinished reports whether the peer has sent its FIN: the socket is
+// in CLOSE-WAIT (TCP_INFO's tcpi_state, the first byte of struct
+// tcp_info), whatever data came before it and is still unread.
+func (c *Conn) peerFinished() bool {
+	var info [8]byte
+	size := uint32(len(info))
+	var errno syscall.Errno
+	err := c.rc.Control(func(fd uintptr) {
+		_, _, errno = syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_INFO,
+			uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&size)), 0)
+	})
+	return err == nil && errno == 0 && size >= 1 && info[0] == tcpCloseWait
+}
+
+// tcpCloseWait is TCP_CLOSE_WAIT in Linux's include/net/tcp_states.h.
+const tcpCloseWait = 8
