@@ -169,7 +169,14 @@ type LoadBalancer struct {
 	// comparison carries the listener's address, the Host users reaching
 	// elbow send, never a made-up name that a host allow-list also refuses.
 	PublicHost string `yaml:"public_host"`
+	// HTTP2Enabled is the ALB attribute routing.http2.enabled: HTTPS
+	// listeners offer HTTP/2 to clients (ALPN h2). Default true, as on AWS;
+	// targets get HTTP/1.1 either way.
+	HTTP2Enabled *bool `yaml:"http2_enabled"`
 }
+
+// HTTP2 reports whether HTTPS listeners offer HTTP/2 (http2_enabled, default true).
+func (lb LoadBalancer) HTTP2() bool { return lb.HTTP2Enabled == nil || *lb.HTTP2Enabled }
 
 // AccessLogs destination.
 type AccessLogs struct {

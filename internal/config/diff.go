@@ -86,6 +86,7 @@ var policy = map[string]Apply{
 	"LoadBalancer.DropInvalidHeaderFields": Live,
 	"LoadBalancer.DesyncMitigationMode":    Live,
 	"LoadBalancer.PublicHost":              Restart,
+	"LoadBalancer.HTTP2Enabled":            Live,
 	"AccessLogs.Enabled":                   Live,
 	"AccessLogs.Path":                      Live,
 

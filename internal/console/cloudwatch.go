@@ -129,7 +129,7 @@ var (
 	newConnsDesc = prometheus.NewDesc("elbow_alb_new_connection_count_total",
 		"Client connections accepted (CloudWatch NewConnectionCount).", []string{"load_balancer"}, nil)
 	activeConnsDesc = prometheus.NewDesc("elbow_alb_active_connections",
-		"Client connections open now on the proxy's connection loop (CloudWatch ActiveConnectionCount; connections net/http serves, HTTPS and HTTP/2, are not included).",
+		"Client connections open now on the proxy's connection loop, HTTP and HTTPS (CloudWatch ActiveConnectionCount; HTTP/2 connections, which net/http serves, are not included).",
 		[]string{"load_balancer"}, nil)
 	rejectedConnsDesc = prometheus.NewDesc("elbow_alb_rejected_connection_count_total",
 		"Client connections closed unserved because their listener was closing (CloudWatch RejectedConnectionCount).", []string{"load_balancer"}, nil)
@@ -140,11 +140,14 @@ var (
 	targetConnErrorsDesc = prometheus.NewDesc("elbow_alb_target_connection_error_count_total",
 		"Connections to a target (ip:port) that could not be established (CloudWatch TargetConnectionErrorCount).",
 		[]string{"load_balancer", "target"}, nil)
+	targetTLSErrorsDesc = prometheus.NewDesc("elbow_alb_target_tls_negotiation_error_count_total",
+		"TLS handshakes with an HTTPS target (ip:port) that failed (CloudWatch TargetTLSNegotiationErrorCount).",
+		[]string{"load_balancer", "target"}, nil)
 )
 
 func (lc *lbCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{newConnsDesc, activeConnsDesc, rejectedConnsDesc, clientTLSDesc,
-		processedBytesDesc, targetConnErrorsDesc} {
+		processedBytesDesc, targetConnErrorsDesc, targetTLSErrorsDesc} {
 		ch <- d
 	}
 }
@@ -162,5 +165,8 @@ func (lc *lbCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(processedBytesDesc, prometheus.CounterValue, float64(s.ProcessedBytes), lb)
 	for addr, n := range s.TargetConnectionErrors {
 		ch <- prometheus.MustNewConstMetric(targetConnErrorsDesc, prometheus.CounterValue, float64(n), lb, addr)
+	}
+	for addr, n := range s.TargetTLSNegotiationErrors {
+		ch <- prometheus.MustNewConstMetric(targetTLSErrorsDesc, prometheus.CounterValue, float64(n), lb, addr)
 	}
 }

@@ -41,9 +41,10 @@ func TestALBMetricsFromRealTraffic(t *testing.T) {
 	_, livePort := hostPort(t, app.URL)
 	dead := freeAddr(t)
 	deadIP, deadPort := hostPort(t, "http://"+dead)
-	webAddr, downAddr := freeAddr(t), freeAddr(t)
+	webAddr, downAddr, tlsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	_, webPort := hostPort(t, "http://"+webAddr)
 	_, downPort := hostPort(t, "http://"+downAddr)
+	_, tlsPort := hostPort(t, "http://"+tlsAddr)
 	yaml := fmt.Sprintf(`
 name: metrics-test
 instances:
@@ -51,12 +52,16 @@ instances:
 target_groups:
   - name: web
   - name: down
+  - name: tls
+    protocol: HTTPS
 listeners:
   - port: %d
     default_action: {target_group: web}
   - port: %d
     default_action: {target_group: down}
-`, app.Listener.Addr().String(), webPort, downPort)
+  - port: %d
+    default_action: {target_group: tls}
+`, app.Listener.Addr().String(), webPort, downPort, tlsPort)
 	file := filepath.Join(t.TempDir(), "elbow.yaml")
 	cfg, err := config.Parse(file, []byte(yaml))
 	if err != nil {
@@ -72,6 +77,8 @@ listeners:
 	}
 	groups["web"].Register(healthcheck.Target{ID: "i-live", IP: live, Port: livePort})
 	groups["down"].Register(healthcheck.Target{ID: "i-dead", IP: deadIP, Port: deadPort})
+	// An HTTPS group whose target speaks plain HTTP: the handshake fails.
+	groups["tls"].Register(healthcheck.Target{ID: "i-plain", IP: live, Port: livePort})
 
 	var c *Console
 	var p *proxy.Proxy
@@ -91,7 +98,7 @@ listeners:
 	for _, tc := range []struct {
 		addr string
 		want int
-	}{{webAddr, 404}, {downAddr, 502}} {
+	}{{webAddr, 404}, {downAddr, 502}, {tlsAddr, 502}} {
 		resp, err := http.Get("http://" + tc.addr + "/")
 		if err != nil {
 			t.Fatal(err)
@@ -121,6 +128,7 @@ listeners:
 		{"elbow_alb_httpcode_target_total", fmt.Sprintf("code_class=4XX,load_balancer=%s,port=%d,target=i-live,target_group=web", lb, livePort)},
 		{"elbow_alb_httpcode_elb_total", "code=502,code_class=5XX,load_balancer=" + lb},
 		{"elbow_alb_target_connection_error_count_total", "load_balancer=" + lb + ",target=" + dead},
+		{"elbow_alb_target_tls_negotiation_error_count_total", "load_balancer=" + lb + ",target=" + app.Listener.Addr().String()},
 		{"elbow_alb_request_count_total", "load_balancer=" + lb + ",target_group=web"},
 		{"elbow_alb_request_count_total", "load_balancer=" + lb + ",target_group=down"},
 		{"elbow_alb_new_connection_count_total", "load_balancer=" + lb},

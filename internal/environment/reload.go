@@ -163,6 +163,9 @@ func describeAttributes(diff []config.Change, lb config.LoadBalancer) []string {
 	if touched(diff, "load_balancer.drop_invalid_header_fields") {
 		out = append(out, fmt.Sprintf("load balancer drop invalid header fields: %t", lb.DropInvalidHeaderFields))
 	}
+	if touched(diff, "load_balancer.http2_enabled") {
+		out = append(out, fmt.Sprintf("load balancer HTTP/2: %t", lb.HTTP2()))
+	}
 	if touched(diff, "load_balancer.desync_mitigation_mode") {
 		out = append(out, "load balancer desync mitigation mode: "+lb.DesyncMitigationMode)
 	}

@@ -37,7 +37,8 @@ type Attributes struct {
 func AttributesOf(cfg *config.Config) (Attributes, error) {
 	lb := cfg.LoadBalancer
 	a := Attributes{IdleTimeout: time.Duration(lb.IdleTimeout) * time.Second,
-		DropInvalidHeaderFields: lb.DropInvalidHeaderFields, AccessLogs: lb.AccessLogs.Enabled}
+		DropInvalidHeaderFields: lb.DropInvalidHeaderFields, AccessLogs: lb.AccessLogs.Enabled,
+		HTTP2Disabled: !lb.HTTP2()}
 	if lb.DesyncMitigationMode != "" {
 		m, err := desync.ParseMode(lb.DesyncMitigationMode)
 		if err != nil {

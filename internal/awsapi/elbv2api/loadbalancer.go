@@ -96,6 +96,7 @@ func (s *Service) checkLB(p awsapi.Params, c *config.Config) error {
 var lbAttributes = []string{
 	"idle_timeout.timeout_seconds", "access_logs.s3.enabled",
 	"routing.http.drop_invalid_header_fields.enabled", "routing.http.desync_mitigation_mode",
+	"routing.http2.enabled",
 }
 
 func lbAttributesOf(c *config.Config) attributesResult {
@@ -106,6 +107,7 @@ func lbAttributesOf(c *config.Config) attributesResult {
 		{"access_logs.s3.enabled", strconv.FormatBool(lb.AccessLogs.Enabled)},
 		{"routing.http.drop_invalid_header_fields.enabled", strconv.FormatBool(lb.DropInvalidHeaderFields)},
 		{"routing.http.desync_mitigation_mode", lb.DesyncMitigationMode},
+		{"routing.http2.enabled", strconv.FormatBool(lb.HTTP2())},
 	}}
 }
 
@@ -139,6 +141,11 @@ func (s *Service) modifyLoadBalancerAttributes(ctx context.Context, p awsapi.Par
 				lb.DropInvalidHeaderFields, err = boolValue(key, val)
 			case "routing.http.desync_mitigation_mode":
 				lb.DesyncMitigationMode = val
+			case "routing.http2.enabled":
+				var on bool
+				if on, err = boolValue(key, val); err == nil {
+					lb.HTTP2Enabled = &on
+				}
 			default:
 				return awsapi.Validation("Load balancer attribute key '%s' is not recognized; elbow honours %s", key, strings.Join(lbAttributes, ", "))
 			}

@@ -43,7 +43,8 @@ func TestLoadBalancerAndAttributes(t *testing.T) {
 		got[aws.ToString(a.Key)] = aws.ToString(a.Value)
 	}
 	want := map[string]string{"idle_timeout.timeout_seconds": "60", "access_logs.s3.enabled": "false",
-		"routing.http.drop_invalid_header_fields.enabled": "false", "routing.http.desync_mitigation_mode": "defensive"}
+		"routing.http.drop_invalid_header_fields.enabled": "false", "routing.http.desync_mitigation_mode": "defensive",
+		"routing.http2.enabled": "true"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("attributes %v, want %v", got, want)
 	}
@@ -60,6 +61,13 @@ func TestLoadBalancerAndAttributes(t *testing.T) {
 	}
 	if code, msg := apiCode(t, modify("idle_timeout.timeout_seconds", "5000")); code != "ValidationError" || !strings.Contains(msg, "between 1 and 4000") {
 		t.Fatalf("out of range: %s %q", code, msg)
+	}
+	// routing.http2.enabled is the file's load_balancer.http2_enabled.
+	if err := modify("routing.http2.enabled", "false"); err != nil || f.env.Config().LoadBalancer.HTTP2() {
+		t.Fatalf("routing.http2.enabled false: %v, config %v", err, f.env.Config().LoadBalancer.HTTP2())
+	}
+	if code, _ := apiCode(t, modify("routing.http2.enabled", "no")); code != "ValidationError" {
+		t.Fatalf("routing.http2.enabled no: %s, want ValidationError", code)
 	}
 	// As on AWS, the idle timeout changes live (TestModifyLoadBalancerAttributesLive shows it on the wire).
 	if err := modify("idle_timeout.timeout_seconds", "30"); err != nil || f.env.Config().LoadBalancer.IdleTimeout != 30 {
