@@ -85,6 +85,10 @@ func (f *Fleet) run(in *instance, firstStart chan<- error) {
 	consecutiveCrashes := 0
 	// deploying is the Redeploy whose start the next iteration reports.
 	var deploying *redeployRequest
+	// failedRedeploy is a Redeploy whose start failed, answered with
+	// failedErr once the instance's status shows the failure.
+	var failedRedeploy *redeployRequest
+	var failedErr error
 	for {
 		if in.stopRequested() {
 			if !launched {
@@ -105,10 +109,9 @@ func (f *Fleet) run(in *instance, firstStart chan<- error) {
 				f.terminate(in, nil, false)
 				return
 			}
-			if deploying != nil {
-				deploying.done <- err
-				deploying = nil
-			}
+			// The Redeploy that started it hears of the failure once the
+			// instance's status says so (below).
+			failedRedeploy, failedErr, deploying = deploying, err, nil
 			exit = ExitStatus{StartError: err.Error()}
 		} else {
 			now := f.clock.Now()
@@ -157,6 +160,10 @@ func (f *Fleet) run(in *instance, firstStart chan<- error) {
 		in.restarts++
 		restart := in.restarts
 		f.mu.Unlock()
+		if failedRedeploy != nil {
+			failedRedeploy.done <- failedErr
+			failedRedeploy = nil
+		}
 		severity := SeverityWarn
 		if exit.StartError != "" {
 			severity = SeverityError
