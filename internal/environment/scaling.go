@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/autoscale"
-	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/fleet"
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/proxy"
@@ -22,7 +21,7 @@ func (e *Env) startScaling() {
 		return
 	}
 	cfg := e.Config()
-	e.scaler = autoscale.New(scalingGroupOf(cfg), triggerOf(cfg.AutoScaling.Trigger), scaleFleet{e}, e.figures,
+	e.scaler = autoscale.New(autoscale.GroupOf(cfg), autoscale.TriggerOf(cfg), scaleFleet{e}, e.figures,
 		autoscale.Options{Logger: e.log})
 	e.goRun(func() { e.scaler.Run(e.runCtx) })
 	e.goRun(e.sampleCPU)
@@ -45,28 +44,6 @@ func (e *Env) sampleCPU() {
 				e.figures.SetCPU(in.InstanceId, c.User+c.System)
 			}
 		}
-	}
-}
-
-func scalingGroupOf(c *config.Config) autoscale.Group {
-	a := c.AutoScaling
-	return autoscale.Group{
-		Min: c.Instances.Min, Max: c.Instances.Max,
-		Cooldown:               time.Duration(a.Cooldown) * time.Second,
-		HealthCheckType:        a.HealthCheckType,
-		HealthCheckGracePeriod: time.Duration(a.HealthCheckGracePeriod) * time.Second,
-	}
-}
-
-func triggerOf(t config.Trigger) autoscale.Trigger {
-	return autoscale.Trigger{
-		MeasureName: t.MeasureName, Statistic: t.Statistic, Unit: t.Unit,
-		Period:                    time.Duration(t.Period) * time.Second,
-		BreachDuration:            time.Duration(t.BreachDuration) * time.Second,
-		UpperThreshold:            t.UpperThreshold,
-		LowerThreshold:            t.LowerThreshold,
-		UpperBreachScaleIncrement: t.UpperBreachScaleIncrement,
-		LowerBreachScaleIncrement: t.LowerBreachScaleIncrement,
 	}
 }
 

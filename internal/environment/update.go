@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/appversion"
+	"github.com/elbow-lb/elbow/internal/autoscale"
 	"github.com/elbow-lb/elbow/internal/config"
 	"github.com/elbow-lb/elbow/internal/console"
 	"github.com/elbow-lb/elbow/internal/deploy"
@@ -372,7 +373,7 @@ func (e *Env) applyUpdatePolicies(diff []config.Change, next *config.Config) []s
 	}
 	if touched(diff, "auto_scaling") || touched(diff, "instances.min") || touched(diff, "instances.max") {
 		if e.scaler != nil {
-			e.scaler.Update(scalingGroupOf(next), triggerOf(next.AutoScaling.Trigger))
+			e.scaler.Update(autoscale.GroupOf(next), autoscale.TriggerOf(next))
 		}
 		if touched(diff, "auto_scaling") {
 			out = append(out, "auto scaling: trigger "+next.AutoScaling.Trigger.MeasureName)
