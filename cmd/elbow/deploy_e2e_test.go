@@ -316,7 +316,19 @@ func TestDeployImmutableBadVersion(t *testing.T) {
 	before := instanceID.FindAllString(d.elbow(t, 0, "health"), -1)
 	d.write(t, "VERSION", "v2\n")
 	d.write(t, "HEALTH", "fail\n")
-	out := d.elbow(t, 1, "deploy", "--label", "v2")
+	deployed := make(chan string, 1)
+	go func() { deployed <- d.elbow(t, 1, "deploy", "--label", "v2") }()
+	// A capacity change during the update would terminate its new
+	// instances: it waits for the update's end, then applies.
+	d.up.waitFor(t, `Created temporary auto scaling group`, 60*time.Second)
+	raw, err := os.ReadFile(filepath.Join(d.dir, "elbow.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.write(t, "elbow.yaml", strings.Replace(string(raw), "  max: 4\n", "  max: 3\n", 1))
+	d.up.waitFor(t, `reload of .* waits: an update is in progress`, 20*time.Second)
+	out := <-deployed
+	d.up.waitFor(t, `reloaded .*instances: min 2, max 3`, 30*time.Second)
 	inOrder(t, out,
 		`Immutable deployment policy enabled\. Launching one instance with the new settings to verify health\.`,
 		`Created temporary auto scaling group`,
@@ -538,6 +550,31 @@ deployment:
 	p.waitFor(t, `Successfully deployed new configuration to environment\.`, 120*time.Second)
 	if status := d.elbow(t, 0, "status"); !strings.Contains(status, "Deployed Version: node-v2") {
 		t.Errorf("elbow status after the configuration update:\n%s", status)
+	}
+
+	// Immutable, with a version whose prebuild hook fails: the new
+	// instance's engine says so, the instance is terminated, and the two
+	// running ones are left as they were.
+	cfg, err = os.ReadFile(filepath.Join(project, ".ebextensions", "99_test.config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.write(t, filepath.Join(".ebextensions", "99_test.config"), strings.Replace(string(cfg), "DeploymentPolicy: Rolling", "DeploymentPolicy: Immutable", 1))
+	p.waitFor(t, `applied .*deployment policy: Immutable`, 20*time.Second)
+	hooks := filepath.Join(project, ".platform", "hooks", "prebuild")
+	if err := os.MkdirAll(hooks, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(hooks, "01_fail.sh"), []byte("#!/bin/sh\necho failing on purpose\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out = d.elbow(t, 1, "deploy", "--label", "node-bad")
+	inOrder(t, out, `Immutable deployment policy enabled`, `Instance deployment failed`, `Failed to deploy application\.`)
+	testutil.Eventually(t, 30*time.Second, func() bool {
+		return strings.Contains(d.elbow(t, 0, "status"), "Running instances: 2")
+	}, "the failed new instance terminated, the two old ones left")
+	if status := d.elbow(t, 0, "status"); !strings.Contains(status, "Deployed Version: node-v2") {
+		t.Errorf("elbow status after the failed deployment:\n%s", status)
 	}
 }
 

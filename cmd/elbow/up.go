@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/console"
 	"github.com/elbow-lb/elbow/internal/ebengine"
 	"github.com/elbow-lb/elbow/internal/environment"
 	"github.com/elbow-lb/elbow/internal/vpc"
@@ -235,6 +236,7 @@ func watchConfig(ctx context.Context, env *environment.Env, w *watched, say func
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	last := w.fingerprint()
+	waiting := false // a reload waits for an update to end
 	path := strings.Join(w.files(), ", ")
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -272,6 +274,16 @@ func watchConfig(ctx context.Context, env *environment.Env, w *watched, say func
 			say("elbow: reloaded %s: applied %s; then failed: %v", path, strings.Join(applied, "; "), err)
 			continue
 		}
+		if errors.Is(err, console.ErrUpdateInProgress) {
+			// Tried again each second until the update ends.
+			if !waiting {
+				say("elbow: reload of %s waits: an update is in progress; the change applies when it ends", path)
+				waiting = true
+			}
+			last = nil
+			continue
+		}
+		waiting = false
 		if err != nil {
 			say("elbow: reload of %s refused, the environment is unchanged:\n  %s", path, strings.ReplaceAll(err.Error(), "\n", "\n  "))
 			continue

@@ -73,7 +73,7 @@ var policy = map[string]Apply{
 	"Instances.Max":              Live,
 	"Instances.TargetGroup":      Restart,
 	"Instances.Targets":          Restart,
-	"Instances.LogDir":           Update,
+	"Instances.LogDir":           Restart,
 	"MetadataOptions.HTTPTokens": Update,
 	"MetadataOptions.Port":       Update,
 	"Instances.Network":          Restart,

@@ -98,12 +98,13 @@ func (d *Deployer) Abort() error {
 
 // update is one running deployment or configuration update.
 type update struct {
-	d      *Deployer
-	env    Environment
-	ctx    context.Context // ends on Abort
-	undo   context.Context // for rolling back: survives Abort
-	to     Release
-	policy Policy
+	d          *Deployer
+	env        Environment
+	ctx        context.Context // ends on Abort
+	undo       context.Context // for rolling back: survives Abort
+	to         Release
+	policy     Policy
+	healthGate Gate // the gate when the update started
 }
 
 // run runs body as the one update in progress.
@@ -120,7 +121,7 @@ func (d *Deployer) run(ctx context.Context, to Release, p Policy, body func(u *u
 	if !d.known {
 		d.expected, d.known = majority(members), true
 	}
-	u := &update{d: d, env: d.env, ctx: uctx, undo: context.WithoutCancel(uctx), to: to, policy: p}
+	u := &update{d: d, env: d.env, ctx: uctx, undo: context.WithoutCancel(uctx), to: to, policy: p, healthGate: d.gate}
 	d.commands, d.total = nil, len(members)
 	d.mu.Unlock()
 	defer cancel(nil)

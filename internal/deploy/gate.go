@@ -46,7 +46,7 @@ func (u *update) wait(d time.Duration) error {
 // It returns the ids that had not passed when timeout ran out (nil: all
 // passed), or the abort error.
 func (u *update) gate(ids []string, timeout time.Duration) ([]string, error) {
-	g := u.d.currentGate()
+	g := u.healthGate
 	interval := g.Window / time.Duration(g.Checks)
 	deadline := u.d.clock.Now().Add(timeout)
 	count := map[string]int{}
@@ -74,7 +74,7 @@ func (u *update) gate(ids []string, timeout time.Duration) ([]string, error) {
 // ones with a failing sample as soon as there is one (nil: all passed
 // every sample), or the abort error.
 func (u *update) watch(ids []string, d time.Duration) ([]string, error) {
-	gate := u.d.currentGate()
+	gate := u.healthGate
 	interval := gate.Window / time.Duration(gate.Checks)
 	end := u.d.clock.Now().Add(d)
 	for u.d.clock.Now().Before(end) {

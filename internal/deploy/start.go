@@ -5,7 +5,8 @@ import (
 	"fmt"
 )
 
-// SetGate changes the health gate of the updates that start from now on.
+// SetGate changes the health gate of the updates that start from now on;
+// an update in progress keeps the gate it started with.
 func (d *Deployer) SetGate(g Gate) {
 	if g.Checks <= 0 || g.Window <= 0 {
 		g = DefaultGate

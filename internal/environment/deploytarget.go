@@ -86,12 +86,14 @@ func (d deployTarget) Redeploy(ctx context.Context, id string, r deploy.Release)
 	if b != nil {
 		before = b.deployments.count(id)
 	}
-	if err := d.e.fleet.Redeploy(ctx, id, t); err != nil {
-		return err
+	err := d.e.fleet.Redeploy(ctx, id, t)
+	// What the instance runs now, even when its start failed: the fleet
+	// keeps restarting the new release.
+	if st, ok := d.e.fleet.Status(id); ok {
+		d.e.monitor.SetInstanceVersion(id, st.Version, st.Deployment)
 	}
-	d.e.monitor.SetInstanceVersion(id, r.Label, r.Deployment)
-	if b == nil {
-		return nil
+	if err != nil || b == nil {
+		return err
 	}
 	return b.deployments.wait(ctx, id, before)
 }
@@ -106,7 +108,17 @@ func (d deployTarget) Launch(ctx context.Context, r deploy.Release) (string, err
 		return "", err
 	}
 	if b := d.e.beanstalk; b != nil {
-		return inst.ID, b.deployments.wait(ctx, inst.ID, 0)
+		// The engine says when the instance is deployed; bounded by the
+		// command timeout, as Beanstalk bounds a command.
+		wctx, cancel := context.WithTimeout(ctx, time.Duration(d.e.Config().Deployment.Timeout)*time.Second)
+		defer cancel()
+		if err := b.deployments.wait(wctx, inst.ID, 0); err != nil {
+			// The deployment does not know the instance: it must not stay.
+			stop, cancelStop := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancelStop()
+			_ = d.e.fleet.Terminate(stop, inst.ID)
+			return "", err
+		}
 	}
 	return inst.ID, nil
 }

@@ -44,8 +44,15 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 		}
 	}
 	updateInstances := e.fleet != nil && len(config.Updates(diff)) > 0
-	if updateInstances && e.Updating() {
-		return nil, e.errInProgress()
+	capacity := touched(diff, "instances.min") || touched(diff, "instances.max")
+	if e.fleet != nil && (updateInstances || capacity) {
+		// Neither an update nor a scaling activity may start meanwhile;
+		// a capacity change in an update would terminate its new instances.
+		e.upd.activity.Lock()
+		defer e.upd.activity.Unlock()
+		if e.Updating() {
+			return nil, e.errInProgress()
+		}
 	}
 
 	var applied []string

@@ -147,6 +147,7 @@ func TestReloadNeedsRestart(t *testing.T) {
 		{"name", func(c *config.Config) { c.Name = "other" }},
 		{"region", func(c *config.Config) { c.Region = "eu-west-1" }},
 		{"instances.targets", func(c *config.Config) { c.Instances.Targets = append(c.Instances.Targets, "127.0.0.1:1") }},
+		{"instances.log_dir", func(c *config.Config) { c.Instances.LogDir = "logs" }},
 		{"load_balancer.public_host", func(c *config.Config) { c.LoadBalancer.PublicHost = "www.example.org" }},
 		{"console.address", func(c *config.Config) { c.Console.Address = "127.0.0.1:1" }},
 		{"console.credentials", func(c *config.Config) {

@@ -66,6 +66,9 @@ func (r figuresRecorder) RecordResponse(rec proxy.ResponseRecord) {
 type scaleFleet struct{ e *Env }
 
 func (s scaleFleet) Members() []autoscale.Member {
+	// While an update runs, its instances' ELB health is the deployment's
+	// to judge: none is offered for replacement.
+	updating := s.e.Updating()
 	g := s.e.instanceGroup()
 	var out []autoscale.Member
 	for _, st := range s.e.fleet.Instances() {
@@ -76,7 +79,7 @@ func (s scaleFleet) Members() []autoscale.Member {
 		s.e.mu.Lock()
 		t, ok := s.e.targets[st.ID]
 		s.e.mu.Unlock()
-		if ok && g != nil {
+		if ok && g != nil && !updating {
 			switch g.Health(t).State {
 			case healthcheck.StateHealthy:
 				m.ELBKnown, m.ELBHealthy = true, true
@@ -94,6 +97,8 @@ func (s scaleFleet) Desired() int { return s.e.fleet.Desired() }
 // SetDesired changes the desired capacity, except while an update runs:
 // Beanstalk suspends scaling processes during deployments.
 func (s scaleFleet) SetDesired(ctx context.Context, n int) error {
+	s.e.upd.activity.Lock()
+	defer s.e.upd.activity.Unlock()
 	if s.e.Updating() {
 		return s.e.errInProgress()
 	}
@@ -104,6 +109,11 @@ func (s scaleFleet) SetDesired(ctx context.Context, n int) error {
 // it, and launches another with the environment's current release, as Auto
 // Scaling replaces an unhealthy instance.
 func (s scaleFleet) Replace(ctx context.Context, id string) error {
+	s.e.upd.activity.Lock()
+	defer s.e.upd.activity.Unlock()
+	if s.e.Updating() {
+		return s.e.errInProgress()
+	}
 	if err := s.e.fleet.Terminate(ctx, id); err != nil {
 		return err
 	}

@@ -32,6 +32,11 @@ var ErrNoFleet = errors.New("this environment registers targets that run elsewhe
 
 // updates is the environment's deployment state.
 type updates struct {
+	// activity serialises what changes the instances: starting an update,
+	// and scaling (a capacity change, the scaler, a replacement). Beanstalk
+	// suspends scaling while an update runs; an update does not start
+	// while a scaling activity runs.
+	activity sync.Mutex
 	mu       sync.Mutex
 	releases map[int]fleet.Template // by deployment number
 	last     int                    // the highest deployment number given out
@@ -100,16 +105,26 @@ func (e *Env) deployVersion(label string) (deploy.Release, error) {
 	if e.deployer == nil {
 		return deploy.Release{}, ErrNoFleet
 	}
+	if !e.upd.activity.TryLock() {
+		return deploy.Release{}, e.errInProgress() // a scaling activity or a reload runs
+	}
+	defer e.upd.activity.Unlock()
 	if e.deployer.Running() {
 		return deploy.Release{}, e.errInProgress()
 	}
-	v, ok := e.versions.Get(label)
-	if !ok {
+	var t fleet.Template
+	if v, ok := e.versions.Get(label); ok {
+		var err error
+		if t, err = e.templateOfVersion(e.fleet.Template(), v); err != nil {
+			return deploy.Release{}, err
+		}
+	} else if initial, _ := e.template(1); label == initial.Version {
+		// What elbow up started, from the folder itself: the settings
+		// stay the current ones.
+		t = e.fleet.Template()
+		t.Version, t.Dir, t.Command = initial.Version, initial.Dir, slices.Clone(initial.Command)
+	} else {
 		return deploy.Release{}, &console.InvalidParameterError{Message: fmt.Sprintf("No Application Version named '%s' found.", label)}
-	}
-	t, err := e.templateOfVersion(e.fleet.Template(), v)
-	if err != nil {
-		return deploy.Release{}, err
 	}
 	rel := e.newRelease(t)
 	policy := policyOf(e.Config().Deployment)
@@ -120,7 +135,8 @@ func (e *Env) deployVersion(label string) (deploy.Release, error) {
 }
 
 // startUpdate runs an update of the deployer until it ends, counted in the
-// environment's goroutines so that Stop waits for it.
+// environment's goroutines so that Stop waits for it. The caller holds
+// e.upd.activity.
 func (e *Env) startUpdate(rel deploy.Release, run func(ctx context.Context) error) error {
 	e.done.Add(1)
 	err := e.deployer.Start(e.runCtx, run, func(err error) {
@@ -253,12 +269,12 @@ func (e *Env) templateOfVersion(base fleet.Template, v appversion.Version) (flee
 	}
 	p, err := ebproject.Load(v.SourceDir, ebproject.Options{})
 	if err != nil {
-		return t, fmt.Errorf("application version %s: %w", v.Label, err)
+		return t, &console.InvalidParameterError{Message: fmt.Sprintf("application version %s: %v", v.Label, err)}
 	}
 	spec := e.beanstalk.plan.Spec
 	plan, err := ebengine.NewPlan(p, e.configCopy(), spec.LogDir, spec.RunDir)
 	if err != nil {
-		return t, fmt.Errorf("application version %s: %w", v.Label, err)
+		return t, &console.InvalidParameterError{Message: fmt.Sprintf("application version %s: %v", v.Label, err)}
 	}
 	// The instances stay where the load balancer reaches them: reading
 	// the project again while their nginx holds port 80 would choose 10080.
@@ -326,7 +342,7 @@ func (e *Env) startConfigurationUpdate(cur, next *config.Config, diff []config.C
 	}
 	// A new port or metadata service needs new instances; the rest is
 	// redeployed in place.
-	replace := touched(diff, "instances.port") || touched(diff, "instances.metadata_options") || touched(diff, "instances.log_dir")
+	replace := touched(diff, "instances.port") || touched(diff, "instances.metadata_options")
 	rel := e.newRelease(t)
 	rolling, policy := rollingOf(next.RollingUpdate, next.Instances.Min, next.Instances.Max), policyOf(next.Deployment)
 	if err := e.startUpdate(rel, func(ctx context.Context) error {

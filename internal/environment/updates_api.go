@@ -2,7 +2,9 @@ package environment
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/elbow-lb/elbow/internal/appversion"
 	"github.com/elbow-lb/elbow/internal/awsapi/arn"
@@ -59,19 +61,34 @@ func (e *Env) Abort() error {
 }
 
 // Scale sets the desired capacity within the instance count's min and max.
-func (e *Env) Scale(ctx context.Context, desired int) error {
+// It answers once the value is accepted; the instances are launched, or
+// drained and terminated, afterwards, as Auto Scaling's SetDesiredCapacity
+// does, so that a client giving up does not cut the drains short.
+func (e *Env) Scale(_ context.Context, desired int) error {
 	if e.fleet == nil {
 		return &console.InvalidParameterError{Message: ErrNoFleet.Error()}
 	}
+	cfg := e.Config()
+	if desired < cfg.Instances.Min || desired > cfg.Instances.Max {
+		return &console.InvalidParameterError{Message: fmt.Sprintf("desired capacity %d is outside the group's min %d and max %d",
+			desired, cfg.Instances.Min, cfg.Instances.Max)}
+	}
+	if !e.upd.activity.TryLock() {
+		return e.errInProgress() // an update starts, or a scaling activity runs
+	}
 	if e.Updating() {
+		e.upd.activity.Unlock()
 		return e.errInProgress()
 	}
-	if err := e.fleet.SetDesired(ctx, desired); err != nil {
-		if strings.Contains(err.Error(), "outside the group's") {
-			return &console.InvalidParameterError{Message: strings.TrimPrefix(err.Error(), "fleet: ")}
+	e.done.Add(1)
+	go func() {
+		defer e.done.Done()
+		defer e.upd.activity.Unlock()
+		if err := e.fleet.SetDesired(e.runCtx, desired); err != nil && e.runCtx.Err() == nil {
+			e.events(Event{Time: time.Now(), Source: SourceInstance, Severity: "WARN",
+				Message: fmt.Sprintf("Setting the desired capacity to %d failed: %v", desired, err)})
 		}
-		return err
-	}
+	}()
 	return nil
 }
 
@@ -80,6 +97,13 @@ func (e *Env) Scale(ctx context.Context, desired int) error {
 func (e *Env) Status() apiv1.EnvironmentStatus {
 	cfg := e.Config()
 	rel, updated := e.CurrentRelease()
+	if e.deployer != nil {
+		// The deployer's expected release changes with the update's end,
+		// before the environment's own record of it (finishUpdate).
+		if exp := e.deployer.Expected(); exp.Label != "" {
+			rel = exp
+		}
+	}
 	st := apiv1.EnvironmentStatus{
 		ApplicationName: e.ApplicationName(), EnvironmentName: cfg.Name,
 		EnvironmentId: arn.EnvironmentID(cfg.Name), Region: cfg.Region,
@@ -98,7 +122,7 @@ func (e *Env) Status() apiv1.EnvironmentStatus {
 	}
 	if e.fleet != nil {
 		for _, in := range e.fleet.Instances() {
-			if in.State == fleet.StateRunning || in.State == fleet.StateRestarting {
+			if in.State == fleet.StateRunning || in.State == fleet.StateRestarting || in.State == fleet.StateDeploying {
 				st.Instances++
 			}
 		}
