@@ -64,7 +64,7 @@ func TestAWSCLIAgainstTheReferenceScenario(t *testing.T) {
 	t.Parallel()
 	requireDjango(t)
 	testutil.RequireProgram(t, debianAWS)
-	yaml := strings.Replace(djangoYAML(t, "1", "200", freePort(t), freePort(t), freePort(t)), "deregistration_delay: 1", "deregistration_delay: 5", 1) +
+	yaml := strings.Replace(djangoYAML(t, "1", "200", freePort(t), freePort(t), freePort(t)), "deregistration_delay: 1", "deregistration_delay: 30", 1) +
 		// A short launch grace, so enhanced health judges the instances
 		// within the test rather than after Beanstalk's minutes.
 		"enhanced_health: {launch_grace_period: 10}\n"
@@ -142,7 +142,9 @@ func TestAWSCLIAgainstTheReferenceScenario(t *testing.T) {
 		t.Errorf("describe-events lacks the lifecycle or health events: %+v", events.Events)
 	}
 
-	// Deregistration drains, registration brings the target back.
+	// Deregistration drains, registration brings the target back. The
+	// delay is 30 s so that a slow aws CLI (2-3 s a call on a loaded
+	// machine) still finds the target draining.
 	id := health.TargetHealthDescriptions[0].Target.Id
 	if _, errOut, code := awsCLI(t, endpoint, "elbv2", "deregister-targets", "--target-group-arn", tg, "--targets", "Id="+id); code != 0 {
 		t.Fatalf("deregister-targets: %d %s", code, errOut)
