@@ -38,12 +38,16 @@ const (
 	h2StreamWindow = 256 << 10
 	h2ConnWindow   = 1 << 20
 	// h2FloodPerSecond bounds the PING and SETTINGS frames a client may
-	// send in a second (each costs an answer), and h2ResetsPerSecond the
-	// streams it may reset before their response is done (CVE-2023-44487,
-	// "rapid reset"); past them the connection closes with GOAWAY
-	// ENHANCE_YOUR_CALM.
-	h2FloodPerSecond  = 1000
-	h2ResetsPerSecond = 200
+	// send in a second (each costs an answer); past it the connection
+	// closes with GOAWAY ENHANCE_YOUR_CALM.
+	h2FloodPerSecond = 1000
+	// h2MaxResets: a client that has reset more than this many streams
+	// before their response was done, and more than half the streams it
+	// opened, is closed with ENHANCE_YOUR_CALM (CVE-2023-44487, "rapid
+	// reset": each stream opened costs the server work, each reset frees
+	// the client's slot at once). Counted, not timed, so that a slow
+	// attacker is caught as surely as a fast one.
+	h2MaxResets = 100
 )
 
 // h2Conn is one client's HTTP/2 connection.
@@ -81,8 +85,12 @@ type h2Conn struct {
 	done        bool   // the connection is over
 
 	// Flood accounting, by the reader alone.
-	second        time.Time
-	floods, reset int
+	second         time.Time
+	floods         int
+	opened, resets int
+	// calm: a GOAWAY for misbehaviour went out; the connection lingers
+	// before it closes, so that the client reads it (see linger).
+	calm bool
 }
 
 // headerBuf is the hpack encoder's output.
@@ -111,6 +119,7 @@ func (l *Listener) serveH2(nc net.Conn, tc *tls.Conn, t *tlsConn) {
 	ctx := context.WithValue(context.Background(), connTraceKey{}, newConnTraceID())
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	defer func() {
+		c.linger()
 		c.close()
 		l.removeH2(c)
 		l.p.stats.activeConns.Add(-1)
@@ -245,11 +254,11 @@ func (c *h2Conn) handle(f http2.Frame) error {
 func (c *h2Conn) flood(n *int, limit int) error {
 	now := time.Now()
 	if now.Sub(c.second) >= time.Second {
-		c.second, c.floods, c.reset = now, 0, 0
+		c.second, c.floods = now, 0
 	}
 	*n++
 	if *n > limit {
-		return c.goAway(http2.ErrCodeEnhanceYourCalm, errors.New("http2: flood or rapid reset"))
+		return c.goAway(http2.ErrCodeEnhanceYourCalm, errors.New("http2: PING or SETTINGS flood"))
 	}
 	return nil
 }
@@ -332,7 +341,10 @@ func (c *h2Conn) onReset(f *http2.RSTStreamFrame) error {
 	}
 	c.mu.Unlock()
 	if st != nil {
-		return c.flood(&c.reset, h2ResetsPerSecond)
+		c.resets++
+		if c.resets > h2MaxResets && 2*c.resets > c.opened {
+			return c.goAway(http2.ErrCodeEnhanceYourCalm, errors.New("http2: rapid reset"))
+		}
 	}
 	return nil
 }
@@ -367,6 +379,9 @@ func (c *h2Conn) goAway(code http2.ErrCode, err error) error {
 	c.mu.Lock()
 	c.goingAway = true
 	last := c.maxID
+	if code != http2.ErrCodeNo {
+		c.calm = true
+	}
 	c.mu.Unlock()
 	c.wmu.Lock()
 	_ = c.fr.WriteGoAway(last, code, nil)
@@ -401,6 +416,22 @@ func (c *h2Conn) flushLocked() error {
 		c.werr = c.bw.Flush()
 	}
 	return c.werr
+}
+
+// linger, after a GOAWAY for an error: closing with unread bytes would
+// send a reset, and the client could lose the GOAWAY; stop writing, and
+// drain for a moment first (as the HTTP/1 loop's reject does).
+func (c *h2Conn) linger() {
+	c.mu.Lock()
+	calm := c.calm
+	c.mu.Unlock()
+	tc, ok := c.nc.(*net.TCPConn)
+	if !calm || !ok {
+		return
+	}
+	_ = tc.CloseWrite()
+	_ = c.nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	_, _ = io.CopyN(io.Discard, c.nc, maxDiscard)
 }
 
 // close ends the connection: every stream still open is told, and waits

@@ -106,6 +106,7 @@ func (c *h2Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		c.wmu.Unlock()
 		return nil
 	}
+	c.opened++
 	st := &h2Stream{c: c, id: id, declared: -1, recvWindow: h2StreamWindow}
 	if !c.newRequest(st, f) {
 		c.writeReset(id, http2.ErrCodeProtocol)
@@ -145,6 +146,14 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) bool {
 	path, authority := f.PseudoValue("path"), f.PseudoValue("authority")
 	if method == "" {
 		return false
+	}
+	for _, hf := range f.PseudoFields() {
+		switch hf.Name {
+		case ":method", ":scheme", ":path", ":authority":
+		default:
+			// :protocol too: extended CONNECT (RFC 8441) is not offered.
+			return false
+		}
 	}
 	u := &url.URL{}
 	target := path
