@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/tls"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -14,6 +16,9 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/elbow-lb/elbow/internal/config"
 )
 
 // echoHandler answers with the request's proto, X-Forwarded-Proto, and
@@ -319,4 +324,92 @@ func TestH2PingAndFloods(t *testing.T) {
 			t.Fatalf("%s flood: GOAWAY %v; want ENHANCE_YOUR_CALM", flood, code)
 		}
 	}
+}
+
+// BenchmarkConnectionLoopH2 is BenchmarkConnectionLoopTLS over HTTP/2:
+// each client connection sends one request at a time (h2load -m1), TLS 1.3,
+// the listener's self-signed certificate; handshakes excluded.
+func BenchmarkConnectionLoopH2(b *testing.B) { benchH2(b, Options{}) }
+
+// BenchmarkNetHTTPH2 is the same through net/http's HTTP/2 server (the
+// loop off), as HTTPS listeners served HTTP/2 before h2conn.go.
+func BenchmarkNetHTTPH2(b *testing.B) { benchH2(b, Options{DisableServerLoop: true}) }
+
+func benchH2(b *testing.B, o Options) {
+	t1, t2 := rawBackend(b, "127.0.0.2"), rawBackend(b, "127.0.0.3")
+	tg := config.DefaultTargetGroup
+	tg.Name = "bench"
+	g := newTGFor(b, tg, t1, t2)
+	p := startProxy(b, o, Groups{"bench": g}, config.Listener{Protocol: "HTTPS", DefaultAction: forwardTo("bench")})
+	l := p.Listeners()[0]
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		nc, err := tls.Dial("tcp", l.Addr(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer nc.Close()
+		bw := bufio.NewWriter(nc)
+		fr := http2.NewFramer(bw, bufio.NewReader(nc))
+		fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+		var hb bytes.Buffer
+		enc := hpack.NewEncoder(&hb)
+		_, _ = bw.WriteString(http2.ClientPreface)
+		_ = fr.WriteSettings()
+		_ = fr.WriteWindowUpdate(0, 1<<30)
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "bench.example"},
+			{":path", "/index.html"}, {"user-agent", "h2load"}} {
+			_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		// The same fields each time: after the first request they are
+		// indexed, so later blocks are shorter; as h2load's are.
+		first := append([]byte(nil), hb.Bytes()...)
+		hb.Reset()
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "bench.example"},
+			{":path", "/index.html"}, {"user-agent", "h2load"}} {
+			_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		again := append([]byte(nil), hb.Bytes()...)
+		id := uint32(1)
+		for pb.Next() {
+			block := again
+			if id == 1 {
+				block = first
+			}
+			_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndStream: true, EndHeaders: true})
+			if err := bw.Flush(); err != nil {
+				b.Error(err)
+				return
+			}
+			for done := false; !done; {
+				f, err := fr.ReadFrame()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				switch f := f.(type) {
+				case *http2.SettingsFrame:
+					if !f.IsAck() {
+						_ = fr.WriteSettingsAck()
+					}
+				case *http2.MetaHeadersFrame:
+					if f.StreamID == id && f.PseudoValue("status") != "200" {
+						b.Errorf("status %q", f.PseudoValue("status"))
+						return
+					}
+					done = f.StreamEnded()
+				case *http2.DataFrame:
+					if n := len(f.Data()); n > 0 {
+						_ = fr.WriteWindowUpdate(f.StreamID, uint32(n))
+					}
+					done = f.StreamEnded()
+				case *http2.RSTStreamFrame:
+					b.Errorf("stream reset: %v", f.ErrCode)
+					return
+				}
+			}
+			id += 2
+		}
+	})
 }

@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/elbow-lb/elbow/internal/proxy/upstream"
 )
 
 // h2Stream is one request stream of an h2Conn, and the ResponseWriter its
@@ -42,8 +44,10 @@ type h2Stream struct {
 	status      int
 	headersSent bool
 	head        bool // a HEAD request: no body is sent
+	ended       bool // END_STREAM sent
 	pend        []byte
 	pooled      *[h2PendSize]byte
+	traceBuf    [128]byte
 }
 
 // h2PendSize is how much of a response body is gathered before it goes
@@ -391,7 +395,9 @@ func (st *h2Stream) end(aborted bool) {
 		if st.status == 0 {
 			st.status = http.StatusOK
 		}
-		aborted = st.writeData(st.pend, true) != nil
+		if !st.ended {
+			aborted = st.writeData(st.pend, true) != nil
+		}
 	}
 	c.mu.Lock()
 	unread := !st.bodyDone && !st.reset
@@ -465,7 +471,7 @@ func (st *h2Stream) Write(p []byte) (int, error) {
 	if st.status == 0 {
 		st.status = http.StatusOK
 	}
-	if st.head {
+	if st.head || st.ended {
 		return len(p), nil
 	}
 	n := len(p)
@@ -486,6 +492,30 @@ func (st *h2Stream) Write(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// WriteHead takes a target's status and header fields (upstream.HeadWriter):
+// they are encoded at once, without a header map. A response that cannot
+// have a body ends with its HEADERS frame.
+func (st *h2Stream) WriteHead(code int, fields []upstream.Field) {
+	if st.status != 0 || code < 200 || code > 999 {
+		return
+	}
+	st.status = code
+	end := st.head || code == http.StatusNoContent || code == http.StatusNotModified
+	for _, f := range fields {
+		if len(f.Name) == len("content-length") && strings.EqualFold(f.Name, "content-length") && f.Value == "0" {
+			end = true
+		}
+	}
+	c := st.c
+	c.wmu.Lock()
+	c.writeFieldsLocked(st.id, code, st.header, fields, end)
+	c.wmu.Unlock()
+	st.headersSent, st.ended = true, end
+}
+
+// scratch lends the trace id's buffer (scratchWriter).
+func (st *h2Stream) scratch() []byte { return st.traceBuf[:0] }
 
 // Flush sends what the handler wrote so far (streamed responses).
 func (st *h2Stream) Flush() {
@@ -576,6 +606,14 @@ func (st *h2Stream) writeData(p []byte, end bool) error {
 // writeHeadersLocked sends a response header block (HEADERS, and
 // CONTINUATION frames past the client's frame size); wmu is held.
 func (c *h2Conn) writeHeadersLocked(id uint32, status int, h http.Header, end bool) {
+	c.writeFieldsLocked(id, status, h, nil, end)
+}
+
+// writeFieldsLocked is writeHeadersLocked with a target's fields besides
+// the header map. Their values are the target connection's bytes, valid
+// during the call only: they go out never indexed (RFC 7541 section
+// 6.2.3), so that hpack's dynamic table keeps no reference to them.
+func (c *h2Conn) writeFieldsLocked(id uint32, status int, h http.Header, fields []upstream.Field, end bool) {
 	c.hbuf.b = c.hbuf.b[:0]
 	_ = c.henc.WriteField(hpack.HeaderField{Name: ":status", Value: statusText(status)})
 	for k, vv := range h {
@@ -586,6 +624,13 @@ func (c *h2Conn) writeHeadersLocked(id uint32, status int, h http.Header, end bo
 		for _, v := range vv {
 			_ = c.henc.WriteField(hpack.HeaderField{Name: lk, Value: v})
 		}
+	}
+	for _, f := range fields {
+		lk := c.lowerName(f.Name)
+		if connectionSpecific[lk] {
+			continue
+		}
+		_ = c.henc.WriteField(hpack.HeaderField{Name: lk, Value: f.Value, Sensitive: true})
 	}
 	c.mu.Lock()
 	max := c.maxFrame
@@ -609,7 +654,11 @@ func (c *h2Conn) lowerName(k string) string {
 	}
 	v := strings.ToLower(k)
 	if len(c.lower) < 1000 {
-		c.lower[k] = v
+		// k may be a target's bytes, valid only during the call.
+		c.lower[strings.Clone(k)] = v
+	}
+	if v == k {
+		v = strings.Clone(k)
 	}
 	return v
 }
