@@ -72,6 +72,7 @@ type h2Conn struct {
 
 	// mu guards the streams and flow control; cond is broadcast when a
 	// send window grows, a stream is reset or the connection ends.
+	handlers    sync.WaitGroup // the streams' goroutines
 	mu          sync.Mutex
 	cond        sync.Cond
 	streams     map[uint32]*h2Stream
@@ -121,6 +122,9 @@ func (l *Listener) serveH2(nc net.Conn, tc *tls.Conn, t *tlsConn) {
 	defer func() {
 		c.linger()
 		c.close()
+		// Every stream was told; their handlers end before the
+		// connection counts as gone (shutdown waits on it).
+		c.handlers.Wait()
 		l.removeH2(c)
 		l.p.stats.activeConns.Add(-1)
 	}()
@@ -130,6 +134,10 @@ func (l *Listener) serveH2(nc net.Conn, tc *tls.Conn, t *tlsConn) {
 	// Header lists are bounded as HTTP/1 heads are (64 K); the Framer
 	// also stops reading CONTINUATION frames past that (CVE-2023-45288).
 	c.fr.MaxHeaderListSize = h1.MaxHead
+	// The frame size offered is the default 16 K (RFC 9113 section
+	// 6.5.2); the Framer's own default, 16 M, would let a client make it
+	// allocate that much.
+	c.fr.SetMaxReadFrameSize(16 << 10)
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	if err := c.serve(); err != nil {
 		l.p.log.Debug("http2 connection", "client", c.remoteAddr, "err", err)
@@ -169,6 +177,7 @@ func (c *h2Conn) serve() error {
 		c.readDeadline(idle)
 		if f, err = c.fr.ReadFrame(); err != nil {
 			var se http2.StreamError
+			var ce http2.ConnectionError
 			switch {
 			case errors.As(err, &se):
 				if err := c.streamError(se); err != nil {
@@ -176,8 +185,10 @@ func (c *h2Conn) serve() error {
 				}
 				f = nil
 				continue
-			case errors.As(err, new(http2.ConnectionError)):
-				return c.goAway(http2.ErrCode(err.(http2.ConnectionError)), err)
+			case errors.As(err, &ce):
+				return c.goAway(http2.ErrCode(ce), err)
+			case errors.Is(err, http2.ErrFrameTooLarge):
+				return c.goAway(http2.ErrCodeFrameSize, err)
 			}
 			return err
 		}
@@ -265,6 +276,9 @@ func (c *h2Conn) flood(n *int, limit int) error {
 
 func (c *h2Conn) onSettings(f *http2.SettingsFrame) error {
 	err := f.ForeachSetting(func(s http2.Setting) error {
+		if err := s.Valid(); err != nil {
+			return err // RFC 9113 section 6.5.2's bounds
+		}
 		switch s.ID {
 		case http2.SettingInitialWindowSize:
 			// RFC 9113 section 6.9.2: the change applies to every open

@@ -160,3 +160,45 @@ func TestH2Shutdown(t *testing.T) {
 		t.Fatal("the connection stayed open after shutdown")
 	}
 }
+
+// TestH2ExpectContinue: a client that waits for 100 Continue before its
+// body gets it once the body is wanted, and then its answer.
+func TestH2ExpectContinue(t *testing.T) {
+	l := h2Proxy(t, Options{}, echoHandler())
+	c := dialH2(t, l)
+	c.headers(1, false, ":method", "POST", ":scheme", "https", ":authority", "h", ":path", "/post",
+		"content-length", "5", "expect", "100-continue")
+	f := c.next(func(f http2.Frame) bool { return f.Header().StreamID == 1 })
+	if h, ok := f.(*http2.MetaHeadersFrame); !ok || h.PseudoValue("status") != "100" || h.StreamEnded() {
+		t.Fatalf("first frame of the answer: %v; want HEADERS with :status 100", f)
+	}
+	_ = c.fr.WriteData(1, true, []byte("hello"))
+	if status, body, _ := c.response(1); status != 200 || !strings.HasPrefix(body, "POST HTTP/1.1 https 5 ") {
+		t.Fatalf("after 100 Continue: %d %q", status, body)
+	}
+}
+
+// TestH2FrameAndStreamStates: a frame larger than the 16 K offered is a
+// connection error (FRAME_SIZE_ERROR, RFC 9113 section 4.2); HEADERS on a
+// stream whose request is complete is a stream error (STREAM_CLOSED,
+// section 5.1).
+func TestH2FrameAndStreamStates(t *testing.T) {
+	release := make(chan struct{})
+	l := h2Proxy(t, Options{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/wait" {
+			<-release
+		}
+	}))
+	defer close(release)
+	c := dialH2(t, l)
+	c.headers(1, true, get2("/wait")...)
+	c.headers(1, true, get2("/again")...)
+	if _, _, code := c.response(1); code != http2.ErrCodeStreamClosed {
+		t.Fatalf("HEADERS on a half-closed stream: reset %v; want STREAM_CLOSED", code)
+	}
+	c.headers(3, false, ":method", "POST", ":scheme", "https", ":authority", "h", ":path", "/big")
+	_ = c.fr.WriteData(3, true, make([]byte, 20000))
+	if code := c.goneAway(); code != http2.ErrCodeFrameSize {
+		t.Fatalf("a 20,000-byte DATA frame: GOAWAY %v; want FRAME_SIZE_ERROR", code)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -44,10 +45,13 @@ type h2Stream struct {
 	status      int
 	headersSent bool
 	head        bool // a HEAD request: no body is sent
-	ended       bool // END_STREAM sent
-	pend        []byte
-	pooled      *[h2PendSize]byte
-	traceBuf    [128]byte
+	// expect: Expect: 100-continue, not answered yet (the body may be
+	// read on another goroutine than the handler's: ReverseProxy's).
+	expect   atomic.Bool
+	ended    bool // END_STREAM sent
+	pend     []byte
+	pooled   *[h2PendSize]byte
+	traceBuf [128]byte
 }
 
 // h2PendSize is how much of a response body is gathered before it goes
@@ -72,6 +76,12 @@ func (c *h2Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	id := f.StreamID
 	c.mu.Lock()
 	if st := c.streams[id]; st != nil {
+		if st.bodyDone || st.reset {
+			// Half-closed (remote): RFC 9113 section 5.1.
+			c.mu.Unlock()
+			c.writeReset(id, http2.ErrCodeStreamClosed)
+			return nil
+		}
 		// Trailers (RFC 9113 section 8.1): they end the stream, and are
 		// not passed on (a relay to HTTP/1.1 with a Content-Length has no
 		// place for them).
@@ -120,7 +130,7 @@ func (c *h2Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	st.sendWindow = c.initWindow
 	c.streams[id] = st
 	c.mu.Unlock()
-	go st.run()
+	c.handlers.Go(st.run)
 	return nil
 }
 
@@ -233,6 +243,7 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) bool {
 		r.Body = (*h2Body)(st)
 	}
 	st.head = method == http.MethodHead
+	st.expect.Store(!st.bodyDone && len(h["Expect"]) == 1 && strings.EqualFold(h["Expect"][0], "100-continue"))
 	st.ctx, st.cancel = context.WithCancel(c.ctx)
 	st.req = r.WithContext(st.ctx)
 	st.header = make(http.Header, 8)
@@ -343,6 +354,16 @@ type h2Body h2Stream
 func (b *h2Body) Read(p []byte) (int, error) {
 	st := (*h2Stream)(b)
 	c := st.c
+	if st.expect.Load() && st.expect.CompareAndSwap(true, false) {
+		// The client waits for this before it sends the body (RFC 9110
+		// section 10.1.1), as net/http's servers send it on the first read.
+		c.wmu.Lock()
+		if !st.headersSent {
+			c.writeHeadersLocked(st.id, http.StatusContinue, nil, false)
+			_ = c.flushLocked()
+		}
+		c.wmu.Unlock()
+	}
 	c.mu.Lock()
 	for len(st.body) == 0 && !st.bodyDone && !st.reset {
 		if !c.wait(st.readBy) {
@@ -510,8 +531,8 @@ func (st *h2Stream) WriteHead(code int, fields []upstream.Field) {
 	c := st.c
 	c.wmu.Lock()
 	c.writeFieldsLocked(st.id, code, st.header, fields, end)
-	c.wmu.Unlock()
 	st.headersSent, st.ended = true, end
+	c.wmu.Unlock()
 }
 
 // scratch lends the trace id's buffer (scratchWriter).
@@ -553,8 +574,8 @@ func (st *h2Stream) SetWriteDeadline(t time.Time) error {
 func (st *h2Stream) writeData(p []byte, end bool) error {
 	c := st.c
 	if !st.headersSent {
-		st.headersSent = true
 		c.wmu.Lock()
+		st.headersSent = true // under wmu: see h2Body.Read
 		c.writeHeadersLocked(st.id, st.status, st.header, end && len(p) == 0)
 		err := c.werr
 		c.wmu.Unlock()
