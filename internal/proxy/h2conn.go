@@ -8,12 +8,14 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/elbow-lb/elbow/internal/proxy/h1"
+	"github.com/elbow-lb/elbow/internal/proxy/monotime"
 )
 
 // HTTP/2 from clients on the connection loop. An HTTPS connection that
@@ -57,8 +59,7 @@ type h2Conn struct {
 	tc         *tls.Conn
 	tlsState   *tls.ConnectionState
 	remoteAddr string
-	ctx        context.Context // carries the conn_trace_id
-	cancel     context.CancelFunc
+	values     context.Context // carries the conn_trace_id
 	fr         *http2.Framer
 
 	// wmu guards the write side: bw, the framer's writes, the hpack
@@ -72,7 +73,17 @@ type h2Conn struct {
 
 	// mu guards the streams and flow control; cond is broadcast when a
 	// send window grows, a stream is reset or the connection ends.
-	handlers    sync.WaitGroup // the streams' goroutines
+	handlers sync.WaitGroup // the streams' goroutines
+	// work hands a stream to an idle worker (see dispatch); idleWorkers
+	// counts those waiting.
+	work        chan *h2Stream
+	quit        chan struct{}
+	idleWorkers atomic.Int32
+	// counted is the Framer's reader; boundary is its count after the
+	// last whole frame read (see serve).
+	counted     countingReader
+	boundary    int64
+	deadline    monotime.IdleDeadline // under mu
 	mu          sync.Mutex
 	cond        sync.Cond
 	streams     map[uint32]*h2Stream
@@ -117,8 +128,7 @@ func (l *Listener) serveH2(nc net.Conn, tc *tls.Conn, t *tlsConn) {
 		return
 	}
 	l.p.stats.activeConns.Add(1)
-	ctx := context.WithValue(context.Background(), connTraceKey{}, newConnTraceID())
-	c.ctx, c.cancel = context.WithCancel(ctx)
+	c.values = context.WithValue(context.Background(), connTraceKey{}, newConnTraceID())
 	defer func() {
 		c.linger()
 		c.close()
@@ -129,7 +139,9 @@ func (l *Listener) serveH2(nc net.Conn, tc *tls.Conn, t *tlsConn) {
 		l.p.stats.activeConns.Add(-1)
 	}()
 	c.bw = bufio.NewWriterSize(tc, 16<<10)
-	c.fr = http2.NewFramer(c.bw, tc)
+	c.counted.r = tc
+	c.work, c.quit = make(chan *h2Stream), make(chan struct{})
+	c.fr = http2.NewFramer(c.bw, &c.counted)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	// Header lists are bounded as HTTP/1 heads are (64 K); the Framer
 	// also stops reading CONTINUATION frames past that (CVE-2023-45288).
@@ -174,11 +186,26 @@ func (c *h2Conn) serve() error {
 		if err := c.handle(f); err != nil {
 			return err
 		}
-		c.readDeadline(idle)
+		c.boundary = c.counted.n
+		c.renewDeadline()
 		if f, err = c.fr.ReadFrame(); err != nil {
 			var se http2.StreamError
 			var ce http2.ConnectionError
+			var ne net.Error
 			switch {
+			case errors.As(err, &ne) && ne.Timeout() && c.counted.n == c.boundary && c.open():
+				// Idle for the timeout, but with streams open (waiting on
+				// their targets, whose own timeout answers them): read on.
+				// Only between frames: the Framer lost nothing (crypto/tls
+				// keeps a partial record after a timeout).
+				c.mu.Lock()
+				c.deadline.At = time.Time{}
+				c.mu.Unlock()
+				f = nil
+				continue
+			case errors.As(err, &ne) && ne.Timeout():
+				// The idle timeout, no stream open.
+				return c.goAway(http2.ErrCodeNo, err)
 			case errors.As(err, &se):
 				if err := c.streamError(se); err != nil {
 					return err
@@ -195,18 +222,68 @@ func (c *h2Conn) serve() error {
 	}
 }
 
-// readDeadline: an HTTP/2 connection with no stream open closes after
-// the idle timeout; one with a stream open waits on its streams.
-// Under mu, so that a stream ending meanwhile (removeStream) cannot have
-// its deadline overwritten.
-func (c *h2Conn) readDeadline(idle time.Duration) {
+// renewDeadline gives the reader the idle timeout from now
+// (monotime.IdleDeadline's rule: the deadline is set only once it has run
+// down by a tenth); the reader and a stream's end both renew it, as data
+// received and sent both count (the ALB closes a connection with neither
+// for the idle timeout).
+func (c *h2Conn) renewDeadline() {
+	idle := c.l.p.attrs.Load().idle
 	c.mu.Lock()
-	if len(c.streams) == 0 {
-		_ = c.nc.SetReadDeadline(time.Now().Add(idle))
-	} else {
-		_ = c.nc.SetReadDeadline(time.Time{})
+	if c.deadline.Renew(monotime.Now(c.deadline.At), idle) {
+		_ = c.nc.SetReadDeadline(c.deadline.At)
 	}
 	c.mu.Unlock()
+}
+
+// open reports whether a stream is open.
+func (c *h2Conn) open() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.streams) > 0
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.n += int64(n)
+	return n, err
+}
+
+// dispatch runs a stream's handler on a worker of the connection: an idle
+// one when there is one, else a new one. A worker keeps its goroutine (and
+// the stack the relay grew) for the next stream; at most h2IdleWorkers
+// wait per connection.
+func (c *h2Conn) dispatch(st *h2Stream) {
+	select {
+	case c.work <- st:
+	default:
+		c.handlers.Go(func() { c.worker(st) })
+	}
+}
+
+const h2IdleWorkers = 4
+
+func (c *h2Conn) worker(st *h2Stream) {
+	for {
+		st.run()
+		if c.idleWorkers.Add(1) > h2IdleWorkers {
+			c.idleWorkers.Add(-1)
+			return
+		}
+		select {
+		case st = <-c.work:
+			c.idleWorkers.Add(-1)
+		case <-c.quit:
+			c.idleWorkers.Add(-1)
+			return
+		}
+	}
 }
 
 // handle acts on one frame the client sent (nil: nothing to do).
@@ -458,7 +535,7 @@ func (c *h2Conn) close() {
 	}
 	c.cond.Broadcast()
 	c.mu.Unlock()
-	c.cancel()
+	close(c.quit)
 	_ = c.nc.Close()
 }
 

@@ -110,7 +110,10 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) bool {
 	}
 	st.head = method == http.MethodHead
 	st.expect.Store(!st.bodyDone && len(h["Expect"]) == 1 && strings.EqualFold(h["Expect"][0], "100-continue"))
-	st.ctx, st.cancel = context.WithCancel(c.ctx)
+	// Under the connection's values alone, not its cancellation: a
+	// child of a cancellable context costs registering and removing per
+	// request; close cancels every stream's itself.
+	st.ctx, st.cancel = context.WithCancel(c.values)
 	st.req = r.WithContext(st.ctx)
 	st.header = make(http.Header, 8)
 	return true

@@ -202,3 +202,33 @@ func TestH2FrameAndStreamStates(t *testing.T) {
 		t.Fatalf("a 20,000-byte DATA frame: GOAWAY %v; want FRAME_SIZE_ERROR", code)
 	}
 }
+
+// TestH2IdleTimeout: a target that never answers gets the client a 504
+// on its stream, though the connection's reader saw nothing for the idle
+// timeout meanwhile (the stream was open); then the connection, idle with
+// no stream open, is told to go away and closed.
+func TestH2IdleTimeout(t *testing.T) {
+	t.Parallel()
+	l := h2Proxy(t, Options{IdleTimeout: 300 * time.Millisecond}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/never" {
+			<-r.Context().Done()
+		}
+	}))
+	for range 3 {
+		c := dialH2(t, l)
+		c.headers(1, true, get2("/never")...)
+		if status, _, code := c.response(1); status != http.StatusGatewayTimeout {
+			t.Fatalf("a target that never answers: %d (reset %v); want 504", status, code)
+		}
+		start := time.Now()
+		if code := c.goneAway(); code != http2.ErrCodeNo {
+			t.Fatalf("idle: GOAWAY %v; want NO_ERROR", code)
+		}
+		if !c.closed() {
+			t.Fatal("the idle connection stayed open")
+		}
+		if d := time.Since(start); d < 200*time.Millisecond {
+			t.Fatalf("closed %v after the last response; want the idle timeout (300 ms, less a tenth)", d)
+		}
+	}
+}

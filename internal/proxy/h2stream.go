@@ -33,6 +33,7 @@ type h2Stream struct {
 	unacked    int64 // body bytes read, not yet granted back on the stream
 	readBy     time.Time
 	writeBy    time.Time
+	waiting    *exchange // the request waiting for its target (waitWatcher)
 
 	// The handler's alone.
 	header      http.Header
@@ -62,7 +63,29 @@ func (st *h2Stream) resetLocked(http2.ErrCode) {
 	if !st.reset {
 		st.reset = true
 		st.cancel()
+		if ex := st.waiting; ex != nil {
+			// The client reset the stream (or left) while its request
+			// waits for the target: abort it there, as the loop's sweeper
+			// does for HTTP/1.1 (off the lock: it walks the pools).
+			st.waiting = nil
+			go st.c.l.p.upstream.Abort(ex)
+		}
 	}
+}
+
+// waitFor and waitDone mark the request waiting for its target
+// (waitWatcher): a reset meanwhile aborts it, with no context.AfterFunc
+// per request.
+func (st *h2Stream) waitFor(ex *exchange) {
+	st.c.mu.Lock()
+	st.waiting = ex
+	st.c.mu.Unlock()
+}
+
+func (st *h2Stream) waitDone() {
+	st.c.mu.Lock()
+	st.waiting = nil
+	st.c.mu.Unlock()
 }
 
 // onHeaders opens a stream (or ends one with trailers).
@@ -124,7 +147,7 @@ func (c *h2Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 	st.sendWindow = c.initWindow
 	c.streams[id] = st
 	c.mu.Unlock()
-	c.handlers.Go(st.run)
+	c.dispatch(st)
 	return nil
 }
 
@@ -320,10 +343,8 @@ func (st *h2Stream) end(aborted bool) {
 	c.recvUnacked += int64(len(st.body))
 	st.body = nil
 	left, away := len(c.streams), c.goingAway
-	if left == 0 && !away {
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.l.p.attrs.Load().idle))
-	}
 	c.mu.Unlock()
+	c.renewDeadline()
 	c.wmu.Lock()
 	switch {
 	case aborted && !gone:
