@@ -154,8 +154,12 @@ func TestH2LargeResponseWithinWindows(t *testing.T) {
 // each malformed request's stream is reset with PROTOCOL_ERROR, the
 // target never sees it, and the connection serves the next request.
 func TestH2MalformedRequestsNeverReachATarget(t *testing.T) {
+	everyH2Path(t, testH2MalformedRequestsNeverReachATarget)
+}
+
+func testH2MalformedRequestsNeverReachATarget(t *testing.T, base Options) {
 	st := startSeenTarget(t)
-	l := rulesProxy(t, Options{}, "HTTPS", st)
+	l := rulesProxy(t, base, "HTTPS", st)
 	c := dialH2(t, l)
 	id := uint32(1)
 	for _, tc := range []struct {
@@ -182,7 +186,11 @@ func TestH2MalformedRequestsNeverReachATarget(t *testing.T) {
 		if tc.body != "" {
 			_ = c.fr.WriteData(id, true, []byte(tc.body))
 		}
-		if status, _, code := c.response(id); status != 0 || code != http2.ErrCodeProtocol {
+		status, _, code := c.response(id)
+		// RFC 9113 section 8.1.1 lets an intermediary answer a malformed
+		// request before it resets the stream: behind net/http's server
+		// the answer is 400 (or 460 for a body cut short).
+		if !(status == 0 && code == http2.ErrCodeProtocol || base.DisableServerLoop && status >= 400 && status < 500) {
 			t.Fatalf("%s: status %d, reset %v; want the stream reset with PROTOCOL_ERROR", tc.name, status, code)
 		}
 		id += 2
