@@ -31,7 +31,8 @@
 #
 # Needs: go, openssl, nginx, haproxy, wrk, curl; h2load optional.
 # Usage: bench/up.sh   (ROUNDS=3 DURATION=6 CONNS=64 H2_STREAMS=1
-#                       CERT_KEY=rsa:2048 PORT_BASE=18000 by default)
+#                       CERT_KEY=rsa:2048 PORT_BASE=18000 by default;
+#                       ROWS="h2" runs some rows only, for a quick look)
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -234,8 +235,10 @@ run() { # row name round
 	printf '  %-5s %-8s %10s req/s  p50 %7s ms  p99 %7s ms  cpu/req %6s us\n' "$row" "$name" "$rps" "$p50" "$p99" "$cpu" >&2
 }
 
-ROWS="http https close"
-[ -n "$H2LOAD" ] && ROWS="$ROWS h2"
+if [ -z "${ROWS:-}" ]; then
+	ROWS="http https close"
+	[ -n "$H2LOAD" ] && ROWS="$ROWS h2"
+fi
 # rotate: the list shifted left by N, so each contender takes each place.
 rotate() { local n=$1; shift; local a=("$@") i; for ((i = 0; i < ${#a[@]}; i++)); do printf '%s ' "${a[$(((i + n) % ${#a[@]}))]}"; done; }
 

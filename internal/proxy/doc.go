@@ -10,7 +10,8 @@
 //
 // Requests take one of three paths (docs/internals.md): the connection
 // loop (loop*.go: HTTP, and HTTPS's HTTP/1.x connections after their TLS
-// handshake) relaying through package upstream; net/http's
+// handshake; h2*.go: HTTPS's HTTP/2 connections) relaying through package
+// upstream; net/http's
 // server relaying through package upstream; net/http's server with
 // httputil.ReverseProxy (reverseproxy.go) for HTTPS targets and upgrades.
 // A listener's routing table is compiled once and swapped atomically, so a

@@ -22,11 +22,12 @@ type exchangeKey struct{}
 // value sent with it (the trace id) without an allocation.
 type scratchWriter interface{ scratch() []byte }
 
-// waitWatcher is told when the request starts and stops waiting for its
-// target, so that a client leaving meanwhile is noticed (net/http tells
-// through the request's context instead).
+// waitWatcher is told when the request (ex) starts and stops waiting for
+// its target, so that a client leaving meanwhile is noticed and the
+// request aborted (upstream.Client.Abort(ex)); net/http tells through the
+// request's context instead.
 type waitWatcher interface {
-	waitFor(since time.Time)
+	waitFor(ex *exchange)
 	waitDone()
 }
 

@@ -71,13 +71,21 @@ func (l *Listener) shutdownLoop(ctx context.Context) error {
 	defer ticker.Stop()
 	for {
 		l.loop.mu.Lock()
-		left := len(l.loop.conns)
+		left := len(l.loop.conns) + len(l.loop.h2conns)
 		for c := range l.loop.conns {
 			if c.state.CompareAndSwap(connIdle, connClosed) {
 				_ = c.nc.Close()
 			}
 		}
+		h2 := make([]*h2Conn, 0, len(l.loop.h2conns))
+		for c := range l.loop.h2conns {
+			h2 = append(h2, c)
+		}
 		l.loop.mu.Unlock()
+		// HTTP/2: GOAWAY, then each closes after its last stream.
+		for _, c := range h2 {
+			c.shutdown()
+		}
 		if left == 0 {
 			return nil
 		}
@@ -85,6 +93,9 @@ func (l *Listener) shutdownLoop(ctx context.Context) error {
 		case <-ctx.Done():
 			l.loop.mu.Lock()
 			for c := range l.loop.conns {
+				_ = c.nc.Close()
+			}
+			for c := range l.loop.h2conns {
 				_ = c.nc.Close()
 			}
 			l.loop.mu.Unlock()

@@ -18,8 +18,8 @@ func (w *response) scratch() []byte { return w.c.traceBuf[:0] }
 
 // waitFor and waitDone mark the request waiting for its target, for the
 // loop's sweeper of gone clients (waitWatcher).
-func (w *response) waitFor(since time.Time) { w.c.waiting.Store(since.UnixNano()) }
-func (w *response) waitDone()               { w.c.waiting.Store(0) }
+func (w *response) waitFor(ex *exchange) { w.c.waiting.Store(ex.start.UnixNano()) }
+func (w *response) waitDone()            { w.c.waiting.Store(0) }
 
 func (w *response) reset(r *http.Request) {
 	if len(w.header) > 0 {

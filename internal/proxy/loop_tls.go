@@ -13,7 +13,7 @@ import (
 // ALPN protocol) stays on that goroutine and is served by the same loop as
 // plain HTTP (loop.go), its reads and writes going through a tls.Conn, so
 // every request rule, buffer and relay is the plain loop's. One that
-// negotiated h2 goes to the listener's http.Server, which serves HTTP/2.
+// negotiated h2 is served by the loop's HTTP/2 server (h2conn.go).
 //
 // Under the tls.Conn, the TCP connection is read and written with package
 // rawio's raw calls, for the same reason the plain loop uses them (see
@@ -37,8 +37,7 @@ type rawNetConn struct {
 func (r *rawNetConn) Read(p []byte) (int, error)  { return r.rw.Read(p) }
 func (r *rawNetConn) Write(p []byte) (int, error) { return r.rw.Write(p) }
 
-// serveTLS handshakes nc, then serves it: on the loop for HTTP/1.x, in
-// the listener's http.Server for HTTP/2.
+// serveTLS handshakes nc, then serves it on the loop: HTTP/1.x, or HTTP/2.
 func (l *Listener) serveTLS(nc net.Conn) {
 	under := nc
 	raw, _ := rawio.New(nc).(*rawio.Conn)
@@ -57,9 +56,7 @@ func (l *Listener) serveTLS(nc net.Conn) {
 	t := &tlsConn{state: tc.ConnectionState(), raw: raw}
 	if t.state.NegotiatedProtocol == "h2" {
 		l.loop.h2.Add(1)
-		if !l.loop.handoff.deliver(tc) {
-			_ = nc.Close()
-		}
+		l.serveH2(nc, tc, t)
 		return
 	}
 	c := l.newClientConn(tc, t)

@@ -16,7 +16,7 @@ import (
 
 // TestHTTPSOnTheLoop: an HTTPS listener serves HTTP/1.1 connections on the
 // connection loop, with the forwarded headers of an HTTPS listener, and
-// still serves HTTP/2 (through net/http's server) to clients offering h2.
+// serves HTTP/2 (h2conn.go, on the loop too) to clients offering h2.
 func TestHTTPSOnTheLoop(t *testing.T) {
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, r.Proto+" "+r.Header.Get("X-Forwarded-Proto")+" "+r.Header.Get("X-Forwarded-Port"))

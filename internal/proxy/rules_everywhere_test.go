@@ -26,6 +26,16 @@ func everyPath(t *testing.T, test func(t *testing.T, base Options, protocol stri
 	t.Run("https-reverseproxy", func(t *testing.T) { test(t, Options{DisableFastPath: true}, "HTTPS") })
 }
 
+// everyH2Path runs a request-rule test on both HTTP/2 paths of an HTTPS
+// listener: the connection loop's HTTP/2 server (h2conn.go) and net/http's
+// (the loop off). HTTP/1's framing rules (smuggling, obs-fold) have no
+// HTTP/2 form; the rules that do (limits, 463, 408, malformed requests,
+// h2_test.go and h2rules_test.go) meet both.
+func everyH2Path(t *testing.T, test func(t *testing.T, base Options)) {
+	t.Run("h2-loop", func(t *testing.T) { test(t, Options{}) })
+	t.Run("h2-nethttp", func(t *testing.T) { test(t, Options{DisableServerLoop: true}) })
+}
+
 // seenTarget is a target that records the request line of every request
 // it gets and answers "ok".
 type seenTarget struct {
@@ -337,9 +347,11 @@ func TestAccessLogClassification(t *testing.T) {
 
 // TestHTTP2HeaderLimit: HTTP/2 requests on an HTTPS listener meet the same
 // 64 K bound on their header list as HTTP/1.x heads.
-func TestHTTP2HeaderLimit(t *testing.T) {
+func TestHTTP2HeaderLimit(t *testing.T) { everyH2Path(t, testHTTP2HeaderLimit) }
+
+func testHTTP2HeaderLimit(t *testing.T, base Options) {
 	st := startSeenTarget(t)
-	l := rulesProxy(t, Options{}, "HTTPS", st)
+	l := rulesProxy(t, base, "HTTPS", st)
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{ForceAttemptHTTP2: true,
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	req, _ := http.NewRequest(http.MethodGet, l.URL()+"/small", nil)

@@ -32,6 +32,15 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		ex.verdict = v
 	}
+	if r.ProtoMajor == 2 && differ(r.Header["Content-Length"]) {
+		// Malformed (RFC 9113 section 8.1.1), and what HTTP/1 refuses
+		// as smuggling; net/http's HTTP/2 server passes it on (the
+		// loop's refuses it before: h2request.go).
+		ex.action = refusedAction
+		defer l.finish(ex, r)
+		serveError(ex, http.StatusBadRequest)
+		return
+	}
 	if at.dropInvalid {
 		dropInvalidHeaderFields(r.Header)
 	}
@@ -92,6 +101,16 @@ func (l *Listener) serve(ex *exchange, r *http.Request, a *action, priority int)
 	case actionFixedResponse:
 		a.serveFixed(ex)
 	}
+}
+
+// differ reports whether a field's values are not all the same.
+func differ(values []string) bool {
+	for _, v := range values[min(1, len(values)):] {
+		if v != values[0] {
+			return true
+		}
+	}
+	return false
 }
 
 // ipOf is the IP part of an ip:port address, without allocating.

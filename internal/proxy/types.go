@@ -180,10 +180,11 @@ type loopState struct {
 	closing atomic.Bool
 	mu      sync.Mutex
 	conns   map[*clientConn]struct{}
+	h2conns map[*h2Conn]struct{}
 	// served counts connections the loop answered a request on (once per
 	// connection: a counter every request touched would bounce its cache
 	// line between cores), handedOff those given to net/http, h2 an HTTPS
-	// listener's HTTP/2 connections (net/http serves them from the start).
+	// listener's HTTP/2 connections (h2conn.go).
 	served, handedOff, h2 atomic.Int64
 }
 
