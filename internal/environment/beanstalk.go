@@ -47,15 +47,25 @@ func (e *Env) startBeanstalk() error {
 }
 
 // engineCommand is each instance's command: the engine on the spec.
-func (e *Env) engineCommand() ([]string, error) {
-	exe := e.opts.Executable
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return nil, fmt.Errorf("finding the elbow binary for the deployment engine: %w", err)
-		}
+func (e *Env) engineCommand(specPath string) ([]string, error) {
+	exe, err := e.executable("the deployment engine")
+	if err != nil {
+		return nil, err
 	}
-	return []string{exe, "eb-engine", e.beanstalk.specPath}, nil
+	return []string{exe, "eb-engine", specPath}, nil
+}
+
+// executable is the elbow binary, which runs the sample app and the
+// deployment engine (for names the use, in an error).
+func (e *Env) executable(use string) (string, error) {
+	if e.opts.Executable != "" {
+		return e.opts.Executable, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("finding the elbow binary for %s: %w", use, err)
+	}
+	return exe, nil
 }
 
 // prepareBeanstalk marks the first instance as the leader, then starts the

@@ -2,7 +2,6 @@ package environment
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -39,22 +38,14 @@ func (e *Env) startInstances(ctx context.Context) error {
 func (e *Env) newFleet(o Options, group *targetgroup.Group) (*fleet.Fleet, error) {
 	in := e.cfg.Instances
 	base := e.baseDir()
-	argv := in.Command.Args()
-	if in.SampleApp {
-		exe := o.Executable
-		if exe == "" {
-			var err error
-			if exe, err = os.Executable(); err != nil {
-				return nil, fmt.Errorf("finding the elbow binary for the sample app: %w", err)
-			}
-		}
-		argv = []string{exe, "sample-app"}
+	argv, err := e.instanceCommand(e.cfg)
+	if err != nil {
+		return nil, err
 	}
 	prepare := e.startMetadataService
 	var output func(fleet.Instance, string)
 	if e.beanstalk != nil {
-		var err error
-		if argv, err = e.engineCommand(); err != nil {
+		if argv, err = e.engineCommand(e.beanstalk.specPath); err != nil {
 			return nil, err
 		}
 		prepare, output = e.prepareBeanstalk, e.engineOutput

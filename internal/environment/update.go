@@ -285,11 +285,9 @@ func (e *Env) templateOfVersion(base fleet.Template, v appversion.Version) (flee
 	if err := plan.Spec.Write(path); err != nil {
 		return t, fmt.Errorf("writing the deployment spec: %w", err)
 	}
-	exe, err := e.engineCommand()
-	if err != nil {
+	if t.Command, err = e.engineCommand(path); err != nil {
 		return t, err
 	}
-	t.Command = append(exe[:len(exe)-1:len(exe)-1], path)
 	return t, nil
 }
 
@@ -363,12 +361,9 @@ func (e *Env) instanceCommand(c *config.Config) ([]string, error) {
 	if !c.Instances.SampleApp {
 		return c.Instances.Command.Args(), nil
 	}
-	exe := e.opts.Executable
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return nil, fmt.Errorf("finding the elbow binary for the sample app: %w", err)
-		}
+	exe, err := e.executable("the sample app")
+	if err != nil {
+		return nil, err
 	}
 	return []string{exe, "sample-app"}, nil
 }
