@@ -78,7 +78,12 @@ func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error
 		// (crypto/tls keeps the original's ticket keys for the other).
 		h1Only := l.srv.TLSConfig.Clone()
 		h1Only.NextProtos = []string{"http/1.1"}
-		l.srv.TLSConfig.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		l.srv.TLSConfig.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			// On the loop, the handshake's CPU waits for a slot
+			// (handshake_slots.go); net/http's path is not bounded.
+			if rn, ok := hello.Conn.(*rawNetConn); ok {
+				rn.takeHandshakeSlot()
+			}
 			if p.attrs.Load().noH2 {
 				return h1Only, nil
 			}

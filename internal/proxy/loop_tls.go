@@ -28,25 +28,39 @@ type tlsConn struct {
 
 // rawNetConn is a TCP connection whose Read and Write go through package
 // rawio; deadlines, Close and addresses stay the net.Conn's (rawio's calls
-// wait in the same poller, so deadlines still bound them).
+// wait in the same poller, so deadlines still bound them). During the
+// handshake it may hold one of the proxy's handshake slots
+// (handshake_slots.go).
 type rawNetConn struct {
 	net.Conn
-	rw *rawio.Conn
+	rw        *rawio.Conn
+	slots     handshakeSlots
+	holdsSlot bool // only the handshake's goroutine reads and writes it
 }
 
-func (r *rawNetConn) Read(p []byte) (int, error)  { return r.rw.Read(p) }
-func (r *rawNetConn) Write(p []byte) (int, error) { return r.rw.Write(p) }
+func (r *rawNetConn) Read(p []byte) (int, error) { return r.rw.Read(p) }
+
+func (r *rawNetConn) Write(p []byte) (int, error) {
+	r.giveHandshakeSlot()
+	return r.rw.Write(p)
+}
 
 // serveTLS handshakes nc, then serves it on the loop: HTTP/1.x, or HTTP/2.
 func (l *Listener) serveTLS(nc net.Conn) {
 	under := nc
 	raw, _ := rawio.New(nc).(*rawio.Conn)
+	var rn *rawNetConn
 	if raw != nil {
-		under = &rawNetConn{Conn: nc, rw: raw}
+		rn = &rawNetConn{Conn: nc, rw: raw, slots: l.p.handshakeSlots}
+		under = rn
 	}
 	tc := tls.Server(under, l.tlsConfig)
 	_ = nc.SetDeadline(time.Now().Add(tlsHandshakeTimeout))
-	if err := tc.Handshake(); err != nil {
+	err := tc.Handshake()
+	if rn != nil {
+		rn.giveHandshakeSlot() // a handshake that failed before writing
+	}
+	if err != nil {
 		l.p.stats.clientTLSError.Add(1)
 		l.p.log.Debug("TLS handshake", "client", nc.RemoteAddr().String(), "err", err)
 		_ = nc.Close()

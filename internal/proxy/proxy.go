@@ -90,7 +90,7 @@ func newProxy(o Options) *Proxy {
 	if o.MaxIdleConnsPerTarget <= 0 {
 		o.MaxIdleConnsPerTarget = 1024
 	}
-	p := &Proxy{o: o, log: o.Logger, forwarders: map[*targetgroup.Group]*forwarder{}}
+	p := &Proxy{o: o, log: o.Logger, forwarders: map[*targetgroup.Group]*forwarder{}, handshakeSlots: newHandshakeSlots()}
 	p.elbID = "app/" + o.LoadBalancerName + "/" + arn.ResourceID(o.LoadBalancerName)
 	p.transport.Store(p.newTransport(o.IdleTimeout))
 	p.rp = &httputil.ReverseProxy{

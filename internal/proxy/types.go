@@ -96,6 +96,9 @@ type Proxy struct {
 	elbID     string
 	pools     connPools
 	stats     lbStats
+	// handshakeSlots bound the TLS handshakes computing at once, for every
+	// listener (handshake_slots.go).
+	handshakeSlots handshakeSlots
 
 	// attrs are the load balancer attributes now (attributes.go); attrMu
 	// serialises their changes, and guards accessW (the one access log
