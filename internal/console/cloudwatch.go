@@ -129,7 +129,7 @@ var (
 	newConnsDesc = prometheus.NewDesc("elbow_alb_new_connection_count_total",
 		"Client connections accepted (CloudWatch NewConnectionCount).", []string{"load_balancer"}, nil)
 	activeConnsDesc = prometheus.NewDesc("elbow_alb_active_connections",
-		"Client connections open now on the proxy's connection loop, HTTP and HTTPS (CloudWatch ActiveConnectionCount; HTTP/2 connections, which net/http serves, are not included).",
+		"Client connections open now on the proxy's connection loop, HTTP, HTTPS and HTTP/2 (CloudWatch ActiveConnectionCount; connections handed to net/http's server are not included).",
 		[]string{"load_balancer"}, nil)
 	rejectedConnsDesc = prometheus.NewDesc("elbow_alb_rejected_connection_count_total",
 		"Client connections closed unserved because their listener was closing (CloudWatch RejectedConnectionCount).", []string{"load_balancer"}, nil)
@@ -140,6 +140,14 @@ var (
 	targetConnErrorsDesc = prometheus.NewDesc("elbow_alb_target_connection_error_count_total",
 		"Connections to a target (ip:port) that could not be established (CloudWatch TargetConnectionErrorCount).",
 		[]string{"load_balancer", "target"}, nil)
+	// HealthyHostCount and UnHealthyHostCount, per target group as
+	// CloudWatch gives them (dimensions LoadBalancer and TargetGroup); read
+	// at scrape time by stateCollector (metrics.go), which also gives the
+	// older elbow_target_group_*_hosts.
+	albHealthyHostsDesc = prometheus.NewDesc("elbow_alb_healthy_hosts",
+		"Targets in state healthy (CloudWatch HealthyHostCount).", []string{"load_balancer", "target_group"}, nil)
+	albUnhealthyHostsDesc = prometheus.NewDesc("elbow_alb_unhealthy_hosts",
+		"Targets in state unhealthy (CloudWatch UnHealthyHostCount).", []string{"load_balancer", "target_group"}, nil)
 	targetTLSErrorsDesc = prometheus.NewDesc("elbow_alb_target_tls_negotiation_error_count_total",
 		"TLS handshakes with an HTTPS target (ip:port) that failed (CloudWatch TargetTLSNegotiationErrorCount).",
 		[]string{"load_balancer", "target"}, nil)

@@ -82,7 +82,8 @@ listeners:
 
 	var c *Console
 	var p *proxy.Proxy
-	c = New(Options{LoadBalancerStats: func() proxy.Stats { return p.Stats() }})
+	c = New(Options{LoadBalancerStats: func() proxy.Stats { return p.Stats() },
+		TargetGroups: Groups(groups["web"], groups["down"])})
 	p, err = proxy.New(cfg, groups, proxy.Options{Recorder: c})
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +141,23 @@ listeners:
 	}
 	if got := counter("elbow_alb_httpcode_target_total", fmt.Sprintf("code_class=5XX,load_balancer=%s,port=%d,target=i-live,target_group=web", lb, livePort)); got != 0 {
 		t.Errorf("target 5XX = %v, want 0", got)
+	}
+	// HealthyHostCount and UnHealthyHostCount under CloudWatch's
+	// dimensions, equal to the per-group counts.
+	fams := scrape(t, url)
+	for _, pair := range [][2]string{{"elbow_alb_healthy_hosts", "elbow_target_group_healthy_hosts"},
+		{"elbow_alb_unhealthy_hosts", "elbow_target_group_unhealthy_hosts"}} {
+		for _, g := range []string{"web", "down"} {
+			alb, ok := series(t, fams, pair[0])["load_balancer="+lb+",target_group="+g]
+			old, ok2 := series(t, fams, pair[1])["target_group="+g]
+			if !ok || !ok2 {
+				t.Errorf("%s{load_balancer=%s,target_group=%s} present %v, %s present %v; want both", pair[0], lb, g, ok, pair[1], ok2)
+				continue
+			}
+			if a, b := alb.GetGauge().GetValue(), old.GetGauge().GetValue(); a != b {
+				t.Errorf("%s{target_group=%s} = %v, %s = %v; want equal", pair[0], g, a, pair[1], b)
+			}
+		}
 	}
 	promtoolCheck(t, url)
 }

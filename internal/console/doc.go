@@ -78,6 +78,11 @@
 //	elbow_target_group_unhealthy_hosts{target_group}
 //	    gauges, the targets in state healthy / unhealthy (ALB's
 //	    HealthyHostCount and UnHealthyHostCount).
+//	elbow_alb_healthy_hosts{load_balancer,target_group}
+//	elbow_alb_unhealthy_hosts{load_balancer,target_group}
+//	    the same counts under CloudWatch's dimensions, beside the other
+//	    elbow_alb_* series (cloudwatch.go: RequestCount, HTTPCode_*,
+//	    TargetResponseTime, connections, bytes, TLS errors).
 //	elbow_requests_total{target_group,target,port,code_class}
 //	    counter of responses the load balancer gave for forwarded requests,
 //	    by the class of the code the client got (1xx..5xx). A 502/504 the

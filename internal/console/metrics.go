@@ -114,12 +114,19 @@ var (
 
 func (sc *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{targetHealthDesc, healthyHostsDesc, unhealthyHostsDesc,
+		albHealthyHostsDesc, albUnhealthyHostsDesc,
 		environmentHealthDesc, instanceHealthDesc, environmentInstancesDesc} {
 		ch <- d
 	}
 }
 
 func (sc *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	// The load balancer's name labels the CloudWatch-named host counts
+	// (cloudwatch.go); without the proxy's stats they are left out.
+	lb := ""
+	if sc.c.o.LoadBalancerStats != nil {
+		lb = sc.c.o.LoadBalancerStats().LoadBalancer
+	}
 	for _, g := range sc.c.o.TargetGroups() {
 		healthy, unhealthy := 0, 0
 		for _, t := range g.Describe() {
@@ -140,6 +147,10 @@ func (sc *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(healthyHostsDesc, prometheus.GaugeValue, float64(healthy), g.Name())
 		ch <- prometheus.MustNewConstMetric(unhealthyHostsDesc, prometheus.GaugeValue, float64(unhealthy), g.Name())
+		if lb != "" {
+			ch <- prometheus.MustNewConstMetric(albHealthyHostsDesc, prometheus.GaugeValue, float64(healthy), lb, g.Name())
+			ch <- prometheus.MustNewConstMetric(albUnhealthyHostsDesc, prometheus.GaugeValue, float64(unhealthy), lb, g.Name())
+		}
 	}
 
 	h := sc.c.o.Health
