@@ -23,7 +23,11 @@ import "runtime"
 // connection (crypto/tls writes the server's flight at once, after the
 // signature) or when the handshake ends, whichever is first: it is never
 // held across a wait for the client. Waiters are served in order (a
-// channel's senders queue FIFO).
+// channel's senders queue FIFO). A TLS 1.3 client whose key share the
+// server cannot use gets a HelloRetryRequest, which gives the slot back,
+// and its second ClientHello is not offered to GetConfigForClient: that
+// handshake's signature is computed outside the bound, as is net/http's
+// path (the loop off), whose connections are not rawNetConns.
 type handshakeSlots chan struct{}
 
 // newHandshakeSlots leaves one core for established connections, keeping
