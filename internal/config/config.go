@@ -200,6 +200,12 @@ type TargetGroup struct {
 	Name string `yaml:"name"`
 	// Protocol to the targets: HTTP or HTTPS. Default HTTP.
 	Protocol string `yaml:"protocol"`
+	// ProtocolVersion the load balancer speaks to the targets: HTTP1
+	// (HTTP/1.1, the default) or HTTP2 (HTTP/2: over TLS with ALPN h2 for
+	// an HTTPS group, cleartext with prior knowledge for HTTP). An HTTP2
+	// group takes HTTP/2 requests only, from HTTPS listeners; its health
+	// checks are HTTP/2 too. The ELBv2 API's ProtocolVersion.
+	ProtocolVersion string `yaml:"protocol_version"`
 	// Port is the traffic port. Default: instances.port.
 	Port        int         `yaml:"port"`
 	HealthCheck HealthCheck `yaml:"health_check"`
@@ -239,7 +245,7 @@ type HealthCheck struct {
 var (
 	DefaultHealthCheck = healthCheckOf(healthcheck.EBDefaults())
 	DefaultTargetGroup = TargetGroup{
-		Protocol: "HTTP", HealthCheck: DefaultHealthCheck,
+		Protocol: "HTTP", ProtocolVersion: "HTTP1", HealthCheck: DefaultHealthCheck,
 		DeregistrationDelay: 20, LoadBalancingAlgorithmType: "round_robin",
 	}
 	DefaultInstances = Instances{

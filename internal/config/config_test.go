@@ -50,6 +50,11 @@ func TestLoadBadConfigs(t *testing.T) {
 		"invalid-protocol.yaml": {
 			`testdata/invalid-protocol.yaml:5: target_groups[0].protocol: "TCP" is not allowed: must be one of HTTP, HTTPS`,
 		},
+		"invalid-protocol-version.yaml": {
+			`testdata/invalid-protocol-version.yaml:5: target_groups[0].protocol_version: "HTTP3" is not allowed: must be one of HTTP1, HTTP2`,
+			"testdata/invalid-protocol-version.yaml:7: target_groups[1].protocol_version: GRPC is not supported by elbow (its gRPC health checks are not built): use HTTP1 or HTTP2",
+			`testdata/invalid-protocol-version.yaml:13: listeners[0].default_action: Listener protocol 'HTTP' is not supported with a target group with the protocol-version 'HTTP2' (target group "h2"): use an HTTPS listener, or protocol_version HTTP1`,
+		},
 		"invalid-slow-start.yaml": {
 			"testdata/invalid-slow-start.yaml:5: target_groups[0].slow_start: 10 is out of range: must be 0 (off) or between 30 and 900 seconds",
 			"testdata/invalid-slow-start.yaml:6: target_groups[0].deregistration_delay: 3601 is out of range: must be between 0 and 3600 seconds",
@@ -78,7 +83,7 @@ func TestLoadBadConfigs(t *testing.T) {
 			"testdata/invalid-many.yaml:8: target_groups[0].health_check: Health check interval must be greater than the timeout. (interval 2, timeout 3)",
 			"testdata/invalid-many.yaml:9: target_groups[0].health_check.interval: 2 is out of range: must be between 5 and 300 seconds",
 			`testdata/invalid-many.yaml:11: target_groups[0].health_check.matcher: "abc": "abc" is not an HTTP code: codes are three digits between 200 and 499; the forms are 200, 200,202 or 200-299`,
-			`testdata/invalid-many.yaml:12: target_groups[0].colour: unknown key "colour"; allowed here: deregistration_delay, health_check, load_balancing_algorithm_type, name, port, protocol, slow_start`,
+			`testdata/invalid-many.yaml:12: target_groups[0].colour: unknown key "colour"; allowed here: deregistration_delay, health_check, load_balancing_algorithm_type, name, port, protocol, protocol_version, slow_start`,
 		},
 		"invalid-yaml.yaml": {
 			"testdata/invalid-yaml.yaml:3: not valid YAML: did not find expected key",

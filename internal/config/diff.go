@@ -111,6 +111,7 @@ var policy = map[string]Apply{
 
 	"TargetGroup.Name":                       Live, // the identity: a new name is a group removed and one added
 	"TargetGroup.Protocol":                   Restart,
+	"TargetGroup.ProtocolVersion":            Restart,
 	"TargetGroup.Port":                       Restart,
 	"TargetGroup.DeregistrationDelay":        Live,
 	"TargetGroup.SlowStart":                  Live,

@@ -172,6 +172,13 @@ func (tg *TargetGroup) validate(v *validator, key string) {
 		v.add(key+".name", "%q is not a valid target group name: 1-32 letters, digits or hyphens, not beginning or ending with a hyphen", tg.Name)
 	}
 	v.oneOf(key+".protocol", tg.Protocol, "HTTP", "HTTPS")
+	if tg.ProtocolVersion == "GRPC" {
+		// gRPC target groups check health with gRPC requests and match
+		// grpc-status codes (Matcher.GrpcCode): not built.
+		v.add(key+".protocol_version", "GRPC is not supported by elbow (its gRPC health checks are not built): use HTTP1 or HTTP2")
+	} else {
+		v.oneOf(key+".protocol_version", tg.ProtocolVersion, "HTTP1", "HTTP2")
+	}
 	v.intRange(key+".port", tg.Port, 1, 65535, "")
 	// deregistration_delay.timeout_seconds: 0-3600 (ELBv2 API reference, TargetGroupAttribute).
 	v.intRange(key+".deregistration_delay", tg.DeregistrationDelay, 0, 3600, " seconds")
@@ -245,6 +252,7 @@ func (l *Listener) validate(v *validator, key string, c *Config) {
 		v.add(key+".certificate_file", "is set on an HTTP listener: certificates apply to HTTPS listeners only")
 	}
 	l.DefaultAction.validate(v, key+".default_action", c)
+	l.checkProtocolVersions(v, key+".default_action", &l.DefaultAction, c)
 	priorities := map[int]bool{}
 	for i := range l.Rules {
 		r := &l.Rules[i]
@@ -261,6 +269,21 @@ func (l *Listener) validate(v *validator, key string, c *Config) {
 			r.Conditions[j].validate(v, fmt.Sprintf("%s.conditions[%d]", rk, j))
 		}
 		r.Action.validate(v, rk+".action", c)
+		l.checkProtocolVersions(v, rk+".action", &r.Action, c)
+	}
+}
+
+// checkProtocolVersions refuses an HTTP listener that forwards to an HTTP2
+// group: HTTP/2 to targets needs HTTP/2 from clients, which only HTTPS
+// listeners offer. The message is CreateListener's ValidationError.
+func (l *Listener) checkProtocolVersions(v *validator, key string, a *Action, c *Config) {
+	if l.Protocol != "HTTP" || a.Type != "forward" {
+		return
+	}
+	for _, g := range a.TargetGroups() {
+		if tg := c.TargetGroup(g.Name); tg != nil && tg.ProtocolVersion == "HTTP2" {
+			v.add(key, "Listener protocol 'HTTP' is not supported with a target group with the protocol-version 'HTTP2' (target group %q): use an HTTPS listener, or protocol_version HTTP1", g.Name)
+		}
 	}
 }
 

@@ -20,7 +20,7 @@ var targetClasses = [...]string{"2XX", "3XX", "4XX", "5XX"}
 
 // elbCodes are the load balancer's own answers, pre-created so that a
 // dashboard sees a 0 before the first one.
-var elbCodes = []int{400, 408, 460, 463, 502, 503, 504}
+var elbCodes = []int{400, 408, 460, 463, 464, 502, 503, 504}
 
 type albMetrics struct {
 	requests    *prometheus.CounterVec

@@ -75,7 +75,7 @@ type HTTPProber struct {
 	Now func() time.Time
 	// Dial connects to the target; nil is a net.Dialer's without TCP
 	// keep-alive. In vpc mode it makes the socket inside the VPC.
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Dial dialFunc
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
@@ -119,7 +119,17 @@ func (p HTTPProber) Probe(ctx context.Context, t Target, s Settings) Result {
 	deadline, _ := ctx.Deadline()
 
 	failing := func(code int) bool { return !s.Matcher.Match(code) }
-	code, header, body, err := roundTrip(ctx, p.Dial, deadline, res.Addr, Request(t, s), s.Protocol == ProtocolHTTPS, failing)
+	var (
+		code   int
+		header http.Header
+		body   []byte
+		err    error
+	)
+	if s.HTTP2 {
+		code, header, body, err = roundTripH2(ctx, p.Dial, deadline, res.Addr, s, failing)
+	} else {
+		code, header, body, err = roundTrip(ctx, p.Dial, deadline, res.Addr, Request(t, s), s.Protocol == ProtocolHTTPS, failing)
+	}
 	res.Latency = now().Sub(res.Start)
 	res.StatusCode = code
 	switch {
@@ -138,28 +148,12 @@ func (p HTTPProber) Probe(ctx context.Context, t Target, s Settings) Result {
 	return res
 }
 
-func roundTrip(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error), deadline time.Time, addr string, req []byte, useTLS bool, snapshot func(code int) bool) (code int, header http.Header, body []byte, err error) {
-	// No TCP keep-alive: the connection lives for one request, and enabling
-	// it costs three setsockopt calls per check.
-	if dial == nil {
-		d := net.Dialer{KeepAlive: -1}
-		dial = d.DialContext
-	}
-	conn, err := dial(ctx, "tcp", addr)
+func roundTrip(ctx context.Context, dial dialFunc, deadline time.Time, addr string, req []byte, useTLS bool, snapshot func(code int) bool) (code int, header http.Header, body []byte, err error) {
+	conn, err := connect(ctx, dial, deadline, addr, useTLS, insecureTLS)
 	if err != nil {
 		return 0, nil, nil, err
 	}
 	defer conn.Close()
-	if err := conn.SetDeadline(deadline); err != nil {
-		return 0, nil, nil, err
-	}
-	if useTLS {
-		tc := tls.Client(conn, insecureTLS)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return 0, nil, nil, err
-		}
-		conn = tc
-	}
 	if _, err := conn.Write(req); err != nil {
 		return 0, nil, nil, err
 	}
@@ -170,14 +164,49 @@ func roundTrip(ctx context.Context, dial func(ctx context.Context, network, addr
 	if err != nil {
 		return 0, nil, nil, err
 	}
+	return outcome(resp, snapshot)
+}
+
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// connect opens the check's connection, with its deadline set and, for
+// HTTPS, its TLS handshake made (cfg's, certificates not verified).
+func connect(ctx context.Context, dial dialFunc, deadline time.Time, addr string, useTLS bool, cfg *tls.Config) (net.Conn, error) {
+	// No TCP keep-alive: the connection lives for one request, and enabling
+	// it costs three setsockopt calls per check.
+	if dial == nil {
+		d := net.Dialer{KeepAlive: -1}
+		dial = d.DialContext
+	}
+	conn, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.SetDeadline(deadline); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if useTLS {
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
+	return conn, nil
+}
+
+// outcome reads a response's code, keeps a failing one's header and first
+// bytes for diagnosis, and drains a bounded amount of the body, so that
+// the target sees an orderly end rather than a reset mid-response.
+func outcome(resp *http.Response, snapshot func(code int) bool) (code int, header http.Header, body []byte, err error) {
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 599 {
 		// A status outside the HTTP range is a malformed response, not a code
 		// to match: the ALB counts it as a failed check.
 		return 0, nil, nil, errors.New("malformed response: status code " + strconv.Itoa(resp.StatusCode))
 	}
-	// Keep the first bytes for diagnosis, then drain a bounded amount so the
-	// target sees an orderly close rather than a reset mid-response.
 	if snapshot(resp.StatusCode) {
 		snap := make([]byte, BodySnapshotLimit)
 		n, _ := io.ReadFull(resp.Body, snap)

@@ -28,6 +28,9 @@ type Settings struct {
 	HealthyThreshold   int
 	UnhealthyThreshold int
 	Matcher            Matcher
+	// HTTP2: the target group's protocol version is HTTP2, and its checks
+	// are HTTP/2 requests (ALPN h2 over HTTPS, prior knowledge over HTTP).
+	HTTP2 bool
 }
 
 // EBDefaults are the Elastic Beanstalk process defaults: interval 15 s,

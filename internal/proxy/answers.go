@@ -6,12 +6,39 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // statusTooManyForwarded is the ALB's 463: "The load balancer received an
 // X-Forwarded-For request header with more than 30 IP addresses."
 // (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html)
 const statusTooManyForwarded = 463
+
+// statusIncompatibleProtocol is the ALB's 464: "The load balancer received
+// an incoming request protocol that is incompatible with the version
+// config of the target group protocol." (same page): an HTTP/1.1 request
+// for an HTTP2 group, a gRPC request for an HTTP1 one.
+const statusIncompatibleProtocol = 464
+
+// incompatibleProtocol reports whether r cannot go to fw's group: HTTP/2
+// to targets needs an HTTP/2 request, and a gRPC request (HTTP/2 with a
+// content-type of application/grpc) needs HTTP/2 to targets.
+func incompatibleProtocol(fw *forwarder, r *http.Request) bool {
+	if fw.http2 {
+		return r.ProtoMajor != 2
+	}
+	return r.ProtoMajor == 2 && isGRPC(r.Header["Content-Type"])
+}
+
+func isGRPC(contentType []string) bool {
+	if len(contentType) == 0 {
+		return false
+	}
+	ct := contentType[0]
+	const grpc = "application/grpc"
+	return len(ct) >= len(grpc) && strings.EqualFold(ct[:len(grpc)], grpc) &&
+		(len(ct) == len(grpc) || ct[len(grpc)] == '+' || ct[len(grpc)] == ';')
+}
 
 // maxForwardedFor is the most addresses an X-Forwarded-For may hold.
 const maxForwardedFor = 30

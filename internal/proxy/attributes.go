@@ -130,8 +130,10 @@ func (p *Proxy) setAttributes(a Attributes, access bool) error {
 	}
 	if next.idle != cur.idle {
 		p.upstream.SetIdleTimeout(next.idle)
-		old := p.transport.Swap(p.newTransport(next.idle))
+		old := p.transport.Swap(p.newTransport(next.idle, false))
 		defer old.CloseIdleConnections()
+		oldH2 := p.transportH2.Swap(p.newTransport(next.idle, true))
+		defer oldH2.CloseIdleConnections()
 	}
 	p.attrs.Store(next)
 	if oldFile != nil {

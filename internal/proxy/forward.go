@@ -18,6 +18,10 @@ func (l *Listener) forward(ex *exchange, r *http.Request, a *action) {
 		return
 	}
 	ex.fw = fw
+	if incompatibleProtocol(fw, r) {
+		serveError(ex, statusIncompatibleProtocol)
+		return
+	}
 	m := fw.group.Pick(nil)
 	if m == nil {
 		// "The target groups for the load balancer have no registered targets."

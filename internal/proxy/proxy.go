@@ -92,7 +92,8 @@ func newProxy(o Options) *Proxy {
 	}
 	p := &Proxy{o: o, log: o.Logger, forwarders: map[*targetgroup.Group]*forwarder{}, handshakeSlots: newHandshakeSlots()}
 	p.elbID = "app/" + o.LoadBalancerName + "/" + arn.ResourceID(o.LoadBalancerName)
-	p.transport.Store(p.newTransport(o.IdleTimeout))
+	p.transport.Store(p.newTransport(o.IdleTimeout, false))
+	p.transportH2.Store(p.newTransport(o.IdleTimeout, true))
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      rewrite,
 		Transport:    retrier{p},
@@ -117,7 +118,11 @@ func newProxy(o Options) *Proxy {
 
 // newTransport is the ReverseProxy path's keep-alive transport for an idle
 // timeout.
-func (p *Proxy) newTransport(idle time.Duration) *http.Transport {
+// newTransport is the ReverseProxy path's transport: HTTP/1.1 to targets,
+// the ALB's default (target group protocol version HTTP1), or, with
+// http2, HTTP/2 only (protocol version HTTP2): ALPN h2 to HTTPS targets,
+// prior knowledge (h2c) to HTTP ones.
+func (p *Proxy) newTransport(idle time.Duration, http2 bool) *http.Transport {
 	o := &p.o
 	dialer := &net.Dialer{
 		// The ALB's connect timeout, 10 s ("Troubleshoot your Application Load Balancers", HTTP 504).
@@ -139,7 +144,7 @@ func (p *Proxy) newTransport(idle time.Duration) *http.Transport {
 		}
 		return &writeIdleConn{Conn: c, idle: idle}, nil
 	}
-	return &http.Transport{
+	t := &http.Transport{
 		DialContext: dialContext,
 		// HTTPS targets: the handshake is made here, not by the
 		// transport, so that a failed one counts for its target
@@ -149,7 +154,7 @@ func (p *Proxy) newTransport(idle time.Duration) *http.Transport {
 			if err != nil {
 				return nil, err
 			}
-			return p.targetHandshake(ctx, c, addr)
+			return p.targetHandshake(ctx, c, addr, http2)
 		},
 		MaxIdleConns:          0, // no total limit: MaxIdleConnsPerHost bounds each target
 		MaxIdleConnsPerHost:   o.MaxIdleConnsPerTarget,
@@ -164,6 +169,13 @@ func (p *Proxy) newTransport(idle time.Duration) *http.Transport {
 		WriteBufferSize:   8 << 10,
 		ReadBufferSize:    8 << 10,
 	}
+	if http2 {
+		var only http.Protocols
+		only.SetHTTP2(true)
+		only.SetUnencryptedHTTP2(true)
+		t.Protocols = &only
+	}
+	return t
 }
 
 // Listeners returns the listeners, in the order of the config.
@@ -215,6 +227,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.unhook = nil
 	p.mu.Unlock()
 	p.transportOf().CloseIdleConnections()
+	p.transportH2.Load().CloseIdleConnections()
 	p.upstream.CloseIdle()
 	p.close()
 	if p.records != nil {
@@ -234,7 +247,8 @@ func (p *Proxy) forwarder(g *targetgroup.Group) *forwarder {
 	if g.Protocol() == "HTTPS" {
 		scheme = "https"
 	}
-	f := &forwarder{group: g, scheme: scheme, plain: scheme == "http" && !p.o.DisableFastPath,
+	http2 := g.ProtocolVersion() == "HTTP2"
+	f := &forwarder{group: g, scheme: scheme, http2: http2, plain: scheme == "http" && !http2 && !p.o.DisableFastPath,
 		// The same ARN the API answers (DescribeTargetGroups).
 		arn: arn.TargetGroup(p.o.Region, g.Name())}
 	p.forwarders[g] = f

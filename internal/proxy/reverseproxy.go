@@ -49,6 +49,9 @@ func (rt retrier) RoundTrip(out *http.Request) (*http.Response, error) {
 	ex.sentAt = time.Now()
 	// One transport for both tries: SetAttributes may replace it meanwhile.
 	t := rt.p.transportOf()
+	if ex.fw.http2 {
+		t = rt.p.transportH2.Load()
+	}
 	res, err := t.RoundTrip(out)
 	if err != nil && isConnectError(err) {
 		if next, ok := ex.retryTarget(); ok {

@@ -85,6 +85,11 @@ func (p *Proxy) Stats() Stats {
 // protocol HTTPS); it speaks HTTP/1.1 to them (protocol version HTTP1).
 var targetTLSConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // ALB semantics
 
+// targetTLSConfigH2 offers h2 alone, for HTTP2 groups: a target that
+// does not choose it cannot be spoken to (the transport then fails the
+// request, a 502).
+var targetTLSConfigH2 = &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}} //nolint:gosec // ALB semantics
+
 // targetHandshakeTimeout bounds a TLS handshake with a target, as the
 // transport's TLSHandshakeTimeout did.
 const targetHandshakeTimeout = 10 * time.Second
@@ -92,8 +97,12 @@ const targetHandshakeTimeout = 10 * time.Second
 // targetHandshake makes the TLS handshake with the HTTPS target at addr
 // over c; a failure counts for the target, unless the request went away
 // first (as targetConnError).
-func (p *Proxy) targetHandshake(ctx context.Context, c net.Conn, addr string) (net.Conn, error) {
-	tc := tls.Client(c, targetTLSConfig)
+func (p *Proxy) targetHandshake(ctx context.Context, c net.Conn, addr string, http2 bool) (net.Conn, error) {
+	cfg := targetTLSConfig
+	if http2 {
+		cfg = targetTLSConfigH2
+	}
+	tc := tls.Client(c, cfg)
 	hctx, cancel := context.WithTimeout(ctx, targetHandshakeTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {

@@ -90,12 +90,14 @@ type Proxy struct {
 	o         Options
 	log       *slog.Logger
 	transport atomic.Pointer[http.Transport] // transportOf
-	rp        *httputil.ReverseProxy
-	upstream  *upstream.Client
-	records   *recordPump
-	elbID     string
-	pools     connPools
-	stats     lbStats
+	// transportH2 speaks HTTP/2 to the targets of HTTP2 groups.
+	transportH2 atomic.Pointer[http.Transport]
+	rp          *httputil.ReverseProxy
+	upstream    *upstream.Client
+	records     *recordPump
+	elbID       string
+	pools       connPools
+	stats       lbStats
 	// handshakeSlots bound the TLS handshakes computing at once, for every
 	// listener (handshake_slots.go).
 	handshakeSlots handshakeSlots
@@ -422,6 +424,8 @@ type forwarder struct {
 	// plain: the targets speak plain HTTP, so the fast path (package
 	// upstream) can relay.
 	plain bool
+	// http2: the group's protocol version is HTTP2 (transportH2).
+	http2 bool
 	arn   string
 }
 

@@ -48,6 +48,7 @@ type Options struct {
 type Group struct {
 	name      string
 	protocol  string
+	http2     bool // protocol version HTTP2
 	port      int
 	log       *slog.Logger
 	now       func() time.Time
@@ -118,6 +119,8 @@ func New(tg config.TargetGroup, o Options) (*Group, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target group %q: %w", tg.Name, err)
 	}
+	http2 := tg.ProtocolVersion == "HTTP2"
+	s.HTTP2 = http2
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -129,7 +132,7 @@ func New(tg config.TargetGroup, o Options) (*Group, error) {
 		alg = RoundRobin
 	}
 	g := &Group{
-		name: tg.Name, protocol: tg.Protocol, port: tg.Port, algorithm: alg,
+		name: tg.Name, protocol: tg.Protocol, http2: http2, port: tg.Port, algorithm: alg,
 		slowStart: time.Duration(tg.SlowStart) * time.Second,
 		log:       o.Logger.With("target_group", tg.Name), now: o.Now,
 		reporters: o.Reporters, members: make(map[string]*Member),
@@ -164,6 +167,15 @@ func (g *Group) Name() string { return g.name }
 
 // Protocol to the targets, HTTP or HTTPS.
 func (g *Group) Protocol() string { return g.protocol }
+
+// ProtocolVersion is HTTP1 or HTTP2: what the load balancer speaks to the
+// group's targets.
+func (g *Group) ProtocolVersion() string {
+	if g.http2 {
+		return "HTTP2"
+	}
+	return "HTTP1"
+}
 
 // Port is the group's traffic port.
 func (g *Group) Port() int { return g.port }
@@ -211,7 +223,12 @@ func (g *Group) Run(ctx context.Context) { g.checker.Run(ctx) }
 func (g *Group) HealthCheck() healthcheck.Settings { return g.checker.Settings() }
 
 // ModifyHealthCheck applies new, validated settings, as ModifyTargetGroup does.
-func (g *Group) ModifyHealthCheck(s healthcheck.Settings) { g.checker.UpdateSettings(s) }
+// The checks keep the group's protocol version, which ModifyTargetGroup
+// cannot change.
+func (g *Group) ModifyHealthCheck(s healthcheck.Settings) {
+	s.HTTP2 = g.http2
+	g.checker.UpdateSettings(s)
+}
 
 // DeregistrationDelay in force.
 func (g *Group) DeregistrationDelay() time.Duration {

@@ -190,6 +190,18 @@ func TestTargetGroupsLifecycle(t *testing.T) {
 	if _, err := f.client.CreateTargetGroup(ctx, in); !errors.As(err, new(*types.DuplicateTargetGroupNameException)) {
 		t.Fatalf("same name, other settings: %v", err)
 	}
+	if aws.ToString(g.ProtocolVersion) != "HTTP1" {
+		t.Fatalf("ProtocolVersion %q; want HTTP1, the default", aws.ToString(g.ProtocolVersion))
+	}
+	h2, err := f.client.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("h2"), Protocol: types.ProtocolEnumHttp,
+		ProtocolVersion: aws.String("HTTP2"), Port: aws.Int32(9002)})
+	if err != nil || aws.ToString(h2.TargetGroups[0].ProtocolVersion) != "HTTP2" || f.env.Group("h2").ProtocolVersion() != "HTTP2" {
+		t.Fatalf("CreateTargetGroup ProtocolVersion HTTP2: %v %+v", err, h2)
+	}
+	if _, err := f.client.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("h3"), Protocol: types.ProtocolEnumHttp,
+		ProtocolVersion: aws.String("HTTP3"), Port: aws.Int32(9003)}); err == nil || !strings.Contains(err.Error(), `"HTTP3" is not allowed: must be one of HTTP1, HTTP2`) {
+		t.Fatalf("CreateTargetGroup ProtocolVersion HTTP3: %v; want the allowed values named", err)
+	}
 	extra := aws.ToString(g.TargetGroupArn)
 	tags, err := f.client.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{extra}})
 	if err != nil || len(tags.TagDescriptions[0].Tags) != 1 {

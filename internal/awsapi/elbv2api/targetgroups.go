@@ -54,7 +54,7 @@ func (s *Service) describeTargetGroup(c *config.Config, tg *config.TargetGroup) 
 		HealthyThresholdCount: h.HealthyThreshold, UnhealthyThresholdCount: h.UnhealthyThreshold,
 		HealthCheckPath: h.Path, Matcher: matcher{h.Matcher},
 		// Targets given as addresses are ip targets; the fleet's are instances.
-		TargetType: "instance", ProtocolVersion: "HTTP1", IPAddressType: "ipv4",
+		TargetType: "instance", ProtocolVersion: protocolVersionOf(tg), IPAddressType: "ipv4",
 	}
 	if len(c.Instances.Targets) > 0 {
 		out.TargetType = "ip"
@@ -63,6 +63,14 @@ func (s *Service) describeTargetGroup(c *config.Config, tg *config.TargetGroup) 
 		out.LoadBalancerArns = []string{s.lbARN(c)}
 	}
 	return out
+}
+
+// protocolVersionOf is the group's ProtocolVersion, HTTP1 when unset.
+func protocolVersionOf(tg *config.TargetGroup) string {
+	if tg.ProtocolVersion == "" {
+		return "HTTP1"
+	}
+	return tg.ProtocolVersion
 }
 
 func (s *Service) describeTargetGroups(_ context.Context, p awsapi.Params) (any, error) {
@@ -185,6 +193,9 @@ func (s *Service) createTargetGroup(ctx context.Context, p awsapi.Params) (any, 
 	if p.Has("Protocol") {
 		tg.Protocol = p.String("Protocol")
 	}
+	if p.Has("ProtocolVersion") {
+		tg.ProtocolVersion = p.String("ProtocolVersion")
+	}
 	if n, ok, err := p.Int("Port"); err != nil {
 		return nil, err
 	} else if ok {
@@ -203,7 +214,7 @@ func (s *Service) createTargetGroup(ctx context.Context, p awsapi.Params) (any, 
 	if cur := c.TargetGroup(name); cur != nil {
 		// CreateTargetGroup is idempotent: the same settings answer the
 		// group; others are DuplicateTargetGroupName (ELBv2 API reference).
-		if cur.Protocol == tg.Protocol && cur.Port == tg.Port && cur.HealthCheck == tg.HealthCheck {
+		if cur.Protocol == tg.Protocol && protocolVersionOf(cur) == protocolVersionOf(&tg) && cur.Port == tg.Port && cur.HealthCheck == tg.HealthCheck {
 			return targetGroupsResult{[]targetGroup{s.describeTargetGroup(c, cur)}}, nil
 		}
 		return nil, awsapi.NewError(http.StatusBadRequest, "DuplicateTargetGroupName", "A target group with the same name '%s' exists, but with different settings", name)
