@@ -195,7 +195,9 @@ func (c *h2Conn) writeHeadersLocked(id uint32, status int, h http.Header, end bo
 // 6.2.3), so that hpack's dynamic table keeps no reference to them.
 func (c *h2Conn) writeFieldsLocked(id uint32, status int, h http.Header, fields []upstream.Field, end bool) {
 	c.hbuf.b = c.hbuf.b[:0]
-	_ = c.henc.WriteField(hpack.HeaderField{Name: ":status", Value: statusText(status)})
+	if status != 0 { // 0: a trailer block (writeTrailers)
+		_ = c.henc.WriteField(hpack.HeaderField{Name: ":status", Value: statusText(status)})
+	}
 	for k, vv := range h {
 		lk := c.lowerName(k)
 		if connectionSpecific[lk] {
@@ -224,6 +226,49 @@ func (c *h2Conn) writeFieldsLocked(id uint32, status int, h http.Header, fields 
 		block = block[len(part):]
 		_ = c.fr.WriteContinuation(id, len(block) == 0, part)
 	}
+}
+
+// trailers are the response's trailer fields, as net/http's handlers set
+// them (and httputil.ReverseProxy copies a target's): the names the
+// "Trailer" header declared, given values after the header went out, and
+// any name set with http.TrailerPrefix. nil when there are none.
+func (st *h2Stream) trailers() http.Header {
+	var out http.Header
+	add := func(k string, vv []string) {
+		if len(vv) == 0 || connectionSpecific[strings.ToLower(k)] || k == "Trailer" {
+			return
+		}
+		if out == nil {
+			out = http.Header{}
+		}
+		out[k] = vv
+	}
+	for _, v := range st.header["Trailer"] {
+		for k := range strings.SplitSeq(v, ",") {
+			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); k != "" {
+				add(k, st.header[k])
+			}
+		}
+	}
+	for k, vv := range st.header {
+		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
+			add(http.CanonicalHeaderKey(name), vv)
+		}
+	}
+	return out
+}
+
+// writeTrailers ends the stream with a trailer block (RFC 9113 section
+// 8.1): a HEADERS frame with END_STREAM, after the header and the data.
+func (st *h2Stream) writeTrailers(tr http.Header) error {
+	if err := st.writeData(st.pend, false); err != nil {
+		return err
+	}
+	c := st.c
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.writeFieldsLocked(st.id, 0, tr, nil, true)
+	return c.werr
 }
 
 // lowerName is a header name as HTTP/2 sends it; the strings are kept

@@ -331,7 +331,11 @@ func (st *h2Stream) end(aborted bool) {
 			st.status = http.StatusOK
 		}
 		if !st.ended {
-			aborted = st.writeData(st.pend, true) != nil
+			if tr := st.trailers(); tr != nil && !st.head {
+				aborted = st.writeTrailers(tr) != nil
+			} else {
+				aborted = st.writeData(st.pend, true) != nil
+			}
 		}
 	}
 	c.mu.Lock()

@@ -95,3 +95,49 @@ func TestProtocolVersionHTTP2(t *testing.T) {
 		t.Fatalf("the HTTP1 target got %d requests; want 1 (the refused ones never reach it)", n)
 	}
 }
+
+// TestHTTP2ResponseTrailers: a target's trailers reach an HTTP/2 client
+// through an HTTP2 group (gRPC's grpc-status travels this way): declared
+// ones, and ones the target sends without declaring them.
+func TestHTTP2ResponseTrailers(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
+		w.Header().Set("Content-Type", "application/grpc")
+		_, _ = io.WriteString(w, "body")
+		w.(http.Flusher).Flush()
+		w.Header().Set("Grpc-Status", "0")
+		w.Header().Set("Grpc-Message", "ok")
+		w.Header().Set(http.TrailerPrefix+"X-Undeclared", "late")
+	}))
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Listener.Close()
+	srv.Listener = ln
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	srv.Config.Protocols = &protocols
+	srv.Start()
+	t.Cleanup(srv.Close)
+	target := healthcheck.Target{ID: "t", IP: "127.0.0.2", Port: ln.Addr().(*net.TCPAddr).Port}
+	groups := Groups{"h2": newTGFor(t, config.TargetGroup{Name: "h2", Protocol: "HTTP", ProtocolVersion: "HTTP2", Port: 8000,
+		HealthCheck: config.DefaultHealthCheck, LoadBalancingAlgorithmType: "round_robin"}, target)}
+	p := startProxy(t, Options{}, groups, config.Listener{Protocol: "HTTPS", DefaultAction: forwardTo("h2")})
+	h2 := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	res, err := h2.Get(p.Listeners()[0].URL() + "/pkg.S/M")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.ProtoMajor != 2 || string(body) != "body" {
+		t.Fatalf("%s %q; want HTTP/2 and the body", res.Proto, body)
+	}
+	for k, want := range map[string]string{"Grpc-Status": "0", "Grpc-Message": "ok", "X-Undeclared": "late"} {
+		if got := res.Trailer.Get(k); got != want {
+			t.Errorf("trailer %s = %q; want %q (trailers %v)", k, got, want, res.Trailer)
+		}
+	}
+}
