@@ -90,7 +90,7 @@ func (st *h2Stream) WriteHead(code int, fields []upstream.Field) {
 	c := st.c
 	c.wmu.Lock()
 	c.writeFieldsLocked(st.id, code, st.header, fields, end)
-	st.headersSent, st.ended = true, end
+	st.headersSent, st.ended, st.sentKeys = true, end, len(st.header)
 	c.wmu.Unlock()
 }
 
@@ -135,6 +135,7 @@ func (st *h2Stream) writeData(p []byte, end bool) error {
 	if !st.headersSent {
 		c.wmu.Lock()
 		st.headersSent = true // under wmu: see h2Body.Read
+		st.sentKeys = len(st.header)
 		c.writeHeadersLocked(st.id, st.status, st.header, end && len(p) == 0)
 		err := c.werr
 		c.wmu.Unlock()
@@ -233,6 +234,10 @@ func (c *h2Conn) writeFieldsLocked(id uint32, status int, h http.Header, fields 
 // "Trailer" header declared, given values after the header went out, and
 // any name set with http.TrailerPrefix. nil when there are none.
 func (st *h2Stream) trailers() http.Header {
+	declared := st.header["Trailer"]
+	if len(declared) == 0 && len(st.header) <= st.sentKeys {
+		return nil // the common case, without a scan of the header
+	}
 	var out http.Header
 	add := func(k string, vv []string) {
 		if len(vv) == 0 || connectionSpecific[strings.ToLower(k)] || k == "Trailer" {
@@ -243,7 +248,7 @@ func (st *h2Stream) trailers() http.Header {
 		}
 		out[k] = vv
 	}
-	for _, v := range st.header["Trailer"] {
+	for _, v := range declared {
 		for k := range strings.SplitSeq(v, ",") {
 			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); k != "" {
 				add(k, st.header[k])

@@ -39,7 +39,10 @@ type h2Stream struct {
 	header      http.Header
 	status      int
 	headersSent bool
-	head        bool // a HEAD request: no body is sent
+	// sentKeys is how many keys the header had when it went out: a
+	// trailer set with http.TrailerPrefix is a key added after.
+	sentKeys int
+	head     bool // a HEAD request: no body is sent
 	// expect: Expect: 100-continue, not answered yet (the body may be
 	// read on another goroutine than the handler's: ReverseProxy's).
 	expect   atomic.Bool
