@@ -25,12 +25,15 @@ type checkOptions struct {
 	path     string
 	port     string
 	protocol string
-	matcher  string
-	timeout  int
-	interval int
-	count    int
-	host     string
-	json     bool
+	// protocolVersion is the target group's: HTTP2 sends the check over
+	// HTTP/2, as the ALB checks an HTTP2 group's targets.
+	protocolVersion string
+	matcher         string
+	timeout         int
+	interval        int
+	count           int
+	host            string
+	json            bool
 	// logs is an instance's log folder (<log_dir>/<instance-id>, as elbow
 	// logs shows), whose nginx and app lines the diagnosis quotes.
 	logs string
@@ -50,6 +53,10 @@ the framework the target runs.
 To explain a failure it also requests the same path as a user's request arrives
 through the load balancer (Host: --host, X-Forwarded-Proto: https) and compares.
 
+With --protocol-version HTTP2 the check goes over HTTP/2 (h2c with prior knowledge, or
+ALPN h2 over HTTPS), as the ALB checks the targets of a target group whose protocol
+version is HTTP2.
+
 With --count N it checks N times, --interval seconds apart, and passes only if every
 check passes. Exit status: 0 when the check passes, 1 when it fails, 2 on a usage
 error, so that it can run in CI before a deployment.`,
@@ -66,6 +73,7 @@ error, so that it can run in CI before a deployment.`,
 	f.StringVar(&o.path, "path", d.Path, "health check path: / then up to 1023 printable ASCII characters, no spaces (default: the URL's path, else /)")
 	f.StringVar(&o.port, "port", d.Port, "health check port: traffic-port (the URL's port) or 1-65535")
 	f.StringVar(&o.protocol, "protocol", "", "health check protocol, HTTP or HTTPS (default: the URL's scheme)")
+	f.StringVar(&o.protocolVersion, "protocol-version", "HTTP1", "the target group's protocol version, HTTP1 or HTTP2 (HTTP2: the check goes over HTTP/2, h2c with prior knowledge or ALPN h2)")
 	f.StringVar(&o.matcher, "matcher", d.Matcher, "success codes, 200-499: 200, 200,202 or 200-299")
 	f.IntVar(&o.timeout, "timeout", d.Timeout, "health check timeout in seconds, 2-120, smaller than the interval")
 	f.IntVar(&o.interval, "interval", d.Interval, "seconds between checks with --count, 5-300")
@@ -137,6 +145,9 @@ func parseCheck(rawURL string, o checkOptions, changed func(flag string) bool) (
 	if o.count < 1 {
 		return checkRequest{}, usageError{fmt.Errorf("--count: %d is out of range: must be at least 1", o.count)}
 	}
+	if v := strings.ToUpper(o.protocolVersion); v != "HTTP1" && v != "HTTP2" {
+		return checkRequest{}, usageError{fmt.Errorf("--protocol-version: %q is not allowed: must be one of HTTP1, HTTP2", o.protocolVersion)}
+	}
 	if changed("host") && strings.TrimSpace(o.host) == "" {
 		return checkRequest{}, usageError{errors.New("--host: empty: give the name your users reach the app by, such as www.example.com")}
 	}
@@ -144,6 +155,7 @@ func parseCheck(rawURL string, o checkOptions, changed func(flag string) bool) (
 	if err != nil {
 		return checkRequest{}, usageError{err}
 	}
+	s.HTTP2 = strings.ToUpper(o.protocolVersion) == "HTTP2"
 	ip := addr.Unmap().String()
 	return checkRequest{
 		url:      rawURL,

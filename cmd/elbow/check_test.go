@@ -74,6 +74,7 @@ func TestCheckUsageErrorsExit2(t *testing.T) {
 		{[]string{"check", "http://127.0.0.2:8000", "--port", "70000"}, "--port: \"70000\" is not allowed"},
 		{[]string{"check", "http://127.0.0.2:8000", "--count", "0"}, "--count: 0 is out of range"},
 		{[]string{"check", "http://127.0.0.2:8000", "--timeout", "x"}, "invalid argument"},
+		{[]string{"check", "http://127.0.0.2:8000", "--protocol-version", "GRPC"}, `--protocol-version: "GRPC" is not allowed: must be one of HTTP1, HTTP2`},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -247,5 +248,33 @@ func TestDjangoExampleConfigIsValid(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "validate", "-c", "../../examples/django/elbow.yaml")
 	if code != 0 || !strings.Contains(stdout, "valid") {
 		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+}
+
+// TestCheckProtocolVersionHTTP2: --protocol-version HTTP2 sends the check
+// over HTTP/2, as the ALB checks an HTTP2 group's targets: an h2c target
+// passes; a target that speaks only HTTP/1.1 fails it, and passes the
+// HTTP/1.1 check.
+func TestCheckProtocolVersionHTTP2(t *testing.T) {
+	protos := make(chan string, 4)
+	h2c := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		protos <- r.Proto
+		w.Write([]byte("ok"))
+	}))
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	h2c.Config.Protocols = &p
+	h2c.Start()
+	t.Cleanup(h2c.Close)
+	code, stdout, stderr := runCLI(t, "check", h2c.URL+"/health", "--protocol-version", "HTTP2")
+	if code != 0 || <-protos != "HTTP/2.0" {
+		t.Fatalf("h2c target: exit %d, want 0 over HTTP/2: %s %s", code, stdout, stderr)
+	}
+	h1 := serve(t, "127.0.0.3", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	if code, stdout, _ := runCLI(t, "check", h1+"/health", "--protocol-version", "HTTP2"); code != 1 {
+		t.Fatalf("HTTP/1.1-only target checked over HTTP/2: exit %d, want 1: %s", code, stdout)
+	}
+	if code, stdout, _ := runCLI(t, "check", h1+"/health"); code != 0 {
+		t.Fatalf("HTTP/1.1-only target checked over HTTP/1.1: exit %d, want 0: %s", code, stdout)
 	}
 }
