@@ -14,14 +14,17 @@ import (
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 )
 
-// h2cTarget is a target on ip that speaks HTTP/2 with prior knowledge
-// (and HTTP/1.1), answering with the protocol it was spoken to and the
-// forwarded headers; useTLS serves h2 over TLS instead.
-func h2cTarget(t *testing.T, ip string, useTLS bool) healthcheck.Target {
+// echoProto answers with the protocol it was spoken to and the forwarded
+// headers.
+var echoProto = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.WriteString(w, r.Proto+" "+r.Header.Get("X-Forwarded-Proto")+" "+r.Header.Get("X-Forwarded-For"))
+})
+
+// h2cTarget is a target on ip serving h that speaks HTTP/2 with prior
+// knowledge (and HTTP/1.1); useTLS serves h2 over TLS instead.
+func h2cTarget(t *testing.T, ip string, useTLS bool, h http.Handler) healthcheck.Target {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, r.Proto+" "+r.Header.Get("X-Forwarded-Proto")+" "+r.Header.Get("X-Forwarded-For"))
-	}))
+	srv := httptest.NewUnstartedServer(h)
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
@@ -48,8 +51,8 @@ func h2cTarget(t *testing.T, ip string, useTLS bool) healthcheck.Target {
 // forwarded headers; an HTTP/1.1 request for it gets the ALB's 464, as
 // does a gRPC request for an HTTP1 group, and neither reaches a target.
 func TestProtocolVersionHTTP2(t *testing.T) {
-	plain := h2cTarget(t, "127.0.0.2", false)
-	overTLS := h2cTarget(t, "127.0.0.3", true)
+	plain := h2cTarget(t, "127.0.0.2", false, echoProto)
+	overTLS := h2cTarget(t, "127.0.0.3", true, echoProto)
 	var h1Requests atomic.Int64
 	h1 := startBackend(t, "127.0.0.4", "h1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h1Requests.Add(1)
@@ -100,7 +103,7 @@ func TestProtocolVersionHTTP2(t *testing.T) {
 // through an HTTP2 group (gRPC's grpc-status travels this way): declared
 // ones, and ones the target sends without declaring them.
 func TestHTTP2ResponseTrailers(t *testing.T) {
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	target := h2cTarget(t, "127.0.0.2", false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
 		w.Header().Set("Content-Type", "application/grpc")
 		_, _ = io.WriteString(w, "body")
@@ -109,18 +112,6 @@ func TestHTTP2ResponseTrailers(t *testing.T) {
 		w.Header().Set("Grpc-Message", "ok")
 		w.Header().Set(http.TrailerPrefix+"X-Undeclared", "late")
 	}))
-	ln, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Listener.Close()
-	srv.Listener = ln
-	var protocols http.Protocols
-	protocols.SetUnencryptedHTTP2(true)
-	srv.Config.Protocols = &protocols
-	srv.Start()
-	t.Cleanup(srv.Close)
-	target := healthcheck.Target{ID: "t", IP: "127.0.0.2", Port: ln.Addr().(*net.TCPAddr).Port}
 	groups := Groups{"h2": newTGFor(t, config.TargetGroup{Name: "h2", Protocol: "HTTP", ProtocolVersion: "HTTP2", Port: 8000,
 		HealthCheck: config.DefaultHealthCheck, LoadBalancingAlgorithmType: "round_robin"}, target)}
 	p := startProxy(t, Options{}, groups, config.Listener{Protocol: "HTTPS", DefaultAction: forwardTo("h2")})
