@@ -75,9 +75,10 @@ type h2Conn struct {
 	// send window grows, a stream is reset or the connection ends.
 	handlers sync.WaitGroup // the streams' goroutines
 	// work hands a stream to an idle worker (see dispatch); idleWorkers
-	// counts those waiting.
+	// counts those waiting. Only the frame reader sends on it, and it
+	// closes it when it is done (close): the workers' wait is a plain
+	// receive, cheaper per stream than a select with a quit channel.
 	work        chan *h2Stream
-	quit        chan struct{}
 	idleWorkers atomic.Int32
 	// counted is the Framer's reader; boundary is its count after the
 	// last whole frame read (see serve).
@@ -140,7 +141,7 @@ func (l *Listener) serveH2(nc net.Conn, tc *tls.Conn, t *tlsConn) {
 	}()
 	c.bw = bufio.NewWriterSize(tc, 16<<10)
 	c.counted.r = tc
-	c.work, c.quit = make(chan *h2Stream), make(chan struct{})
+	c.work = make(chan *h2Stream)
 	c.fr = http2.NewFramer(c.bw, &c.counted)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	// Header lists are bounded as HTTP/1 heads are (64 K); the Framer
@@ -276,13 +277,12 @@ func (c *h2Conn) worker(st *h2Stream) {
 			c.idleWorkers.Add(-1)
 			return
 		}
-		select {
-		case st = <-c.work:
-			c.idleWorkers.Add(-1)
-		case <-c.quit:
-			c.idleWorkers.Add(-1)
-			return
+		next, ok := <-c.work
+		c.idleWorkers.Add(-1)
+		if !ok {
+			return // the connection is done
 		}
+		st = next
 	}
 }
 
@@ -535,7 +535,9 @@ func (c *h2Conn) close() {
 	}
 	c.cond.Broadcast()
 	c.mu.Unlock()
-	close(c.quit)
+	// On the frame reader's goroutine, after its last dispatch: no send
+	// can follow.
+	close(c.work)
 	_ = c.nc.Close()
 }
 
