@@ -35,7 +35,7 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) bool {
 			return false
 		}
 	}
-	u := &url.URL{}
+	u := &st.url
 	target := path
 	if method == http.MethodConnect {
 		if path != "" || scheme != "" || authority == "" {
@@ -67,6 +67,9 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) bool {
 	}
 	fields := f.RegularFields()
 	h := make(http.Header, len(fields))
+	// One backing array for the values: each name's first value is a
+	// one-element slice of it (a second value for a name copies out).
+	values := make([]string, len(fields))
 	var cookies []string
 	host := authority
 	for _, hf := range fields {
@@ -92,12 +95,19 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) bool {
 			st.declared = n
 		}
 		k := http.CanonicalHeaderKey(hf.Name)
-		h[k] = append(h[k], hf.Value)
+		if vv, ok := h[k]; ok {
+			h[k] = append(vv, hf.Value)
+		} else {
+			i := len(h)
+			values[i] = hf.Value
+			h[k] = values[i : i+1 : i+1]
+		}
 	}
 	if len(cookies) > 0 {
 		h["Cookie"] = []string{strings.Join(cookies, "; ")}
 	}
-	r := &http.Request{Method: method, URL: u, Proto: "HTTP/2.0", ProtoMajor: 2, Header: h, Host: host,
+	// On the stack: WithContext below makes the one copy that is kept.
+	r := http.Request{Method: method, URL: u, Proto: "HTTP/2.0", ProtoMajor: 2, Header: h, Host: host,
 		RequestURI: target, RemoteAddr: c.remoteAddr, TLS: c.tlsState, Body: http.NoBody}
 	if f.StreamEnded() {
 		if st.declared > 0 {

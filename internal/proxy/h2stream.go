@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,8 @@ type h2Stream struct {
 	req    *http.Request
 	ctx    context.Context
 	cancel context.CancelFunc
+	// url is the request's URL, kept here rather than allocated alone.
+	url url.URL
 
 	// Under c.mu.
 	sendWindow int64
