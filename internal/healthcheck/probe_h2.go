@@ -25,10 +25,6 @@ var insecureTLSH2 = &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"
 // errNoH2 is a TLS target that did not choose h2 in ALPN.
 var errNoH2 = errors.New("the target did not negotiate HTTP/2 (ALPN h2) in its TLS handshake")
 
-// h2Checks makes one HTTP/2 connection per check on a connection it is
-// given; it holds no connections between checks.
-var h2Checks = &http2.Transport{}
-
 func roundTripH2(ctx context.Context, dial dialFunc, deadline time.Time, addr string, s Settings, snapshot func(code int) bool) (code int, header http.Header, body []byte, err error) {
 	useTLS := s.Protocol == ProtocolHTTPS
 	conn, err := connect(ctx, dial, deadline, addr, useTLS, insecureTLSH2)
@@ -47,7 +43,9 @@ func roundTripH2(ctx context.Context, dial dialFunc, deadline time.Time, addr st
 	if useTLS {
 		u.Scheme = "https"
 	}
-	cc, err := h2Checks.NewClientConn(conn)
+	// A transport of the check's own: it speaks on the connection it is
+	// given and keeps nothing after the check.
+	cc, err := (&http2.Transport{}).NewClientConn(conn)
 	if err != nil {
 		return 0, nil, nil, err
 	}

@@ -99,16 +99,22 @@ func BenchmarkServeHTTP(b *testing.B) {
 // connection and relays the response. Client and targets allocate nothing
 // per request, so allocs/op are the load balancer's own.
 func BenchmarkConnectionLoop(b *testing.B) {
+	benchConnectionLoop(b, "HTTP", func(addr string) (net.Conn, error) { return net.Dial("tcp", addr) })
+}
+
+// benchConnectionLoop drives a listener of protocol with kept-alive
+// connections made by dial, one request at a time on each.
+func benchConnectionLoop(b *testing.B, protocol string, dial func(addr string) (net.Conn, error)) {
 	t1, t2 := rawBackend(b, "127.0.0.2"), rawBackend(b, "127.0.0.3")
 	tg := config.DefaultTargetGroup
 	tg.Name = "bench"
 	g := newTGFor(b, tg, t1, t2)
-	p := startProxy(b, Options{}, Groups{"bench": g}, config.Listener{DefaultAction: forwardTo("bench")})
+	p := startProxy(b, Options{}, Groups{"bench": g}, config.Listener{Protocol: protocol, DefaultAction: forwardTo("bench")})
 	addr := p.Listeners()[0].Addr()
 	req := []byte("GET /index.html HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: wrk\r\n\r\n")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		nc, err := net.Dial("tcp", addr)
+		nc, err := dial(addr)
 		if err != nil {
 			b.Error(err)
 			return

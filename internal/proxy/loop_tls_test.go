@@ -121,48 +121,8 @@ func TestHTTPSSessionResumption(t *testing.T) {
 // listener's self-signed P-256 certificate, AES-128-GCM): the HTTPS
 // path's per-request cost on kept-alive connections, handshakes excluded.
 func BenchmarkConnectionLoopTLS(b *testing.B) {
-	t1, t2 := rawBackend(b, "127.0.0.2"), rawBackend(b, "127.0.0.3")
-	tg := config.DefaultTargetGroup
-	tg.Name = "bench"
-	g := newTGFor(b, tg, t1, t2)
-	p := startProxy(b, Options{}, Groups{"bench": g}, config.Listener{Protocol: "HTTPS", DefaultAction: forwardTo("bench")})
-	addr := p.Listeners()[0].Addr()
-	req := []byte("GET /index.html HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: wrk\r\n\r\n")
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		nc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
-		if err != nil {
-			b.Error(err)
-			return
-		}
-		defer nc.Close()
-		br := bufio.NewReaderSize(nc, 8192)
-		for pb.Next() {
-			if _, err := nc.Write(req); err != nil {
-				b.Error(err)
-				return
-			}
-			status := true
-			for {
-				line, err := br.ReadSlice('\n')
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				if status && !bytes.HasPrefix(line, []byte("HTTP/1.1 200 ")) {
-					b.Errorf("status line %q", line)
-					return
-				}
-				status = false
-				if len(line) <= 2 {
-					break
-				}
-			}
-			if _, err := br.Discard(100); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+	benchConnectionLoop(b, "HTTPS", func(addr string) (net.Conn, error) {
+		return tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
 	})
 }
 
