@@ -177,6 +177,8 @@ func testH2MalformedRequestsNeverReachATarget(t *testing.T, base Options) {
 		{"relative :path", get2("bad-relative"), ""},
 		{"pseudo after regular", []string{":method", "GET", ":scheme", "https", "x-a", "1", ":path", "/bad-order"}, ""},
 		{"unknown pseudo", get2("/bad-pseudo", ":protocol", "x"), ""},
+		{"response pseudo", get2("/bad-status", ":status", "200"), ""},
+		{"two :path", get2("/bad-dup", ":path", "/bad-dup2"), ""},
 		{"two content-lengths", []string{":method", "POST", ":scheme", "https", ":path", "/bad-cl2", "content-length", "1", "content-length", "2"}, "a"},
 		{"DATA short of content-length", []string{":method", "POST", ":scheme", "https", ":path", "/bad-short", "content-length", "5"}, "abc"},
 		{"DATA past content-length", []string{":method", "POST", ":scheme", "https", ":path", "/bad-long", "content-length", "2"}, "abc"},

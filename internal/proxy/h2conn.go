@@ -61,6 +61,7 @@ type h2Conn struct {
 	remoteAddr string
 	values     context.Context // carries the conn_trace_id
 	fr         *http2.Framer
+	hdrs       *h2HeaderReader // the reader's alone
 
 	// wmu guards the write side: bw, the framer's writes, the hpack
 	// encoder and its buffer, lower.
@@ -143,10 +144,9 @@ func (l *Listener) serveH2(nc net.Conn, tc *tls.Conn, t *tlsConn) {
 	c.counted.r = tc
 	c.work = make(chan *h2Stream)
 	c.fr = http2.NewFramer(c.bw, &c.counted)
-	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	// Header lists are bounded as HTTP/1 heads are (64 K); the Framer
-	// also stops reading CONTINUATION frames past that (CVE-2023-45288).
-	c.fr.MaxHeaderListSize = h1.MaxHead
+	// Header lists are bounded as HTTP/1 heads are (64 K); reading stops
+	// at CONTINUATION frames far past that (CVE-2023-45288).
+	c.hdrs = newH2HeaderReader(h1.MaxHead)
 	// The frame size offered is the default 16 K (RFC 9113 section
 	// 6.5.2); the Framer's own default, 16 M, would let a client make it
 	// allocate that much.
@@ -175,7 +175,7 @@ func (c *h2Conn) serve() error {
 	if err != nil {
 		return err
 	}
-	f, err := c.fr.ReadFrame()
+	f, err := c.readFrame()
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (c *h2Conn) serve() error {
 		}
 		c.boundary = c.counted.n
 		c.renewDeadline()
-		if f, err = c.fr.ReadFrame(); err != nil {
+		if f, err = c.readFrame(); err != nil {
 			var se http2.StreamError
 			var ce http2.ConnectionError
 			var ne net.Error
@@ -221,6 +221,17 @@ func (c *h2Conn) serve() error {
 			return err
 		}
 	}
+}
+
+// readFrame reads the client's next frame; a HEADERS frame comes back
+// with its whole block read and decoded into c.hdrs (its CONTINUATION
+// frames read too), and stands for it.
+func (c *h2Conn) readFrame() (http2.Frame, error) {
+	f, err := c.fr.ReadFrame()
+	if hf, ok := f.(*http2.HeadersFrame); ok && err == nil {
+		_, err = c.hdrs.read(c.fr, hf)
+	}
+	return f, err
 }
 
 // renewDeadline gives the reader the idle timeout from now
@@ -290,8 +301,9 @@ func (c *h2Conn) worker(st *h2Stream) {
 func (c *h2Conn) handle(f http2.Frame) error {
 	switch f := f.(type) {
 	case nil:
-	case *http2.MetaHeadersFrame:
-		return c.onHeaders(f)
+	case *http2.HeadersFrame:
+		// Read and decoded by readFrame: its block is c.hdrs's.
+		return c.onHeaders(&c.hdrs.blk)
 	case *http2.DataFrame:
 		return c.onData(f)
 	case *http2.SettingsFrame:

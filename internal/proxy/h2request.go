@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
-	"golang.org/x/net/http2"
 )
 
 // The request side of an HTTP/2 stream: its header block made into the
@@ -21,17 +19,15 @@ var connectionSpecific = map[string]bool{"connection": true, "keep-alive": true,
 // newRequest builds the stream's request from its header block, checking
 // it as RFC 9113 section 8.3 asks (the Framer checked names, values and
 // the pseudo-fields' order and kinds); false when it is malformed.
-func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) bool {
-	method, scheme := f.PseudoValue("method"), f.PseudoValue("scheme")
-	path, authority := f.PseudoValue("path"), f.PseudoValue("authority")
+func (c *h2Conn) newRequest(st *h2Stream, f *h2HeaderBlock) bool {
+	method, scheme := f.pseudo("method"), f.pseudo("scheme")
+	path, authority := f.pseudo("path"), f.pseudo("authority")
 	if method == "" {
 		return false
 	}
-	for _, hf := range f.PseudoFields() {
-		switch hf.Name {
-		case ":method", ":scheme", ":path", ":authority":
-		default:
-			// :protocol too: extended CONNECT (RFC 8441) is not offered.
+	for _, hf := range f.fields[:f.npseudo] {
+		if hf.Name == ":protocol" {
+			// Extended CONNECT (RFC 8441) is not offered.
 			return false
 		}
 	}
@@ -65,7 +61,7 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) bool {
 			u = parsed
 		}
 	}
-	fields := f.RegularFields()
+	fields := f.regular()
 	h := make(http.Header, len(fields))
 	// One backing array for the values: each name's first value is a
 	// one-element slice of it (a second value for a name copies out).
@@ -109,7 +105,7 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) bool {
 	// On the stack: WithContext below makes the one copy that is kept.
 	r := http.Request{Method: method, URL: u, Proto: "HTTP/2.0", ProtoMajor: 2, Header: h, Host: host,
 		RequestURI: target, RemoteAddr: c.remoteAddr, TLS: c.tlsState, Body: http.NoBody}
-	if f.StreamEnded() {
+	if f.endStream {
 		if st.declared > 0 {
 			return false
 		}

@@ -95,8 +95,8 @@ func (st *h2Stream) waitDone() {
 }
 
 // onHeaders opens a stream (or ends one with trailers).
-func (c *h2Conn) onHeaders(f *http2.MetaHeadersFrame) error {
-	id := f.StreamID
+func (c *h2Conn) onHeaders(f *h2HeaderBlock) error {
+	id := f.streamID
 	c.mu.Lock()
 	if st := c.streams[id]; st != nil {
 		if st.bodyDone || st.reset {
@@ -108,9 +108,17 @@ func (c *h2Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		// Trailers (RFC 9113 section 8.1): they end the stream, and are
 		// not passed on (a relay to HTTP/1.1 with a Content-Length has no
 		// place for them).
-		if !f.StreamEnded() {
+		if !f.endStream {
 			c.mu.Unlock()
 			return c.goAway(http2.ErrCodeProtocol, errors.New("http2: trailers without END_STREAM"))
+		}
+		if f.npseudo > 0 {
+			// RFC 9113 section 8.1: trailers carry no pseudo-fields.
+			st.resetLocked(http2.ErrCodeProtocol)
+			c.cond.Broadcast()
+			c.mu.Unlock()
+			c.writeReset(id, http2.ErrCodeProtocol)
+			return nil
 		}
 		bad := st.endBodyLocked()
 		c.mu.Unlock()
@@ -134,7 +142,7 @@ func (c *h2Conn) onHeaders(f *http2.MetaHeadersFrame) error {
 		return nil
 	}
 	c.mu.Unlock()
-	if f.Truncated {
+	if f.truncated {
 		// Past SETTINGS_MAX_HEADER_LIST_SIZE: answered as HTTP/1 heads
 		// are (RFC 6585's 431), without reaching a target.
 		c.wmu.Lock()
