@@ -27,15 +27,9 @@ TARGET_PORT=${TARGET_PORT:-8000}
 T1=127.0.0.2:$TARGET_PORT
 T2=127.0.0.3:$TARGET_PORT
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d /tmp/elbow-bench.XXXXXX)
-PIDS=()
-
-cleanup() {
-	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+start_work elbow-bench
 
 for tool in go nginx haproxy wrk; do
 	command -v "$tool" >/dev/null || { echo "proxy.sh: $tool is not installed (apt-get install -y nginx haproxy wrk)" >&2; exit 1; }
@@ -122,8 +116,6 @@ for url in $T1 127.0.0.1:8081 127.0.0.1:8083 127.0.0.1:8082 ${BASE_PID:+127.0.0.
 done
 
 # pids of a proxy: the process and its children (nginx workers).
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
 # cpu_ticks: utime+stime of the processes, in clock ticks.
 # peak_rss_kib: VmHWM summed over the processes.
 # ms: a wrk latency (850.00us, 1.23ms, 1.01s) in milliseconds.

@@ -53,15 +53,9 @@ declare -A HTTP_PORT=([nginx]=$((PORT_BASE + 81)) [elbow]=$((PORT_BASE + 82)) [h
 declare -A TLS_PORT=([nginx]=$((PORT_BASE + 441)) [elbow]=$((PORT_BASE + 442)) [haproxy]=$((PORT_BASE + 443)))
 CONSOLE=$L:$((PORT_BASE + 99))
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d /tmp/elbow-up-bench.XXXXXX)
-PIDS=()
-
-cleanup() {
-	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+start_work elbow-up-bench
 
 for tool in go openssl nginx haproxy wrk curl; do
 	command -v "$tool" >/dev/null || { echo "up.sh: $tool is not installed (apt-get install -y openssl nginx haproxy wrk curl)" >&2; exit 1; }
@@ -201,8 +195,6 @@ for name in nginx haproxy elbow elbowlb; do
 done
 
 # pids of a contender: the process and its children (nginx workers).
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
 TICK=$(getconf CLK_TCK)
 RESULTS="$WORK/results"
 : >"$RESULTS"

@@ -241,9 +241,13 @@ func (e *Env) startGroups() error {
 // starts accepting. The proxy opens the access log and closes it at Shutdown.
 func (e *Env) startListeners() error {
 	cfg := e.cfg
+	var rec proxy.Recorder
+	if recordResponses {
+		rec = recorders{monitorRecorder{e.monitor}, e.console, figuresRecorder{e.figures}}
+	}
 	p, err := proxy.New(cfg, e.groups, proxy.Options{
 		IdleTimeout:      time.Duration(cfg.LoadBalancer.IdleTimeout) * time.Second,
-		Recorder:         recorders{monitorRecorder{e.monitor}, e.console, figuresRecorder{e.figures}},
+		Recorder:         rec,
 		Logger:           e.log,
 		LoadBalancerName: cfg.LoadBalancer.Name,
 		Region:           cfg.Region,

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/elbow-lb/elbow/internal/proxy/accesslog"
 	"github.com/elbow-lb/elbow/internal/proxy/desync"
@@ -37,7 +38,7 @@ func (l *Listener) finish(ex *exchange, r *http.Request) {
 		if ex.targetStatus != 0 {
 			rec.TargetLatency = ex.headersAt.Sub(ex.sentAt)
 		}
-		p.records.send(&rec)
+		p.records.send(uintptr(unsafe.Pointer(ex)), &rec)
 	}
 	if access != nil {
 		access.Log(l.accessEntry(ex, r, end))
