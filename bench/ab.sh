@@ -13,6 +13,7 @@
 #   tree         the working tree (the default for B)
 #   rev:REV      git revision REV of this repository (the default for A: rev:HEAD)
 #   tags:TAGS    the working tree with go build -tags TAGS
+#   bin:PATH     an elbow binary built already
 # ROW is http (keep-alive, the default) or https (keep-alive over TLS, a
 # self-signed certificate made with openssl).
 #
@@ -50,13 +51,14 @@ build() {
 	case $1 in
 	tree) (cd "$ROOT" && go build -o "$2" ./cmd/elbow) ;;
 	tags:*) (cd "$ROOT" && go build -tags "${1#tags:}" -o "$2" ./cmd/elbow) ;;
+	bin:*) cp "${1#bin:}" "$2" ;;
 	rev:*)
 		local src
 		src=$(mktemp -d "$WORK/src.XXXXXX")
 		git -C "$ROOT" archive "${1#rev:}" | tar -x -C "$src"
 		(cd "$src" && go build -o "$2" ./cmd/elbow)
 		;;
-	*) echo "ab.sh: $1: say tree, rev:REV or tags:TAGS" >&2; exit 1 ;;
+	*) echo "ab.sh: $1: say tree, rev:REV, tags:TAGS or bin:PATH" >&2; exit 1 ;;
 	esac
 }
 

@@ -84,16 +84,19 @@ type recordShard struct {
 // wake-up per request was a goroutine switch per request).
 const recordGather = 10 * time.Millisecond
 
-func newRecordPump(r Recorder) *recordPump {
+func newRecordPump(r Recorder) *recordPump { return startRecordPump(r, recordGather) }
+
+// startRecordPump is newRecordPump with the gathering interval given.
+func startRecordPump(r Recorder, interval time.Duration) *recordPump {
 	p := &recordPump{r: r, wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
-	go p.run()
+	go p.run(interval)
 	return p
 }
 
-func (p *recordPump) run() {
+func (p *recordPump) run(interval time.Duration) {
 	defer close(p.done)
 	spare := make([][]ResponseRecord, recordShards)
-	gather := time.NewTimer(recordGather)
+	gather := time.NewTimer(interval)
 	gather.Stop()
 	for {
 		// Idle, the pump waits for a token and costs nothing. A sender
@@ -110,14 +113,17 @@ func (p *recordPump) run() {
 				return
 			}
 		}
-		gather.Reset(recordGather)
+		// The first records after an idle time are recorded at once (the
+		// console shows a lone request's metrics without delay); then the
+		// records of the next interval gather.
+		p.drain(spare)
+		gather.Reset(interval)
 		select {
 		case <-gather.C:
 		case <-p.quit:
 			p.drain(spare)
 			return
 		}
-		p.drain(spare)
 	}
 }
 

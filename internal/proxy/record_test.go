@@ -107,3 +107,23 @@ func TestRecordPumpDropsWhenTheRecorderFallsBehind(t *testing.T) {
 		t.Fatalf("%d recorded + %d dropped; want %d in all", got, d, total)
 	}
 }
+
+// TestRecordPumpRecordsAtOnceAfterIdle: the first record after an idle
+// time is recorded when the pump wakes, not an interval later (the
+// console shows a lone request at once); the next ones gather for the
+// interval, here an hour, and close records them.
+func TestRecordPumpRecordsAtOnceAfterIdle(t *testing.T) {
+	rec := &countingRecorder{}
+	p := startRecordPump(rec, time.Hour)
+	p.send(1, &ResponseRecord{StatusCode: 200})
+	eventually(t, 2*time.Second, func() bool { return rec.count() == 1 }, "the first record, at once")
+	p.send(2, &ResponseRecord{StatusCode: 200})
+	time.Sleep(50 * time.Millisecond)
+	if got := rec.count(); got != 1 {
+		t.Fatalf("%d records during the interval; want the second to wait for it", got)
+	}
+	p.close()
+	if got := rec.count(); got != 2 {
+		t.Fatalf("%d records after close; want 2", got)
+	}
+}

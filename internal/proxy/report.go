@@ -22,7 +22,8 @@ func (a *attributes) keepsStrings() bool { return a.access != nil }
 // finish hands the response to the recorder and the access log.
 func (l *Listener) finish(ex *exchange, r *http.Request) {
 	p := l.p
-	p.stats.processedBytes.Add(requestSize(r) + ex.sent)
+	size := requestSize(r)
+	p.stats.processedBytes.Add(size + ex.sent)
 	access := ex.attrs.access
 	if p.records == nil && access == nil {
 		return
@@ -31,7 +32,7 @@ func (l *Listener) finish(ex *exchange, r *http.Request) {
 	if p.records != nil && ex.fw != nil {
 		rec := ResponseRecord{Time: end, LoadBalancer: p.elbID, Group: ex.fw.group.Name(), StatusCode: ex.status,
 			TargetStatusCode: ex.targetStatus, Latency: end.Sub(ex.start),
-			ReceivedBytes: requestSize(r), SentBytes: ex.sent}
+			ReceivedBytes: size, SentBytes: ex.sent}
 		if ex.member != nil {
 			rec.Target = ex.member.Target()
 		}

@@ -206,6 +206,12 @@ func TestModifyTargetGroupAttributesLive(t *testing.T) {
 	a, b := newLiveTarget(t, "a"), newLiveTarget(t, "b")
 	f, _ := startLive(t, a, b)
 	web := aws.String(f.groupARN(t, "web"))
+	// Both in service before traffic is counted: a target whose first
+	// check ends later gets none until then (seen under a loaded machine).
+	for _, lt := range []*liveTarget{a, b} {
+		port := int32(lt.srv.Listener.Addr().(*net.TCPAddr).Port)
+		f.waitState(t, *web, "127.0.0.1", port, types.TargetHealthStateEnumHealthy)
+	}
 	modify := func(k, v string) {
 		t.Helper()
 		if _, err := f.client.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: web,
