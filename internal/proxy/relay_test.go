@@ -252,18 +252,21 @@ func TestSlowStreamOutlivesIdleTimeout(t *testing.T) {
 }
 
 func testSlowStreamOutlivesIdleTimeout(t *testing.T, base Options) {
+	// A byte every 50 ms for 1.5 s through a 500 ms idle timeout: three
+	// times the timeout in all, and room for a loaded machine's stalls
+	// between two bytes.
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for i := range 10 {
-			_, _ = io.WriteString(w, strconv.Itoa(i))
+		for i := range 30 {
+			_, _ = io.WriteString(w, strconv.Itoa(i%10))
 			w.(http.Flusher).Flush()
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond)
 		}
 	}))
 	g := newTG(t, "g", nil, a)
-	p := startProxy(t, fastPath(base, Options{IdleTimeout: 300 * time.Millisecond}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	p := startProxy(t, fastPath(base, Options{IdleTimeout: 500 * time.Millisecond}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
 	got := get(t, client(), p.Listeners()[0].URL()+"/")
-	if got.code != 200 || got.body != "0123456789" {
-		t.Fatalf("%d %q; want the whole 1 s stream, 0123456789, through a 300 ms idle timeout", got.code, got.body)
+	if want := strings.Repeat("0123456789", 3); got.code != 200 || got.body != want {
+		t.Fatalf("%d %q; want the whole 1.5 s stream, %s, through a 500 ms idle timeout", got.code, got.body, want)
 	}
 }
 
