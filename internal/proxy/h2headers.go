@@ -4,9 +4,10 @@ import (
 	"errors"
 	"strings"
 
-	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/elbow-lb/elbow/internal/proxy/httpbytes"
 )
 
 // Reading a client's header blocks: a HEADERS frame and the CONTINUATION
@@ -74,7 +75,7 @@ func newH2HeaderReader(limit uint32) *h2HeaderReader {
 // rules on names and values, section 8.3's on pseudo-fields, and the list
 // size bound, as x/net's readMetaFrame applies them.
 func (r *h2HeaderReader) emit(hf hpack.HeaderField) {
-	if !httpguts.ValidHeaderFieldValue(hf.Value) {
+	if !httpbytes.ValidValue(hf.Value) {
 		// The value is not in the error: it may be a secret.
 		r.invalid = errors.New("http2: invalid header field value for " + quoteName(hf.Name))
 	}
@@ -124,16 +125,7 @@ func quoteName(name string) string {
 // validWireName: a token (RFC 9110 section 5.1) without capitals (RFC
 // 9113 section 8.2.1).
 func validWireName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		b := name[i]
-		if !httpguts.IsTokenRune(rune(b)) || 'A' <= b && b <= 'Z' {
-			return false
-		}
-	}
-	return true
+	return httpbytes.ValidToken(name) && strings.IndexFunc(name, func(r rune) bool { return 'A' <= r && r <= 'Z' }) < 0
 }
 
 // read decodes the block that f begins, reading its CONTINUATION frames
@@ -187,12 +179,13 @@ func (r *h2HeaderReader) read(fr *http2.Framer, f *http2.HeadersFrame) (*h2Heade
 }
 
 // checkPseudos: only a request's pseudo-fields, each once (RFC 9113
-// section 8.3). Which a request needs is newRequest's (trailers have none).
+// section 8.3); not :protocol, as extended CONNECT (RFC 8441) is not
+// offered. Which a request needs is newRequest's (trailers have none).
 func (b *h2HeaderBlock) checkPseudos() error {
 	pf := b.fields[:b.npseudo]
 	for i, hf := range pf {
 		switch hf.Name {
-		case ":method", ":path", ":scheme", ":authority", ":protocol":
+		case ":method", ":path", ":scheme", ":authority":
 		default:
 			return errH2PseudoInvalid
 		}

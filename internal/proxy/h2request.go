@@ -25,12 +25,6 @@ func (c *h2Conn) newRequest(st *h2Stream, f *h2HeaderBlock) bool {
 	if method == "" {
 		return false
 	}
-	for _, hf := range f.fields[:f.npseudo] {
-		if hf.Name == ":protocol" {
-			// Extended CONNECT (RFC 8441) is not offered.
-			return false
-		}
-	}
 	u := &st.url
 	target := path
 	if method == http.MethodConnect {

@@ -42,16 +42,16 @@ func (l *Listener) finish(ex *exchange, r *http.Request) {
 		p.records.send(uintptr(unsafe.Pointer(ex)), &rec)
 	}
 	if access != nil {
-		access.Log(l.accessEntry(ex, r, end))
+		access.Log(l.accessEntry(ex, r, end, size))
 	}
 }
 
-func (l *Listener) accessEntry(ex *exchange, r *http.Request, end time.Time) *accesslog.Entry {
+func (l *Listener) accessEntry(ex *exchange, r *http.Request, end time.Time, size int64) *accesslog.Entry {
 	e := &accesslog.Entry{
 		Type: l.accessType, Time: end, ELB: l.p.elbID, Client: r.RemoteAddr,
 		RequestProcessing: -1, TargetProcessing: -1, ResponseProcessing: -1,
 		ELBStatusCode: ex.status, TargetStatusCode: ex.targetStatus,
-		ReceivedBytes: requestSize(r), SentBytes: ex.sent,
+		ReceivedBytes: size, SentBytes: ex.sent,
 		Method: r.Method, URL: l.accessURL(r), Proto: r.Proto,
 		UserAgent: r.UserAgent(), TraceID: ex.traceHdr[0],
 		MatchedRulePriority: ex.priority, RequestCreation: ex.start,
