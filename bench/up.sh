@@ -22,7 +22,12 @@
 #          apt-get install -y nghttp2-client); its p50/p99 come from --log-file
 # CPU per request: utime+stime deltas (/proc/PID/stat) of the contender's
 # processes (nginx: master and workers) during its own run, over the requests
-# wrk or h2load completed.
+# wrk or h2load completed. Beside it, for the whole machine during the run:
+# idle, the share of both cores left idle (/proc/stat), and the CPU per
+# request of the two targets and of the load generator (its rusage, from
+# bash's times). On this 2-core VM all of them share the cores, so a proxy's
+# req/s moves with what it makes the others spend and with how often it
+# leaves a core idle, not only with its own CPU per request.
 #
 # Every contender is a background job of this script, in this script's
 # session: with the kernel's autogroup scheduling (sched_autogroup_enabled=1)
@@ -79,7 +84,9 @@ openssl req -x509 -newkey "$CERT_KEY" $([ "$CERT_KEY" = ec ] && echo -pkeyopt ec
 cat "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/haproxy.pem"
 
 "$WORK/backend" -addr "$T1" & PIDS+=($!)
+TARGET_PIDS=$!
 "$WORK/backend" -addr "$T2" & PIDS+=($!)
+TARGET_PIDS="$TARGET_PIDS $!"
 
 declare -A PID
 mkdir -p "$WORK/nginx"
@@ -199,10 +206,21 @@ TICK=$(getconf CLK_TCK)
 RESULTS="$WORK/results"
 : >"$RESULTS"
 
+# targets_ticks: the targets' CPU in clock ticks; client_seconds: the CPU
+# (user+system) of this script's waited-for children, the load generators
+# among them; cpu_split: the machine's busy and idle ticks (/proc/stat).
+targets_ticks() { local t=0 p; for p in $TARGET_PIDS; do t=$((t + $(cpu_ticks "$p"))); done; echo "$t"; }
+# (times runs in this shell: a subshell's children times start at zero.)
+client_seconds() { awk 'NR==2{gsub(/[ms]/," "); print $1*60+$2+$3*60+$4}' "$WORK/times"; }
+cpu_split() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat; }
+
 run() { # row name round
 	local row=$1 name=$2 round=$3 pid=${PID[$2]} before after out rps p50 p99 total cpu
+	local t0 t1 c0 c1 s0 s1 idle targets client
 	local url="https://$L:${TLS_PORT[$name]:-}/"
 	[ "$row" = http ] && url="http://$L:${HTTP_PORT[$name]}/"
+	times >"$WORK/times"
+	t0=$(targets_ticks) c0=$(client_seconds) s0=$(cpu_split)
 	before=$(cpu_ticks "$pid")
 	case $row in
 	h2)
@@ -212,6 +230,8 @@ run() { # row name round
 	*) out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$url") ;;
 	esac
 	after=$(cpu_ticks "$pid")
+	times >"$WORK/times"
+	t1=$(targets_ticks) c1=$(client_seconds) s1=$(cpu_split)
 	if [ "$row" = h2 ]; then
 		rps=$(awk '/^finished in/{gsub(",","",$4); print $4}' <<<"$out")
 		total=$(awk '/^requests:/{print $8}' <<<"$out")
@@ -226,8 +246,12 @@ run() { # row name round
 		if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then echo "up.sh: $row $name: $(grep 'Non-2xx\|Socket errors' <<<"$out")" >&2; fi
 	fi
 	cpu=$(awk -v t=$((after - before)) -v n="$total" -v hz="$TICK" 'BEGIN{ if (n > 0) printf "%.1f", t/hz/n*1e6; else print "nan" }')
-	echo "$row $name $rps $p50 $p99 $cpu $round" >>"$RESULTS"
-	printf '  %-5s %-8s %10s req/s  p50 %7s ms  p99 %7s ms  cpu/req %6s us\n' "$row" "$name" "$rps" "$p50" "$p99" "$cpu" >&2
+	read -r idle targets client < <(awk -v s0="$s0" -v s1="$s1" -v t=$((t1 - t0)) -v c0="$c0" -v c1="$c1" -v n="$total" -v hz="$TICK" 'BEGIN{
+		split(s0, a, " "); split(s1, b, " "); busy = b[1] - a[1]; free = b[2] - a[2]
+		if (n > 0) printf "%.1f %.1f %.1f\n", 100*free/(busy+free), t/hz/n*1e6, (c1-c0)/n*1e6; else print "nan nan nan" }')
+	echo "$row $name $rps $p50 $p99 $cpu $round $idle $targets $client" >>"$RESULTS"
+	printf '  %-5s %-8s %10s req/s  p50 %7s ms  p99 %7s ms  cpu/req %6s us  idle %5s %%  targets %5s us  client %5s us\n' \
+		"$row" "$name" "$rps" "$p50" "$p99" "$cpu" "$idle" "$targets" "$client" >&2
 }
 
 if [ -z "${ROWS:-}" ]; then
@@ -269,12 +293,13 @@ echo "versions: $(nginx -v 2>&1 | sed 's/.*: //'), haproxy $(haproxy -v | awk 'N
 [ -z "$H2LOAD" ] && echo "h2: skipped, h2load is not installed (apt-get install -y nghttp2-client)"
 echo
 echo "medians over the rounds:"
-printf '%-6s %-8s %10s %9s %9s %12s\n' row proxy "req/s" "p50 ms" "p99 ms" "cpu/req us"
+printf '%-6s %-8s %10s %9s %9s %12s %7s %11s %10s\n' row proxy "req/s" "p50 ms" "p99 ms" "cpu/req us" "idle %" "targets us" "client us"
 for row in $ROWS; do
 	names="nginx haproxy elbow"
 	[ "$row" = http ] && names="$names elbowlb"
 	for name in $names; do
-		printf '%-6s %-8s %10.0f %9s %9s %12s\n' "$row" "$name" "$(col "$row" "$name" 3)" "$(col "$row" "$name" 4)" "$(col "$row" "$name" 5)" "$(col "$row" "$name" 6)"
+		printf '%-6s %-8s %10.0f %9s %9s %12s %7s %11s %10s\n' "$row" "$name" "$(col "$row" "$name" 3)" "$(col "$row" "$name" 4)" \
+			"$(col "$row" "$name" 5)" "$(col "$row" "$name" 6)" "$(col "$row" "$name" 8)" "$(col "$row" "$name" 9)" "$(col "$row" "$name" 10)"
 	done
 done
 echo
