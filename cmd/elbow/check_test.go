@@ -74,7 +74,7 @@ func TestCheckUsageErrorsExit2(t *testing.T) {
 		{[]string{"check", "http://127.0.0.2:8000", "--port", "70000"}, "--port: \"70000\" is not allowed"},
 		{[]string{"check", "http://127.0.0.2:8000", "--count", "0"}, "--count: 0 is out of range"},
 		{[]string{"check", "http://127.0.0.2:8000", "--timeout", "x"}, "invalid argument"},
-		{[]string{"check", "http://127.0.0.2:8000", "--protocol-version", "GRPC"}, `--protocol-version: "GRPC" is not allowed: must be one of HTTP1, HTTP2`},
+		{[]string{"check", "http://127.0.0.2:8000", "--protocol-version", "HTTP3"}, `--protocol-version: "HTTP3" is not allowed: must be one of HTTP1, HTTP2, GRPC`},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

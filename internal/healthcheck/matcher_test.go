@@ -83,3 +83,54 @@ func FuzzParseMatcher(f *testing.F) {
 		}
 	})
 }
+
+// TestParseGRPCMatcher: Matcher.GrpcCode takes 0-99 as "12", "0,1" or
+// "0-5"; out of range is refused in AWS's words.
+func TestParseGRPCMatcher(t *testing.T) {
+	cases := []struct {
+		in      string
+		match   []int
+		nomatch []int
+		err     string
+	}{
+		{in: "12", match: []int{12}, nomatch: []int{0, 2}},
+		{in: "0", match: []int{0}, nomatch: []int{1, 12}},
+		{in: "0,1", match: []int{0, 1}, nomatch: []int{2}},
+		{in: "0-5", match: []int{0, 3, 5}, nomatch: []int{6, 12}},
+		{in: "0-5,12,99", match: []int{0, 12, 99}, nomatch: []int{6, 100}},
+		{in: "", err: "Health check matcher GRPC code cannot be empty"},
+		{in: "200", err: "Health check matcher GRPC code '200' must be within '0-99' inclusive"},
+		{in: "0-100", err: "Health check matcher GRPC code '100' must be within '0-99' inclusive"},
+		{in: "5-1", err: `range "5-1" is reversed: the first code must not be greater than the second`},
+		{in: "0,", err: "empty code in matcher: use a code (0), a list (0,1) or a range (0-5)"},
+		{in: "OK", err: `"OK" is not a gRPC code: codes are numbers between 0 and 99`},
+		{in: "-1", err: `"" is not a gRPC code: codes are numbers between 0 and 99`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			m, err := ParseGRPCMatcher(tc.in)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !m.GRPC() || m.String() != tc.in {
+				t.Fatalf("GRPC() %v, String() %q", m.GRPC(), m.String())
+			}
+			for _, c := range tc.match {
+				if !m.Match(c) {
+					t.Errorf("%s does not match %d", tc.in, c)
+				}
+			}
+			for _, c := range tc.nomatch {
+				if m.Match(c) {
+					t.Errorf("%s matches %d", tc.in, c)
+				}
+			}
+		})
+	}
+}
