@@ -286,18 +286,26 @@ func probeLine(r healthcheck.Result) string {
 }
 
 func printCheck(out io.Writer, t healthcheck.Target, s healthcheck.Settings, r healthcheck.Result, rep checkReport) {
+	// A gRPC check is a call whose grpc-status the matcher judges.
+	method, answer := "GET", strconv.Itoa(r.StatusCode)
+	if s.GRPC {
+		method = "gRPC call"
+		if r.GRPCStatus != "" {
+			answer += ", grpc-status " + r.GRPCStatus
+		}
+	}
 	if rep.Diagnosis == nil {
-		fmt.Fprintf(out, "healthy: GET %s on %s answered %d in %.1f ms (matcher %s)\n",
-			s.Path, s.CheckAddr(t), r.StatusCode, ms(r.Latency), s.Matcher)
+		fmt.Fprintf(out, "healthy: %s %s on %s answered %s in %.1f ms (matcher %s)\n",
+			method, s.Path, s.CheckAddr(t), answer, ms(r.Latency), s.Matcher)
 		return
 	}
 	d := rep.Diagnosis
 	h := rep.TargetHealth
-	fmt.Fprintf(out, "GET %s over %s to %s, as the ELB health checker sends it (Host: %s, User-Agent: %s)\n",
-		s.Path, s.Protocol, s.CheckAddr(t), s.CheckAddr(t), healthcheck.UserAgent)
+	fmt.Fprintf(out, "%s %s over %s to %s, as the ELB health checker sends it (Host: %s, User-Agent: %s)\n",
+		method, s.Path, s.Protocol, s.CheckAddr(t), s.CheckAddr(t), healthcheck.UserAgent)
 	fmt.Fprintf(out, "State:       %s\nReason:      %s\nDescription: %s\n", h.State, h.Reason, h.Description)
 	if r.StatusCode != 0 {
-		fmt.Fprintf(out, "Answer:      %d in %.1f ms\n", r.StatusCode, ms(r.Latency))
+		fmt.Fprintf(out, "Answer:      %s in %.1f ms\n", answer, ms(r.Latency))
 	} else if r.Err != nil {
 		fmt.Fprintf(out, "Error:       %v\n", r.Err)
 	}

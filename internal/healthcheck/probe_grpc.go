@@ -30,9 +30,9 @@ import (
 // compressed-flag 0, message-length 0 (big-endian uint32).
 var emptyGRPCMessage = [5]byte{}
 
-// errNoGRPCStatus: the answer ended without a grpc-status, so it is no
+// ErrNoGRPCStatus is a gRPC check whose answer ended without a grpc-status, so it is no
 // gRPC answer and holds no code to match.
-var errNoGRPCStatus = errors.New("the answer carries no grpc-status (in trailers or in a trailers-only answer): it is not a gRPC answer")
+var ErrNoGRPCStatus = errors.New("the answer carries no grpc-status (in trailers or in a trailers-only answer): it is not a gRPC answer")
 
 // grpcAnswer is what a gRPC check read.
 type grpcAnswer struct {
@@ -58,7 +58,7 @@ func (p HTTPProber) probeGRPC(ctx context.Context, deadline time.Time, s Setting
 		// check reports it ("Health checks failed with these codes: [404]").
 		res.Reason = ReasonResponseCodeMismatch
 	case a.grpcStatus == "":
-		res.Reason, res.Err = ReasonFailedHealthChecks, errNoGRPCStatus
+		res.Reason, res.Err = ReasonFailedHealthChecks, ErrNoGRPCStatus
 	default:
 		code, err := strconv.Atoi(a.grpcStatus)
 		switch {
