@@ -131,7 +131,7 @@ func grpcMatcherFix(codes, tradeOff string) Fix {
 			"  health_check:\n" +
 			"    matcher: \"" + codes + "\"\n" +
 			"AWS CLI:\n" +
-			"  aws elbv2 modify-target-group --target-group-arn <arn> --matcher GrpcCode=" + codes,
+			"  aws elbv2 modify-target-group --target-group-arn <arn> --matcher " + cliMatcher("GrpcCode", codes),
 		TradeOff: tradeOff,
 	}
 }
