@@ -12,17 +12,23 @@ import "strings"
 func matcherFix(codes, tradeOff string) Fix {
 	return Fix{
 		Title: "Accept " + codes + " as healthy: set the matcher to " + codes,
-		Detail: "elbow.yaml, in the target group:\n" +
-			"  health_check:\n" +
-			"    matcher: \"" + codes + "\"\n" +
-			"AWS CLI:\n" +
-			"  aws elbv2 modify-target-group --target-group-arn <arn> --matcher " + cliMatcher("HttpCode", codes) + "\n" +
+		Detail: matcherDetail("HttpCode", codes) + "\n" +
 			"Elastic Beanstalk (.ebextensions/healthcheck.config):\n" +
 			"  option_settings:\n" +
 			"    aws:elasticbeanstalk:environment:process:default:\n" +
 			"      MatcherHTTPCode: \"" + codes + "\"",
 		TradeOff: tradeOff,
 	}
+}
+
+// matcherDetail sets the matcher to codes in elbow.yaml and with the aws
+// CLI, whose Matcher field is key (HttpCode, or GrpcCode for a GRPC group).
+func matcherDetail(key, codes string) string {
+	return "elbow.yaml, in the target group:\n" +
+		"  health_check:\n" +
+		"    matcher: \"" + codes + "\"\n" +
+		"AWS CLI:\n" +
+		"  aws elbv2 modify-target-group --target-group-arn <arn> --matcher " + cliMatcher(key, codes)
 }
 
 // cliMatcher is the aws CLI's --matcher value for codes: the shorthand

@@ -125,15 +125,8 @@ func (f facts) grpcMessage() string {
 
 // grpcMatcherFix sets the gRPC success codes (Matcher.GrpcCode).
 func grpcMatcherFix(codes, tradeOff string) Fix {
-	return Fix{
-		Title: "Accept " + codes + " as healthy: set the success codes to " + codes,
-		Detail: "elbow.yaml, in the target group:\n" +
-			"  health_check:\n" +
-			"    matcher: \"" + codes + "\"\n" +
-			"AWS CLI:\n" +
-			"  aws elbv2 modify-target-group --target-group-arn <arn> --matcher " + cliMatcher("GrpcCode", codes),
-		TradeOff: tradeOff,
-	}
+	return Fix{Title: "Accept " + codes + " as healthy: set the success codes to " + codes,
+		Detail: matcherDetail("GrpcCode", codes), TradeOff: tradeOff}
 }
 
 // healthServiceFix registers the standard health service, which answers

@@ -152,11 +152,7 @@ func (p HTTPProber) Probe(ctx context.Context, t Target, s Settings) Result {
 	res.StatusCode = code
 	switch {
 	case err != nil:
-		res.Err = err
-		res.Reason = ReasonFailedHealthChecks
-		if isTimeout(err) {
-			res.Reason = ReasonTimeout
-		}
+		res.failed(err)
 	case !s.Matcher.Match(code):
 		res.Reason = ReasonResponseCodeMismatch
 	}
@@ -233,6 +229,17 @@ func outcome(resp *http.Response, snapshot func(code int) bool) (code int, heade
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, bodyDrainLimit))
 	return resp.StatusCode, header, body, nil
+}
+
+// failed records a check that read no answer: Target.Timeout when err is a
+// timeout, else Target.FailedHealthChecks (connection refused or reset, a
+// malformed answer).
+func (r *Result) failed(err error) {
+	r.Err = err
+	r.Reason = ReasonFailedHealthChecks
+	if isTimeout(err) {
+		r.Reason = ReasonTimeout
+	}
 }
 
 func isTimeout(err error) bool {

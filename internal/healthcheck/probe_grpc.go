@@ -48,11 +48,7 @@ func (p HTTPProber) probeGRPC(ctx context.Context, deadline time.Time, s Setting
 	res.StatusCode = a.code
 	switch {
 	case err != nil:
-		res.Err = err
-		res.Reason = ReasonFailedHealthChecks
-		if isTimeout(err) {
-			res.Reason = ReasonTimeout
-		}
+		res.failed(err)
 	case a.code != http.StatusOK:
 		// No gRPC answer: the HTTP code is the code seen, as an HTTP
 		// check reports it ("Health checks failed with these codes: [404]").
