@@ -182,7 +182,9 @@ func parseCheck(rawURL string, o checkOptions, changed func(flag string) bool) (
 
 // probeReport is one check in the JSON output.
 type probeReport struct {
-	StatusCode int                `json:"StatusCode"`
+	StatusCode int `json:"StatusCode"`
+	// GRPCStatus is a gRPC check's grpc-status, when one came back.
+	GRPCStatus string             `json:"GrpcStatus,omitempty"`
 	LatencyMS  float64            `json:"LatencyMs"`
 	Reason     healthcheck.Reason `json:"Reason,omitempty"`
 	Error      string             `json:"Error,omitempty"`
@@ -203,11 +205,12 @@ type checkReport struct {
 }
 
 type healthCheckReport struct {
-	Protocol       string `json:"Protocol"`
-	Port           int    `json:"Port"`
-	Path           string `json:"Path"`
-	Matcher        string `json:"Matcher"`
-	TimeoutSeconds int    `json:"TimeoutSeconds"`
+	Protocol        string `json:"Protocol"`
+	ProtocolVersion string `json:"ProtocolVersion"`
+	Port            int    `json:"Port"`
+	Path            string `json:"Path"`
+	Matcher         string `json:"Matcher"`
+	TimeoutSeconds  int    `json:"TimeoutSeconds"`
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -226,7 +229,7 @@ func runCheck(ctx context.Context, out io.Writer, rawURL string, o checkOptions,
 	failed := false
 	report := checkReport{
 		URL: rawURL, Target: t.Addr(),
-		HealthCheck: healthCheckReport{Protocol: string(s.Protocol), Port: s.CheckPort(t), Path: s.Path, Matcher: s.Matcher.String(), TimeoutSeconds: int(s.Timeout / time.Second)},
+		HealthCheck: healthCheckReport{Protocol: string(s.Protocol), ProtocolVersion: s.ProtocolVersion(), Port: s.CheckPort(t), Path: s.Path, Matcher: s.Matcher.String(), TimeoutSeconds: int(s.Timeout / time.Second)},
 	}
 	for i := range req.count {
 		if i > 0 {
@@ -237,7 +240,7 @@ func runCheck(ctx context.Context, out io.Writer, rawURL string, o checkOptions,
 			}
 		}
 		r := prober.Probe(ctx, t, s)
-		p := probeReport{StatusCode: r.StatusCode, LatencyMS: ms(r.Latency), Reason: r.Reason}
+		p := probeReport{StatusCode: r.StatusCode, GRPCStatus: r.GRPCStatus, LatencyMS: ms(r.Latency), Reason: r.Reason}
 		if r.Err != nil {
 			p.Error = r.Err.Error()
 		}
