@@ -55,14 +55,17 @@ through the load balancer (Host: --host, X-Forwarded-Proto: https) and compares.
 
 With --protocol-version HTTP2 the check goes over HTTP/2 (h2c with prior knowledge, or
 ALPN h2 over HTTPS), as the ALB checks the targets of a target group whose protocol
-version is HTTP2.
+version is HTTP2. With --protocol-version GRPC it is a gRPC call over HTTP/2 to the
+method at --path (default /AWS.ALB/healthcheck) whose grpc-status --matcher judges
+(gRPC codes 0-99, default 12), as for a target group whose protocol version is GRPC.
 
 With --count N it checks N times, --interval seconds apart, and passes only if every
 check passes. Exit status: 0 when the check passes, 1 when it fails, 2 on a usage
 error, so that it can run in CI before a deployment.`,
 		Example: `  elbow check http://127.0.0.2:8000
   elbow check http://127.0.0.2:8000 --path /health --matcher 200-301 --host www.example.com
-  elbow check https://10.0.1.5:8443/health --json`,
+  elbow check https://10.0.1.5:8443/health --json
+  elbow check http://127.0.0.2:50051 --protocol-version GRPC --path /grpc.health.v1.Health/Check --matcher 0`,
 		Args: cobraArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCheck(cmd.Context(), cmd.OutOrStdout(), args[0], o, cmd.Flags().Changed)
@@ -73,8 +76,8 @@ error, so that it can run in CI before a deployment.`,
 	f.StringVar(&o.path, "path", d.Path, "health check path: / then up to 1023 printable ASCII characters, no spaces (default: the URL's path, else /)")
 	f.StringVar(&o.port, "port", d.Port, "health check port: traffic-port (the URL's port) or 1-65535")
 	f.StringVar(&o.protocol, "protocol", "", "health check protocol, HTTP or HTTPS (default: the URL's scheme)")
-	f.StringVar(&o.protocolVersion, "protocol-version", "HTTP1", "the target group's protocol version, HTTP1 or HTTP2 (HTTP2: the check goes over HTTP/2, h2c with prior knowledge or ALPN h2)")
-	f.StringVar(&o.matcher, "matcher", d.Matcher, "success codes, 200-499: 200, 200,202 or 200-299")
+	f.StringVar(&o.protocolVersion, "protocol-version", "HTTP1", "the target group's protocol version, HTTP1, HTTP2 or GRPC (HTTP2: the check goes over HTTP/2, h2c with prior knowledge or ALPN h2; GRPC: a gRPC call over HTTP/2)")
+	f.StringVar(&o.matcher, "matcher", d.Matcher, "success codes, 200-499: 200, 200,202 or 200-299; with --protocol-version GRPC, gRPC codes 0-99: 12 (the default), 0,1 or 0-5")
 	f.IntVar(&o.timeout, "timeout", d.Timeout, "health check timeout in seconds, 2-120, smaller than the interval")
 	f.IntVar(&o.interval, "interval", d.Interval, "seconds between checks with --count, 5-300")
 	f.IntVar(&o.count, "count", 1, "number of checks; the target passes if every one passes")
@@ -132,10 +135,25 @@ func parseCheck(rawURL string, o checkOptions, changed func(flag string) bool) (
 	if changed("protocol") {
 		hc.Protocol = strings.ToUpper(o.protocol)
 	}
-	if !changed("path") && u.Path != "" {
+	version := strings.ToUpper(o.protocolVersion)
+	if version != "HTTP1" && version != "HTTP2" && version != "GRPC" {
+		return checkRequest{}, usageError{fmt.Errorf("--protocol-version: %q is not allowed: must be one of HTTP1, HTTP2, GRPC", o.protocolVersion)}
+	}
+	if version == "GRPC" {
+		// AWS's gRPC defaults, unless given.
+		if !changed("path") {
+			hc.Path = healthcheck.DefaultGRPCPath
+		}
+		if !changed("matcher") {
+			hc.Matcher = healthcheck.DefaultGRPCMatcher
+		}
+	}
+	// The URL's path is the check's, except a bare / for a gRPC check,
+	// which keeps the gRPC default.
+	if !changed("path") && u.Path != "" && (version != "GRPC" || u.RequestURI() != "/") {
 		hc.Path = u.RequestURI()
 	}
-	if errs := config.ValidateHealthCheck(hc); len(errs) > 0 {
+	if errs := config.ValidateHealthCheck(hc, version); len(errs) > 0 {
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
 			msgs[i] = flagNames[e.Key] + ": " + e.Msg
@@ -145,17 +163,13 @@ func parseCheck(rawURL string, o checkOptions, changed func(flag string) bool) (
 	if o.count < 1 {
 		return checkRequest{}, usageError{fmt.Errorf("--count: %d is out of range: must be at least 1", o.count)}
 	}
-	if v := strings.ToUpper(o.protocolVersion); v != "HTTP1" && v != "HTTP2" {
-		return checkRequest{}, usageError{fmt.Errorf("--protocol-version: %q is not allowed: must be one of HTTP1, HTTP2", o.protocolVersion)}
-	}
 	if changed("host") && strings.TrimSpace(o.host) == "" {
 		return checkRequest{}, usageError{errors.New("--host: empty: give the name your users reach the app by, such as www.example.com")}
 	}
-	s, err := hc.Settings()
+	s, err := hc.Settings(version)
 	if err != nil {
 		return checkRequest{}, usageError{err}
 	}
-	s.HTTP2 = strings.ToUpper(o.protocolVersion) == "HTTP2"
 	ip := addr.Unmap().String()
 	return checkRequest{
 		url:      rawURL,
@@ -168,7 +182,9 @@ func parseCheck(rawURL string, o checkOptions, changed func(flag string) bool) (
 
 // probeReport is one check in the JSON output.
 type probeReport struct {
-	StatusCode int                `json:"StatusCode"`
+	StatusCode int `json:"StatusCode"`
+	// GRPCStatus is a gRPC check's grpc-status, when one came back.
+	GRPCStatus string             `json:"GrpcStatus,omitempty"`
 	LatencyMS  float64            `json:"LatencyMs"`
 	Reason     healthcheck.Reason `json:"Reason,omitempty"`
 	Error      string             `json:"Error,omitempty"`
@@ -189,11 +205,12 @@ type checkReport struct {
 }
 
 type healthCheckReport struct {
-	Protocol       string `json:"Protocol"`
-	Port           int    `json:"Port"`
-	Path           string `json:"Path"`
-	Matcher        string `json:"Matcher"`
-	TimeoutSeconds int    `json:"TimeoutSeconds"`
+	Protocol        string `json:"Protocol"`
+	ProtocolVersion string `json:"ProtocolVersion"`
+	Port            int    `json:"Port"`
+	Path            string `json:"Path"`
+	Matcher         string `json:"Matcher"`
+	TimeoutSeconds  int    `json:"TimeoutSeconds"`
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -212,7 +229,7 @@ func runCheck(ctx context.Context, out io.Writer, rawURL string, o checkOptions,
 	failed := false
 	report := checkReport{
 		URL: rawURL, Target: t.Addr(),
-		HealthCheck: healthCheckReport{Protocol: string(s.Protocol), Port: s.CheckPort(t), Path: s.Path, Matcher: s.Matcher.String(), TimeoutSeconds: int(s.Timeout / time.Second)},
+		HealthCheck: healthCheckReport{Protocol: string(s.Protocol), ProtocolVersion: s.ProtocolVersion(), Port: s.CheckPort(t), Path: s.Path, Matcher: s.Matcher.String(), TimeoutSeconds: int(s.Timeout / time.Second)},
 	}
 	for i := range req.count {
 		if i > 0 {
@@ -223,7 +240,7 @@ func runCheck(ctx context.Context, out io.Writer, rawURL string, o checkOptions,
 			}
 		}
 		r := prober.Probe(ctx, t, s)
-		p := probeReport{StatusCode: r.StatusCode, LatencyMS: ms(r.Latency), Reason: r.Reason}
+		p := probeReport{StatusCode: r.StatusCode, GRPCStatus: r.GRPCStatus, LatencyMS: ms(r.Latency), Reason: r.Reason}
 		if r.Err != nil {
 			p.Error = r.Err.Error()
 		}
@@ -272,18 +289,26 @@ func probeLine(r healthcheck.Result) string {
 }
 
 func printCheck(out io.Writer, t healthcheck.Target, s healthcheck.Settings, r healthcheck.Result, rep checkReport) {
+	// A gRPC check is a call whose grpc-status the matcher judges.
+	method, answer := "GET", strconv.Itoa(r.StatusCode)
+	if s.GRPC {
+		method = "gRPC call"
+		if r.GRPCStatus != "" {
+			answer += ", grpc-status " + r.GRPCStatus
+		}
+	}
 	if rep.Diagnosis == nil {
-		fmt.Fprintf(out, "healthy: GET %s on %s answered %d in %.1f ms (matcher %s)\n",
-			s.Path, s.CheckAddr(t), r.StatusCode, ms(r.Latency), s.Matcher)
+		fmt.Fprintf(out, "healthy: %s %s on %s answered %s in %.1f ms (matcher %s)\n",
+			method, s.Path, s.CheckAddr(t), answer, ms(r.Latency), s.Matcher)
 		return
 	}
 	d := rep.Diagnosis
 	h := rep.TargetHealth
-	fmt.Fprintf(out, "GET %s over %s to %s, as the ELB health checker sends it (Host: %s, User-Agent: %s)\n",
-		s.Path, s.Protocol, s.CheckAddr(t), s.CheckAddr(t), healthcheck.UserAgent)
+	fmt.Fprintf(out, "%s %s over %s to %s, as the ELB health checker sends it (Host: %s, User-Agent: %s)\n",
+		method, s.Path, s.Protocol, s.CheckAddr(t), s.CheckAddr(t), healthcheck.UserAgent)
 	fmt.Fprintf(out, "State:       %s\nReason:      %s\nDescription: %s\n", h.State, h.Reason, h.Description)
 	if r.StatusCode != 0 {
-		fmt.Fprintf(out, "Answer:      %d in %.1f ms\n", r.StatusCode, ms(r.Latency))
+		fmt.Fprintf(out, "Answer:      %s in %.1f ms\n", answer, ms(r.Latency))
 	} else if r.Err != nil {
 		fmt.Fprintf(out, "Error:       %v\n", r.Err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc"
+
 	"github.com/elbow-lb/elbow/internal/testutil"
 )
 
@@ -69,12 +71,14 @@ func TestCheckUsageErrorsExit2(t *testing.T) {
 		{[]string{"check", "http://127.0.0.2:8000", "--matcher", "600"}, "--matcher: \"600\": code 600 is out of range"},
 		{[]string{"check", "http://127.0.0.2:8000", "--matcher", ""}, "--matcher: Health check matcher HTTP code cannot be empty"},
 		{[]string{"check", "http://127.0.0.2:8000", "--interval", "5", "--timeout", "5"}, "Health check interval must be greater than the timeout."},
+		{[]string{"check", "http://127.0.0.2:8000", "--protocol-version", "GRPC", "--matcher", "200"}, "--matcher: \"200\": Health check matcher GRPC code '200' must be within '0-99' inclusive"},
+		{[]string{"check", "http://127.0.0.2:8000/health", "--protocol-version", "GRPC"}, `--path: "/health" is not a gRPC method`},
 		{[]string{"check", "http://127.0.0.2:8000", "--protocol", "TCP"}, `--protocol: "TCP" is not allowed: must be one of HTTP, HTTPS`},
 		{[]string{"check", "http://127.0.0.2:8000", "--path", "health"}, `--path: "health" must begin with /`},
 		{[]string{"check", "http://127.0.0.2:8000", "--port", "70000"}, "--port: \"70000\" is not allowed"},
 		{[]string{"check", "http://127.0.0.2:8000", "--count", "0"}, "--count: 0 is out of range"},
 		{[]string{"check", "http://127.0.0.2:8000", "--timeout", "x"}, "invalid argument"},
-		{[]string{"check", "http://127.0.0.2:8000", "--protocol-version", "GRPC"}, `--protocol-version: "GRPC" is not allowed: must be one of HTTP1, HTTP2`},
+		{[]string{"check", "http://127.0.0.2:8000", "--protocol-version", "HTTP3"}, `--protocol-version: "HTTP3" is not allowed: must be one of HTTP1, HTTP2, GRPC`},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -276,5 +280,39 @@ func TestCheckProtocolVersionHTTP2(t *testing.T) {
 	}
 	if code, stdout, _ := runCLI(t, "check", h1+"/health"); code != 0 {
 		t.Fatalf("HTTP/1.1-only target checked over HTTP/1.1: exit %d, want 0: %s", code, stdout)
+	}
+}
+
+// TestCheckProtocolVersionGRPC: elbow check --protocol-version GRPC calls a
+// real gRPC server as the ALB does, with AWS's defaults (path
+// /AWS.ALB/healthcheck, matcher 12): it passes; matcher 0 fails with the
+// gRPC code, the JSON carrying the grpc-status and the diagnosis.
+func TestCheckProtocolVersionGRPC(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.4:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	go srv.Serve(ln)
+	t.Cleanup(srv.Stop)
+	url := "http://" + ln.Addr().String()
+	if code, stdout, stderr := runCLI(t, "check", url, "--protocol-version", "GRPC"); code != 0 ||
+		!strings.Contains(stdout, "gRPC call /AWS.ALB/healthcheck on "+ln.Addr().String()+" answered 200, grpc-status 12") {
+		t.Fatalf("default gRPC check: exit %d, want 0: %s %s", code, stdout, stderr)
+	}
+	code, stdout, _ := runCLI(t, "check", url+"/", "--protocol-version", "GRPC", "--matcher", "0", "--json")
+	var rep struct {
+		HealthCheck  struct{ ProtocolVersion, Path, Matcher string }
+		TargetHealth struct{ Description string }
+		Probes       []struct{ GrpcStatus string }
+		Diagnosis    struct{ Case string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	if code != 1 || rep.HealthCheck.ProtocolVersion != "GRPC" || rep.HealthCheck.Path != "/AWS.ALB/healthcheck" ||
+		rep.TargetHealth.Description != "Health checks failed with these codes: [12]" || len(rep.Probes) != 1 ||
+		rep.Probes[0].GrpcStatus != "12" || rep.Diagnosis.Case != "grpc-unimplemented" {
+		t.Fatalf("matcher 0: exit %d %+v; want 1, the gRPC check failing with [12] diagnosed grpc-unimplemented", code, rep)
 	}
 }

@@ -28,7 +28,7 @@ func TestCommandsSendCredentials(t *testing.T) {
 		Health:       sampleHealth(),
 		TargetGroups: console.Groups(g),
 		ModifyHealthCheck: func(_ string, hc config.HealthCheck, _ *int) error {
-			s, err := hc.Settings()
+			s, err := hc.Settings("HTTP1")
 			if err == nil {
 				g.ModifyHealthCheck(s)
 			}

@@ -28,7 +28,7 @@ func environmentFolder(t *testing.T, name string) (dir, url string, g *targetgro
 		Health:       h,
 		TargetGroups: console.Groups(g),
 		ModifyHealthCheck: func(_ string, hc config.HealthCheck, _ *int) error {
-			s, err := hc.Settings()
+			s, err := hc.Settings("HTTP1")
 			if err == nil {
 				g.ModifyHealthCheck(s)
 			}

@@ -68,9 +68,14 @@ Exit status: 0 applied, 1 refused (the errors are printed), 2 usage error.`,
 				m.HealthCheckEnabled = &flags.enabled
 			}
 			if f.Changed("matcher") {
-				// Also accept the AWS CLI's shorthand, HttpCode=200-301.
-				code := strings.TrimPrefix(flags.matcher, "HttpCode=")
-				m.Matcher = &apiv1.MatcherChange{HttpCode: &code}
+				// Also accept the AWS CLI's shorthand, HttpCode=200-301,
+				// and GrpcCode=0 for a GRPC group's gRPC codes.
+				if code, ok := strings.CutPrefix(flags.matcher, "GrpcCode="); ok {
+					m.Matcher = &apiv1.MatcherChange{GrpcCode: &code}
+				} else {
+					code := strings.TrimPrefix(flags.matcher, "HttpCode=")
+					m.Matcher = &apiv1.MatcherChange{HttpCode: &code}
+				}
 			}
 			if m == (apiv1.TargetGroupModification{}) {
 				return usageError{fmt.Errorf("nothing to change: give at least one setting, such as --matcher 200-301\nrun '%s --help' for usage", cmd.CommandPath())}
@@ -97,7 +102,7 @@ Exit status: 0 applied, 1 refused (the errors are printed), 2 usage error.`,
 	f.IntVar(&flags.timeout, "health-check-timeout-seconds", 0, "seconds without an answer that fail a check, 2-120, less than the interval")
 	f.IntVar(&flags.healthy, "healthy-threshold-count", 0, "consecutive passes that make an unhealthy target healthy, 2-10")
 	f.IntVar(&flags.unhealthy, "unhealthy-threshold-count", 0, "consecutive failures that make a healthy target unhealthy, 2-10")
-	f.StringVar(&flags.matcher, "matcher", "", "success codes, 200-499: 200, 200,202 or 200-299")
+	f.StringVar(&flags.matcher, "matcher", "", "success codes, 200-499: 200, 200,202 or 200-299; for a GRPC group, gRPC codes 0-99 as GrpcCode=0, GrpcCode=0-5")
 	f.IntVar(&flags.deregister, "deregistration-delay", 0, "seconds a deregistered target drains, 0-3600")
 	f.BoolVar(&flags.enabled, "health-check-enabled", true, "turn health checks on or off")
 	return cmd
@@ -139,7 +144,7 @@ func printTargetGroup(out io.Writer, g apiv1.TargetGroupDescription) error {
 		{"HealthCheckTimeoutSeconds", fmt.Sprint(g.HealthCheckTimeoutSeconds)},
 		{"HealthyThresholdCount", fmt.Sprint(g.HealthyThresholdCount)},
 		{"UnhealthyThresholdCount", fmt.Sprint(g.UnhealthyThresholdCount)},
-		{"Matcher", g.Matcher.HttpCode},
+		{"Matcher", g.Matcher.HttpCode + g.Matcher.GrpcCode},
 	}
 	if g.DeregistrationDelay != nil {
 		rows = append(rows, [2]string{"DeregistrationDelay", fmt.Sprint(*g.DeregistrationDelay)})

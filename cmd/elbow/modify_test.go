@@ -25,7 +25,7 @@ func modifiableConsole(t *testing.T) (*targetgroup.Group, string) {
 	url := startConsole(t, console.New(console.Options{
 		TargetGroups: console.Groups(g),
 		ModifyHealthCheck: func(_ string, hc config.HealthCheck, delay *int) error {
-			s, err := hc.Settings()
+			s, err := hc.Settings("HTTP1")
 			if err != nil {
 				return err
 			}

@@ -201,10 +201,12 @@ type TargetGroup struct {
 	// Protocol to the targets: HTTP or HTTPS. Default HTTP.
 	Protocol string `yaml:"protocol"`
 	// ProtocolVersion the load balancer speaks to the targets: HTTP1
-	// (HTTP/1.1, the default) or HTTP2 (HTTP/2: over TLS with ALPN h2 for
-	// an HTTPS group, cleartext with prior knowledge for HTTP). An HTTP2
-	// group takes HTTP/2 requests only, from HTTPS listeners; its health
-	// checks are HTTP/2 too. The ELBv2 API's ProtocolVersion.
+	// (HTTP/1.1, the default), HTTP2 (HTTP/2: over TLS with ALPN h2 for
+	// an HTTPS group, cleartext with prior knowledge for HTTP) or GRPC
+	// (gRPC calls over HTTP/2). An HTTP2 group takes HTTP/2 requests only,
+	// a GRPC group gRPC calls only, both from HTTPS listeners; their health
+	// checks are HTTP/2 too, a GRPC group's a gRPC call whose grpc-status
+	// the matcher judges. The ELBv2 API's ProtocolVersion.
 	ProtocolVersion string `yaml:"protocol_version"`
 	// Port is the traffic port. Default: instances.port.
 	Port        int         `yaml:"port"`
@@ -221,7 +223,8 @@ type TargetGroup struct {
 type HealthCheck struct {
 	// Enabled turns health checks on. Default true.
 	Enabled bool `yaml:"enabled"`
-	// Path of the check, 1-1024 characters. Default "/".
+	// Path of the check, 1-1024 characters. Default "/"; for a GRPC group
+	// the gRPC method /package.service/method, default /AWS.ALB/healthcheck.
 	Path string `yaml:"path"`
 	// Port: "traffic-port" or 1-65535. Default traffic-port.
 	Port string `yaml:"port"`
@@ -235,7 +238,10 @@ type HealthCheck struct {
 	HealthyThreshold int `yaml:"healthy_threshold"`
 	// UnhealthyThreshold, 2-10. Default 5 (Elastic Beanstalk).
 	UnhealthyThreshold int `yaml:"unhealthy_threshold"`
-	// Matcher: success codes 200-499 as "200", "200,202" or "200-299". Default "200".
+	// Matcher: success codes 200-499 as "200", "200,202" or "200-299".
+	// Default "200". For a GRPC group, gRPC codes 0-99 as "0", "0,1" or
+	// "0-5", default "12" (the ELBv2 API's Matcher.GrpcCode; one key for
+	// both, as Terraform's health_check.matcher).
 	Matcher string `yaml:"matcher"`
 }
 
@@ -265,11 +271,40 @@ func (h *HealthCheck) UnmarshalYAML(n *yaml.Node) error {
 	return n.Decode((*plain)(h))
 }
 
-// UnmarshalYAML starts from the defaults.
+// UnmarshalYAML starts from the defaults. A GRPC group's health check
+// defaults to AWS's gRPC ones where the file leaves them out: path
+// /AWS.ALB/healthcheck and matcher 12 (ELBv2 API reference,
+// CreateTargetGroup HealthCheckPath and Matcher).
 func (t *TargetGroup) UnmarshalYAML(n *yaml.Node) error {
 	*t = DefaultTargetGroup
 	type plain TargetGroup
-	return n.Decode((*plain)(t))
+	if err := n.Decode((*plain)(t)); err != nil {
+		return err
+	}
+	if t.ProtocolVersion == "GRPC" {
+		hc := mappingValue(n, "health_check")
+		if mappingValue(hc, "path") == nil {
+			t.HealthCheck.Path = healthcheck.DefaultGRPCPath
+		}
+		if mappingValue(hc, "matcher") == nil {
+			t.HealthCheck.Matcher = healthcheck.DefaultGRPCMatcher
+		}
+	}
+	return nil
+}
+
+// mappingValue is the value of key in mapping n, nil when n is no mapping
+// or has no such key.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 // Default is the built-in environment `elbow up` runs without elbow.yaml: the
@@ -335,9 +370,15 @@ func (c *Config) finish() error {
 	return v.err()
 }
 
-// Settings converts a validated health_check block to the checker's settings.
-func (h HealthCheck) Settings() (healthcheck.Settings, error) {
-	m, err := healthcheck.ParseMatcher(h.Matcher)
+// Settings converts a validated health_check block of a target group with
+// protocolVersion (HTTP1, HTTP2 or GRPC; "" is HTTP1) to the checker's
+// settings.
+func (h HealthCheck) Settings(protocolVersion string) (healthcheck.Settings, error) {
+	parse := healthcheck.ParseMatcher
+	if protocolVersion == "GRPC" {
+		parse = healthcheck.ParseGRPCMatcher
+	}
+	m, err := parse(h.Matcher)
 	if err != nil {
 		return healthcheck.Settings{}, err
 	}
@@ -357,6 +398,8 @@ func (h HealthCheck) Settings() (healthcheck.Settings, error) {
 		HealthyThreshold:   h.HealthyThreshold,
 		UnhealthyThreshold: h.UnhealthyThreshold,
 		Matcher:            m,
+		HTTP2:              protocolVersion == "HTTP2",
+		GRPC:               protocolVersion == "GRPC",
 	}, nil
 }
 

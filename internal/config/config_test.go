@@ -51,9 +51,19 @@ func TestLoadBadConfigs(t *testing.T) {
 			`testdata/invalid-protocol.yaml:5: target_groups[0].protocol: "TCP" is not allowed: must be one of HTTP, HTTPS`,
 		},
 		"invalid-protocol-version.yaml": {
-			`testdata/invalid-protocol-version.yaml:5: target_groups[0].protocol_version: "HTTP3" is not allowed: must be one of HTTP1, HTTP2`,
-			"testdata/invalid-protocol-version.yaml:7: target_groups[1].protocol_version: GRPC is not supported by elbow (its gRPC health checks are not built): use HTTP1 or HTTP2",
+			`testdata/invalid-protocol-version.yaml:5: target_groups[0].protocol_version: "HTTP3" is not allowed: must be one of HTTP1, HTTP2, GRPC`,
 			`testdata/invalid-protocol-version.yaml:13: listeners[0].default_action: Listener protocol 'HTTP' is not supported with a target group with the protocol-version 'HTTP2' (target group "h2"): use an HTTPS listener, or protocol_version HTTP1`,
+			`testdata/invalid-protocol-version.yaml:19: listeners[2].default_action: Listener protocol 'HTTP' is not supported with a target group with the protocol-version 'GRPC' (target group "grpc"): use an HTTPS listener, or protocol_version HTTP1`,
+		},
+		// A GRPC group's path names a gRPC method and its matcher holds
+		// gRPC codes (Matcher.GrpcCode, 0-99); an HTTP group's does not.
+		"invalid-grpc-health-check.yaml": {
+			`testdata/invalid-grpc-health-check.yaml:6: target_groups[0].health_check.matcher: "0": "0" is not an HTTP code: codes are three digits between 200 and 499; the forms are 200, 200,202 or 200-299`,
+			`testdata/invalid-grpc-health-check.yaml:10: target_groups[1].health_check.path: "/health" is not a gRPC method: a GRPC target group's path has the form /package.service/method, such as /AWS.ALB/healthcheck or /grpc.health.v1.Health/Check`,
+			`testdata/invalid-grpc-health-check.yaml:11: target_groups[1].health_check.matcher: "200": Health check matcher GRPC code '200' must be within '0-99' inclusive; a GRPC target group's matcher holds gRPC codes 0-99, as 12, 0,1 or 0-5`,
+			`testdata/invalid-grpc-health-check.yaml:16: target_groups[2].health_check.matcher: "0-100": Health check matcher GRPC code '100' must be within '0-99' inclusive; a GRPC target group's matcher holds gRPC codes 0-99, as 12, 0,1 or 0-5`,
+			`testdata/invalid-grpc-health-check.yaml:20: target_groups[3].health_check.path: "/AWS.ALB" is not a gRPC method: a GRPC target group's path has the form /package.service/method, such as /AWS.ALB/healthcheck or /grpc.health.v1.Health/Check`,
+			"testdata/invalid-grpc-health-check.yaml:21: target_groups[3].health_check.matcher: Health check matcher GRPC code cannot be empty (allowed: gRPC codes between 0 and 99 as 12, 0,1 or 0-5)",
 		},
 		"invalid-slow-start.yaml": {
 			"testdata/invalid-slow-start.yaml:5: target_groups[0].slow_start: 10 is out of range: must be 0 (off) or between 30 and 900 seconds",
@@ -138,7 +148,7 @@ func TestLoadGoodConfig(t *testing.T) {
 	if web == nil || canary == nil {
 		t.Fatal("target groups missing")
 	}
-	s, err := web.HealthCheck.Settings()
+	s, err := web.HealthCheck.Settings("HTTP1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +160,7 @@ func TestLoadGoodConfig(t *testing.T) {
 	if web.DeregistrationDelay != 20 || web.Port != 8000 || web.LoadBalancingAlgorithmType != "round_robin" {
 		t.Errorf("web group: %+v", web)
 	}
-	cs, _ := canary.HealthCheck.Settings()
+	cs, _ := canary.HealthCheck.Settings(canary.ProtocolVersion)
 	if cs.Port != 9000 || cs.Protocol != healthcheck.ProtocolHTTPS || cs.Interval != 30*time.Second || canary.SlowStart != 30 {
 		t.Errorf("canary settings: %+v", cs)
 	}
@@ -182,7 +192,7 @@ func TestDefaultIsTheSampleEnvironment(t *testing.T) {
 	if c.Console.Address != "127.0.0.1:8099" {
 		t.Errorf("console: %q", c.Console.Address)
 	}
-	s, err := c.TargetGroups[0].HealthCheck.Settings()
+	s, err := c.TargetGroups[0].HealthCheck.Settings(c.TargetGroups[0].ProtocolVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,11 +228,11 @@ func TestMarshalRoundTrip(t *testing.T) {
 func TestValidateHealthCheckForTheAPI(t *testing.T) {
 	h := DefaultHealthCheck
 	h.Matcher = "200-301"
-	if errs := ValidateHealthCheck(h); len(errs) != 0 {
+	if errs := ValidateHealthCheck(h, "HTTP1"); len(errs) != 0 {
 		t.Fatalf("valid block rejected: %v", errs)
 	}
 	h.Timeout = 20
-	errs := ValidateHealthCheck(h)
+	errs := ValidateHealthCheck(h, "HTTP1")
 	if len(errs) != 1 || errs[0].Error() != "Health check interval must be greater than the timeout. (interval 15, timeout 20)" {
 		t.Errorf("errors: %v", errs)
 	}
@@ -246,7 +256,7 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		for _, tg := range c.TargetGroups {
-			s, err := tg.HealthCheck.Settings()
+			s, err := tg.HealthCheck.Settings(tg.ProtocolVersion)
 			if err != nil {
 				t.Fatalf("accepted health check does not convert: %v", err)
 			}
@@ -326,7 +336,7 @@ func TestConsoleCredentials(t *testing.T) {
 // checker's Elastic Beanstalk defaults, both ways: the block turns into them,
 // and they turn back into the block.
 func TestDefaultHealthCheckIsEB(t *testing.T) {
-	s, err := DefaultHealthCheck.Settings()
+	s, err := DefaultHealthCheck.Settings("HTTP1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +346,7 @@ func TestDefaultHealthCheckIsEB(t *testing.T) {
 	}
 	s.Matcher, eb.Matcher = healthcheck.Matcher{}, healthcheck.Matcher{}
 	if !reflect.DeepEqual(s, eb) {
-		t.Errorf("DefaultHealthCheck.Settings() = %+v, want healthcheck.EBDefaults() %+v", s, eb)
+		t.Errorf("DefaultHealthCheck.Settings(HTTP1) = %+v, want healthcheck.EBDefaults() %+v", s, eb)
 	}
 	if DefaultHealthCheck.Port != "traffic-port" || DefaultHealthCheck.Interval != 15 || DefaultTargetGroup.HealthCheck != DefaultHealthCheck {
 		t.Errorf("DefaultHealthCheck %+v", DefaultHealthCheck)
@@ -380,5 +390,46 @@ func TestCopyKeepsNoCommand(t *testing.T) {
 		if d := Diff(c, copied); len(d) != 0 {
 			t.Errorf("%q: the copy differs: %v", src, d)
 		}
+	}
+}
+
+// TestGRPCDefaults: a GRPC group's health check defaults to AWS's gRPC
+// ones, path /AWS.ALB/healthcheck and matcher 12, where the file leaves
+// them out, keeps what it gives, and turns into a gRPC check.
+func TestGRPCDefaults(t *testing.T) {
+	c, err := Load("testdata/good-full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rpc := c.TargetGroup("rpc")
+	if rpc.HealthCheck.Path != "/AWS.ALB/healthcheck" || rpc.HealthCheck.Matcher != "12" {
+		t.Fatalf("rpc health check path %q matcher %q; want /AWS.ALB/healthcheck and 12", rpc.HealthCheck.Path, rpc.HealthCheck.Matcher)
+	}
+	if web := c.TargetGroup("web"); web.HealthCheck.Path != "/health" || web.HealthCheck.Matcher != "200-301" {
+		t.Fatalf("web's health check changed: %+v", web.HealthCheck)
+	}
+	s, err := rpc.HealthCheck.Settings(rpc.ProtocolVersion)
+	if err != nil || !s.GRPC || s.HTTP2 || !s.Matcher.GRPC() || !s.Matcher.Match(12) || s.Matcher.Match(0) {
+		t.Fatalf("settings %+v, %v; want a gRPC check matching 12 only", s, err)
+	}
+	c, err = Parse("elbow.yaml", []byte(`instances: {sample_app: true}
+target_groups:
+  - name: rpc
+    protocol_version: GRPC
+    health_check: {path: /grpc.health.v1.Health/Check}
+  - name: rpc0
+    protocol_version: GRPC
+    health_check: {matcher: "0"}
+listeners:
+  - {protocol: HTTPS, port: 8443, default_action: {target_group: rpc}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := c.TargetGroup("rpc").HealthCheck; h.Path != "/grpc.health.v1.Health/Check" || h.Matcher != "12" {
+		t.Fatalf("rpc: path %q matcher %q; want the given path and 12", h.Path, h.Matcher)
+	}
+	if h := c.TargetGroup("rpc0").HealthCheck; h.Path != "/AWS.ALB/healthcheck" || h.Matcher != "0" {
+		t.Fatalf("rpc0: path %q matcher %q; want /AWS.ALB/healthcheck and the given 0", h.Path, h.Matcher)
 	}
 }

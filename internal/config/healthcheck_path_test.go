@@ -37,7 +37,7 @@ func TestHealthCheckPathCharacters(t *testing.T) {
 		}
 		hc := DefaultHealthCheck
 		hc.Path = tc.path
-		errs := ValidateHealthCheck(hc)
+		errs := ValidateHealthCheck(hc, "HTTP1")
 		if len(errs) != 1 || errs[0].Key != "path" || !strings.HasPrefix(errs[0].Msg, strconv.Quote(tc.path)+" "+rule) {
 			t.Errorf("ValidateHealthCheck(%q) = %v", tc.path, errs)
 		}
@@ -45,7 +45,7 @@ func TestHealthCheckPathCharacters(t *testing.T) {
 	for _, ok := range []string{"/", "/health?full=1&x=%0D%0A", "/~a/b-c_d.e!$&'()*+,;=:@"} {
 		hc := DefaultHealthCheck
 		hc.Path = ok
-		if errs := ValidateHealthCheck(hc); len(errs) != 0 {
+		if errs := ValidateHealthCheck(hc, "HTTP1"); len(errs) != 0 {
 			t.Errorf("ValidateHealthCheck(%q) = %v, want none", ok, errs)
 		}
 	}

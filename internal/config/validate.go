@@ -172,13 +172,8 @@ func (tg *TargetGroup) validate(v *validator, key string) {
 		v.add(key+".name", "%q is not a valid target group name: 1-32 letters, digits or hyphens, not beginning or ending with a hyphen", tg.Name)
 	}
 	v.oneOf(key+".protocol", tg.Protocol, "HTTP", "HTTPS")
-	if tg.ProtocolVersion == "GRPC" {
-		// gRPC target groups check health with gRPC requests and match
-		// grpc-status codes (Matcher.GrpcCode): not built.
-		v.add(key+".protocol_version", "GRPC is not supported by elbow (its gRPC health checks are not built): use HTTP1 or HTTP2")
-	} else {
-		v.oneOf(key+".protocol_version", tg.ProtocolVersion, "HTTP1", "HTTP2")
-	}
+	// ProtocolVersion: HTTP1, HTTP2 or GRPC (ELBv2 API reference, CreateTargetGroup).
+	v.oneOf(key+".protocol_version", tg.ProtocolVersion, "HTTP1", "HTTP2", "GRPC")
 	v.intRange(key+".port", tg.Port, 1, 65535, "")
 	// deregistration_delay.timeout_seconds: 0-3600 (ELBv2 API reference, TargetGroupAttribute).
 	v.intRange(key+".deregistration_delay", tg.DeregistrationDelay, 0, 3600, " seconds")
@@ -191,19 +186,20 @@ func (tg *TargetGroup) validate(v *validator, key string) {
 		// "Slow start mode is not supported with the least outstanding requests algorithm" (ELBv2 API reference, TargetGroupAttribute).
 		v.add(key+".slow_start", "slow start cannot be used with least_outstanding_requests: set slow_start to 0 or use round_robin or weighted_random")
 	}
-	tg.HealthCheck.validate(v, key+".health_check")
+	tg.HealthCheck.validate(v, key+".health_check", tg.ProtocolVersion)
 }
 
-// ValidateHealthCheck checks a health_check block alone, with the same rules
-// and messages as the file; the API uses it for runtime changes. Keys are
-// relative to the block (interval, matcher, ...).
-func ValidateHealthCheck(h HealthCheck) Errors {
+// ValidateHealthCheck checks a health_check block alone, for a target group
+// of protocolVersion (HTTP1, HTTP2 or GRPC; "" is HTTP1), with the same
+// rules and messages as the file; the API uses it for runtime changes.
+// Keys are relative to the block (interval, matcher, ...).
+func ValidateHealthCheck(h HealthCheck, protocolVersion string) Errors {
 	var v validator
-	h.validate(&v, "")
+	h.validate(&v, "", protocolVersion)
 	return v.errs
 }
 
-func (h *HealthCheck) validate(v *validator, key string) {
+func (h *HealthCheck) validate(v *validator, key, protocolVersion string) {
 	k := func(field string) string {
 		if key == "" {
 			return field
@@ -211,8 +207,14 @@ func (h *HealthCheck) validate(v *validator, key string) {
 		return key + "." + field
 	}
 	// One rule for the file, the console and elbow check: the probe writes
-	// the path into its request line as it is.
-	if err := healthcheck.ValidatePath(h.Path); err != nil {
+	// the path into its request line as it is; a GRPC group's path names a
+	// gRPC method.
+	grpc := protocolVersion == "GRPC"
+	validatePath := healthcheck.ValidatePath
+	if grpc {
+		validatePath = healthcheck.ValidateGRPCPath
+	}
+	if err := validatePath(h.Path); err != nil {
 		v.add(k("path"), "%s", err)
 	}
 	if h.Port != "traffic-port" {
@@ -230,7 +232,15 @@ func (h *HealthCheck) validate(v *validator, key string) {
 	}
 	v.intRange(k("healthy_threshold"), h.HealthyThreshold, 2, 10, "")
 	v.intRange(k("unhealthy_threshold"), h.UnhealthyThreshold, 2, 10, "")
-	if _, err := healthcheck.ParseMatcher(h.Matcher); err != nil {
+	if grpc {
+		if _, err := healthcheck.ParseGRPCMatcher(h.Matcher); err != nil {
+			if errors.Is(err, healthcheck.ErrEmptyGRPCMatcher) {
+				v.add(k("matcher"), "%v (allowed: gRPC codes between 0 and 99 as 12, 0,1 or 0-5)", err)
+			} else {
+				v.add(k("matcher"), "%q: %v; a GRPC target group's matcher holds gRPC codes 0-99, as 12, 0,1 or 0-5", h.Matcher, err)
+			}
+		}
+	} else if _, err := healthcheck.ParseMatcher(h.Matcher); err != nil {
 		if errors.Is(err, healthcheck.ErrEmptyMatcher) {
 			v.add(k("matcher"), "%v (allowed: codes between 200 and 499 as 200, 200,202 or 200-299)", err)
 		} else {
@@ -274,15 +284,15 @@ func (l *Listener) validate(v *validator, key string, c *Config) {
 }
 
 // checkProtocolVersions refuses an HTTP listener that forwards to an HTTP2
-// group: HTTP/2 to targets needs HTTP/2 from clients, which only HTTPS
-// listeners offer. The message is CreateListener's ValidationError.
+// or GRPC group: HTTP/2 to targets needs HTTP/2 from clients, which only
+// HTTPS listeners offer. The message is CreateListener's ValidationError.
 func (l *Listener) checkProtocolVersions(v *validator, key string, a *Action, c *Config) {
 	if l.Protocol != "HTTP" || a.Type != "forward" {
 		return
 	}
 	for _, g := range a.TargetGroups() {
-		if tg := c.TargetGroup(g.Name); tg != nil && tg.ProtocolVersion == "HTTP2" {
-			v.add(key, "Listener protocol 'HTTP' is not supported with a target group with the protocol-version 'HTTP2' (target group %q): use an HTTPS listener, or protocol_version HTTP1", g.Name)
+		if tg := c.TargetGroup(g.Name); tg != nil && (tg.ProtocolVersion == "HTTP2" || tg.ProtocolVersion == "GRPC") {
+			v.add(key, "Listener protocol 'HTTP' is not supported with a target group with the protocol-version '%s' (target group %q): use an HTTPS listener, or protocol_version HTTP1", tg.ProtocolVersion, g.Name)
 		}
 	}
 }

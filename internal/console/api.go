@@ -109,7 +109,11 @@ func describeGroup(g TargetGroup) apiv1.TargetGroupDescription {
 		HealthCheckPath:            s.Path,
 		HealthCheckIntervalSeconds: int(s.Interval / time.Second), HealthCheckTimeoutSeconds: int(s.Timeout / time.Second),
 		HealthyThresholdCount: s.HealthyThreshold, UnhealthyThresholdCount: s.UnhealthyThreshold,
-		Matcher: apiv1.Matcher{HttpCode: s.Matcher.String()},
+	}
+	if s.GRPC {
+		d.Matcher.GrpcCode = s.Matcher.String()
+	} else {
+		d.Matcher.HttpCode = s.Matcher.String()
 	}
 	if delay, ok := deregistrationDelay(g); ok {
 		d.DeregistrationDelay = &delay

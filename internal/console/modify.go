@@ -88,15 +88,32 @@ func applyModification(m apiv1.TargetGroupModification, hc config.HealthCheck) c
 	setInt(&hc.UnhealthyThreshold, m.UnhealthyThresholdCount)
 	if m.Matcher != nil {
 		set(&hc.Matcher, m.Matcher.HttpCode)
+		set(&hc.Matcher, m.Matcher.GrpcCode)
 	}
 	return hc
 }
 
+// matcherKind refuses the matcher that does not fit the group: HttpCode
+// for a GRPC group, whose codes are gRPC codes, GrpcCode for the others.
+func matcherKind(m apiv1.TargetGroupModification, protocolVersion string) []apiv1.FieldError {
+	if m.Matcher == nil {
+		return nil
+	}
+	grpc := protocolVersion == "GRPC"
+	switch {
+	case grpc && m.Matcher.HttpCode != nil:
+		return []apiv1.FieldError{{Field: "Matcher", Message: "HttpCode does not apply to a target group with the protocol-version 'GRPC': give its gRPC codes as GrpcCode (0-99)"}}
+	case !grpc && m.Matcher.GrpcCode != nil:
+		return []apiv1.FieldError{{Field: "Matcher", Message: fmt.Sprintf("GrpcCode applies only to a target group with the protocol-version 'GRPC' (this one is '%s'): give HTTP codes as HttpCode (200-499)", protocolVersion)}}
+	}
+	return nil
+}
+
 // validate checks the merged block with the config file's rules and
 // messages, and the delay with the file's range.
-func validateModification(hc config.HealthCheck, delay *int) []apiv1.FieldError {
+func validateModification(hc config.HealthCheck, delay *int, protocolVersion string) []apiv1.FieldError {
 	var errs []apiv1.FieldError
-	for _, fe := range config.ValidateHealthCheck(hc) {
+	for _, fe := range config.ValidateHealthCheck(hc, protocolVersion) {
 		errs = append(errs, apiv1.FieldError{Field: apiField[fe.Key], Message: fe.Msg})
 	}
 	// deregistration_delay.timeout_seconds: 0-3600, worded as the file's check.
@@ -210,9 +227,14 @@ func (c *Console) modifyTargetGroup(w http.ResponseWriter, r *http.Request) {
 	// otherwise undo each other's fields.
 	c.modifyMu.Lock()
 	defer c.modifyMu.Unlock()
-	before := healthCheckBlock(g.HealthCheck())
+	running := g.HealthCheck()
+	before := healthCheckBlock(running)
 	after := applyModification(m, before)
-	if errs := validateModification(after, m.DeregistrationDelay); len(errs) > 0 {
+	errs := matcherKind(m, running.ProtocolVersion())
+	if errs == nil {
+		errs = validateModification(after, m.DeregistrationDelay, running.ProtocolVersion())
+	}
+	if len(errs) > 0 {
 		lines := make([]string, len(errs))
 		for i, e := range errs {
 			lines[i] = e.Field + ": " + e.Message

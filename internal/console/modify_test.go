@@ -68,7 +68,7 @@ func newRedirectEnv(t *testing.T) *redirectEnv {
 			if group != "web" {
 				return fmt.Errorf("target group %q: %w", group, ErrTargetGroupNotFound)
 			}
-			s, err := hc.Settings()
+			s, err := hc.Settings(e.group.ProtocolVersion())
 			if err != nil {
 				return err
 			}
@@ -249,7 +249,7 @@ func TestModifyValidation(t *testing.T) {
 	// A matcher outside 200-499 has the file's words too: compare with the
 	// file's own validation.
 	code, v := patch(t, e.url+"/api/v1/target-groups/web", "application/json", `{"Matcher":{"HttpCode":"600"}}`)
-	fileErrs := config.ValidateHealthCheck(func() config.HealthCheck { h := config.DefaultHealthCheck; h.Matcher = "600"; return h }())
+	fileErrs := config.ValidateHealthCheck(func() config.HealthCheck { h := config.DefaultHealthCheck; h.Matcher = "600"; return h }(), "HTTP1")
 	if code != http.StatusBadRequest || len(fileErrs) != 1 || path(t, v, "Errors.0.Message") != fileErrs[0].Msg {
 		t.Errorf("matcher 600: %d %v; the file says %v", code, v, fileErrs)
 	}
@@ -277,7 +277,8 @@ func TestModifyRefusals(t *testing.T) {
 		{"form content type", "/api/v1/target-groups/web", "application/x-www-form-urlencoded", good, 415, "UnsupportedMediaType", "application/json"},
 		{"text content type", "/api/v1/target-groups/web", "text/plain", good, 415, "UnsupportedMediaType", "application/json"},
 		{"unknown field", "/api/v1/target-groups/web", "application/json", `{"HealthCheckIntervalSecond":10}`, 400, "ValidationError", `unknown field "HealthCheckIntervalSecond"`},
-		{"unknown nested field", "/api/v1/target-groups/web", "application/json", `{"Matcher":{"GrpcCode":"0"}}`, 400, "ValidationError", `unknown field "GrpcCode"`},
+		{"unknown nested field", "/api/v1/target-groups/web", "application/json", `{"Matcher":{"Code":"0"}}`, 400, "ValidationError", `unknown field "Code"`},
+		{"gRPC codes for an HTTP1 group", "/api/v1/target-groups/web", "application/json", `{"Matcher":{"GrpcCode":"0"}}`, 400, "ValidationError", "GrpcCode applies only to a target group with the protocol-version 'GRPC' (this one is 'HTTP1')"},
 		{"wrong type", "/api/v1/target-groups/web", "application/json", `{"HealthCheckIntervalSeconds":"10"}`, 400, "ValidationError", "HealthCheckIntervalSeconds must be a JSON integer"},
 		{"port as a number", "/api/v1/target-groups/web", "application/json", `{"HealthCheckPort":8080}`, 400, "ValidationError", "HealthCheckPort must be a JSON string"},
 		{"malformed", "/api/v1/target-groups/web", "application/json", `{"Matcher":`, 400, "ValidationError", "not a valid modification"},

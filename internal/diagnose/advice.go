@@ -1,5 +1,7 @@
 package diagnose
 
+import "strings"
+
 // The fixes several case families offer: widening the matcher, pointing the
 // check at a health path, serving one without a login.
 
@@ -10,17 +12,35 @@ package diagnose
 func matcherFix(codes, tradeOff string) Fix {
 	return Fix{
 		Title: "Accept " + codes + " as healthy: set the matcher to " + codes,
-		Detail: "elbow.yaml, in the target group:\n" +
-			"  health_check:\n" +
-			"    matcher: \"" + codes + "\"\n" +
-			"AWS CLI:\n" +
-			"  aws elbv2 modify-target-group --target-group-arn <arn> --matcher HttpCode=" + codes + "\n" +
+		Detail: matcherDetail("HttpCode", codes) + "\n" +
 			"Elastic Beanstalk (.ebextensions/healthcheck.config):\n" +
 			"  option_settings:\n" +
 			"    aws:elasticbeanstalk:environment:process:default:\n" +
 			"      MatcherHTTPCode: \"" + codes + "\"",
 		TradeOff: tradeOff,
 	}
+}
+
+// matcherDetail sets the matcher to codes in elbow.yaml and with the aws
+// CLI, whose Matcher field is key (HttpCode, or GrpcCode for a GRPC group).
+func matcherDetail(key, codes string) string {
+	return "elbow.yaml, in the target group:\n" +
+		"  health_check:\n" +
+		"    matcher: \"" + codes + "\"\n" +
+		"AWS CLI:\n" +
+		"  aws elbv2 modify-target-group --target-group-arn <arn> --matcher " + cliMatcher(key, codes)
+}
+
+// cliMatcher is the aws CLI's --matcher value for codes: the shorthand
+// HttpCode=200-301, or JSON when the codes hold a comma, which the
+// shorthand would split into a list ("when using shorthand syntax, some
+// values such as commas need to be escaped",
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Matcher.html).
+func cliMatcher(key, codes string) string {
+	if strings.Contains(codes, ",") {
+		return `'{"` + key + `":"` + codes + `"}'`
+	}
+	return key + "=" + codes
 }
 
 // healthPathFix says how to point the health check at path, in elbow.yaml and

@@ -217,7 +217,7 @@ func TestDiagnoseGoServers(t *testing.T) {
 			name:     "teapot is unrecognised",
 			handler:  func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(418); w.Write([]byte("short and stout")) },
 			wantCode: 418, wantCase: CaseUnrecognised, wantFW: "",
-			wantPhras: []string{"does not recognise", "HttpCode=200,418"},
+			wantPhras: []string{"does not recognise", `'{"HttpCode":"200,418"}'`},
 		},
 		{
 			name:     "plain HTTP check on a TLS port",

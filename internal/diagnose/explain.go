@@ -84,13 +84,18 @@ func explain(obs observation) Diagnosis {
 	if r.Passed() {
 		d.Case = HealthyCase
 		d.Summary = fmt.Sprintf("The target passes its health check: GET %s answered %d, which the matcher %s accepts.", f.path, f.code, f.matcher)
+		if obs.settings.GRPC {
+			d.Summary = f.grpcHealthy()
+		}
 		return d
 	}
 	var c verdict
-	switch r.Reason {
-	case healthcheck.ReasonResponseCodeMismatch:
+	switch {
+	case obs.settings.GRPC:
+		c = f.grpc()
+	case r.Reason == healthcheck.ReasonResponseCodeMismatch:
 		c = f.mismatch()
-	case healthcheck.ReasonTimeout:
+	case r.Reason == healthcheck.ReasonTimeout:
 		c = f.timeout()
 	default:
 		c = f.failed()

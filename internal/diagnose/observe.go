@@ -96,6 +96,10 @@ func (d Diagnoser) observe(ctx context.Context, t healthcheck.Target, s healthch
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if s.GRPC {
+		d.observeGRPC(ctx, &obs, now)
+		return obs
+	}
 	useTLS := s.Protocol == healthcheck.ProtocolHTTPS
 	switch r.Reason {
 	case healthcheck.ReasonResponseCodeMismatch:
@@ -147,6 +151,9 @@ func checkExchange(t healthcheck.Target, s healthcheck.Settings, r healthcheck.R
 	}
 	if r.Err != nil {
 		ex.Error = r.Err.Error()
+	}
+	if s.GRPC {
+		ex.Request = grpcRequest(t, s)
 	}
 	return ex
 }

@@ -114,7 +114,7 @@ func (e *Env) Reload(ctx context.Context, next *config.Config) ([]string, error)
 		g := groups[tg.Name]
 		at := "target_groups[" + tg.Name + "]"
 		if touched(diff, at+".health_check") {
-			s, _ := tg.HealthCheck.Settings() // validated at load
+			s, _ := tg.HealthCheck.Settings(tg.ProtocolVersion) // validated at load
 			g.ModifyHealthCheck(s)
 			applied = append(applied, fmt.Sprintf("target group %s health check: %s", tg.Name, describeHealthCheck(tg.HealthCheck)))
 		}
@@ -219,7 +219,7 @@ func (e *Env) ModifyHealthCheck(group string, hc config.HealthCheck, delay *int)
 	if g == nil {
 		return fmt.Errorf("target group %q: %w", group, console.ErrTargetGroupNotFound)
 	}
-	s, err := hc.Settings()
+	s, err := hc.Settings(g.ProtocolVersion())
 	if err != nil {
 		return fmt.Errorf("target group %q: %w", group, err)
 	}

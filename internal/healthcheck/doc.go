@@ -1,6 +1,7 @@
 // Package healthcheck owns the target-group health checker: the probe that
-// goes on the wire exactly as the ELB health checker's does, the matcher of
-// success codes, the ALB target state machine (states, reason codes and
+// goes on the wire exactly as the ELB health checker's does (HTTP/1.1, HTTP/2
+// for HTTP2 groups, a gRPC call for GRPC groups), the matcher of success
+// codes (HTTP codes, or a GRPC group's gRPC codes), the ALB target state machine (states, reason codes and
 // descriptions as DescribeTargetHealth words them) and the scheduler that
 // probes every registered target on its own interval.
 //

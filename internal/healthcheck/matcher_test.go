@@ -6,33 +6,22 @@ import (
 	"testing"
 )
 
-func TestParseMatcher(t *testing.T) {
-	cases := []struct {
-		in      string
-		match   []int
-		nomatch []int
-		err     string
-	}{
-		{in: "200", match: []int{200}, nomatch: []int{201, 301}},
-		{in: "200,202", match: []int{200, 202}, nomatch: []int{201}},
-		{in: "200-299", match: []int{200, 250, 299}, nomatch: []int{199, 300}},
-		{in: "200-301", match: []int{200, 301}, nomatch: []int{302, 400}},
-		{in: "200,300-302,404", match: []int{200, 301, 404}, nomatch: []int{303, 400}},
-		{in: "499", match: []int{499}},
-		{in: "", err: "Health check matcher HTTP code cannot be empty"},
-		{in: "  ", err: "Health check matcher HTTP code cannot be empty"},
-		{in: "199", err: "code 199 is out of range: codes must be between 200 and 499"},
-		{in: "500", err: "code 500 is out of range: codes must be between 200 and 499"},
-		{in: "200-500", err: "code 500 is out of range: codes must be between 200 and 499"},
-		{in: "299-200", err: `range "299-200" is reversed: the first code must not be greater than the second`},
-		{in: "200,", err: "empty code in matcher: use a code (200), a list (200,202) or a range (200-299)"},
-		{in: "2xx", err: `"2xx" is not an HTTP code: codes are three digits between 200 and 499`},
-		{in: "200-", err: `"" is not an HTTP code: codes are three digits between 200 and 499`},
-		{in: "+200", err: `"+200" is not an HTTP code: codes are three digits between 200 and 499`},
-	}
+// matcherCase is one matcher text: the codes it matches and does not, or
+// the error it gets.
+type matcherCase struct {
+	in      string
+	match   []int
+	nomatch []int
+	err     string
+}
+
+// runMatcherCases parses each case with parse and checks its verdicts and
+// that the matcher prints as written.
+func runMatcherCases(t *testing.T, parse func(string) (Matcher, error), cases []matcherCase) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
-			m, err := ParseMatcher(tc.in)
+			m, err := parse(tc.in)
 			if tc.err != "" {
 				if err == nil || err.Error() != tc.err {
 					t.Fatalf("err = %v, want %q", err, tc.err)
@@ -57,6 +46,28 @@ func TestParseMatcher(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestParseMatcher(t *testing.T) {
+	cases := []matcherCase{
+		{in: "200", match: []int{200}, nomatch: []int{201, 301}},
+		{in: "200,202", match: []int{200, 202}, nomatch: []int{201}},
+		{in: "200-299", match: []int{200, 250, 299}, nomatch: []int{199, 300}},
+		{in: "200-301", match: []int{200, 301}, nomatch: []int{302, 400}},
+		{in: "200,300-302,404", match: []int{200, 301, 404}, nomatch: []int{303, 400}},
+		{in: "499", match: []int{499}},
+		{in: "", err: "Health check matcher HTTP code cannot be empty"},
+		{in: "  ", err: "Health check matcher HTTP code cannot be empty"},
+		{in: "199", err: "code 199 is out of range: codes must be between 200 and 499"},
+		{in: "500", err: "code 500 is out of range: codes must be between 200 and 499"},
+		{in: "200-500", err: "code 500 is out of range: codes must be between 200 and 499"},
+		{in: "299-200", err: `range "299-200" is reversed: the first code must not be greater than the second`},
+		{in: "200,", err: "empty code in matcher: use a code (200), a list (200,202) or a range (200-299)"},
+		{in: "2xx", err: `"2xx" is not an HTTP code: codes are three digits between 200 and 499`},
+		{in: "200-", err: `"" is not an HTTP code: codes are three digits between 200 and 499`},
+		{in: "+200", err: `"+200" is not an HTTP code: codes are three digits between 200 and 499`},
+	}
+	runMatcherCases(t, ParseMatcher, cases)
 	if _, err := ParseMatcher(""); !errors.Is(err, ErrEmptyMatcher) {
 		t.Error("empty matcher is not ErrEmptyMatcher")
 	}
@@ -82,4 +93,30 @@ func FuzzParseMatcher(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseGRPCMatcher: Matcher.GrpcCode takes 0-99 as "12", "0,1" or
+// "0-5"; out of range is refused in AWS's words.
+func TestParseGRPCMatcher(t *testing.T) {
+	cases := []matcherCase{
+		{in: "12", match: []int{12}, nomatch: []int{0, 2}},
+		{in: "0", match: []int{0}, nomatch: []int{1, 12}},
+		{in: "0,1", match: []int{0, 1}, nomatch: []int{2}},
+		{in: "0-5", match: []int{0, 3, 5}, nomatch: []int{6, 12}},
+		{in: "0-5,12,99", match: []int{0, 12, 99}, nomatch: []int{6, 100}},
+		{in: "", err: "Health check matcher GRPC code cannot be empty"},
+		{in: "200", err: "Health check matcher GRPC code '200' must be within '0-99' inclusive"},
+		{in: "0-100", err: "Health check matcher GRPC code '100' must be within '0-99' inclusive"},
+		{in: "5-1", err: `range "5-1" is reversed: the first code must not be greater than the second`},
+		{in: "0,", err: "empty code in matcher: use a code (0), a list (0,1) or a range (0-5)"},
+		{in: "OK", err: `"OK" is not a gRPC code: codes are numbers between 0 and 99`},
+		{in: "-1", err: `"" is not a gRPC code: codes are numbers between 0 and 99`},
+	}
+	runMatcherCases(t, ParseGRPCMatcher, cases)
+	if m, _ := ParseGRPCMatcher("0-5"); !m.GRPC() {
+		t.Error("a gRPC matcher does not say so")
+	}
+	if m := MustParseMatcher("200"); m.GRPC() {
+		t.Error("an HTTP matcher says it holds gRPC codes")
+	}
 }

@@ -3,6 +3,7 @@ package healthcheck
 import (
 	"errors"
 	"fmt"
+	"regexp"
 )
 
 // MaxPathLength is the longest health-check path the ELBv2 API takes: the
@@ -73,4 +74,31 @@ func describeByte(c byte) string {
 		return fmt.Sprintf("control character 0x%02X", c)
 	}
 	return fmt.Sprintf("non-ASCII byte 0x%02X", c)
+}
+
+// DefaultGRPCPath is a GRPC target group's default health-check path: "The
+// default is /AWS.ALB/healthcheck"
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html,
+// HealthCheckPath), a method no server has, which DefaultGRPCMatcher (12,
+// UNIMPLEMENTED) expects.
+const DefaultGRPCPath = "/AWS.ALB/healthcheck"
+
+// grpcPath is /package.service/method with protobuf's identifiers (letters,
+// digits, underscores, not starting with a digit): a package of one or more
+// dotted names, a service, a method
+// (https://protobuf.dev/reference/protobuf/proto3-spec/#identifiers;
+// https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md, Path).
+var grpcPath = regexp.MustCompile(`^/(?:[A-Za-z_][A-Za-z0-9_]*\.)+[A-Za-z_][A-Za-z0-9_]*/[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ValidateGRPCPath checks a GRPC target group's health-check path: "The path
+// of a custom health check method with the format /package.service/method"
+// (ELBv2 API reference, CreateTargetGroup HealthCheckPath).
+func ValidateGRPCPath(p string) error {
+	if err := ValidatePath(p); err != nil {
+		return err
+	}
+	if !grpcPath.MatchString(p) {
+		return &PathError{Path: p, msg: fmt.Sprintf("%q is not a gRPC method: a GRPC target group's path has the form /package.service/method, such as %s or /grpc.health.v1.Health/Check", p, DefaultGRPCPath)}
+	}
+	return nil
 }

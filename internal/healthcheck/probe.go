@@ -27,6 +27,9 @@ type Result struct {
 	Latency time.Duration
 	// StatusCode is the response's code, 0 when no response was read.
 	StatusCode int
+	// GRPCStatus is the grpc-status a gRPC check's answer carried, as sent
+	// ("0", "12"); empty for HTTP checks and for answers without one.
+	GRPCStatus string
 	// Reason is empty when the check passed, else why it failed:
 	// ResponseCodeMismatch, Timeout or FailedHealthChecks; InternalError when
 	// the settings forbade sending the check (an invalid path).
@@ -36,7 +39,9 @@ type Result struct {
 	// a response was read.
 	Err error
 	// Header and Body (its first BodySnapshotLimit bytes) are kept for failed
-	// checks only, so diagnosis can read them without probing again.
+	// checks only, so diagnosis can read them without probing again. A gRPC
+	// check's Header also holds the answer's trailers (grpc-status,
+	// grpc-message).
 	Header http.Header
 	Body   []byte
 }
@@ -47,7 +52,12 @@ func (r Result) Passed() bool { return r.Reason == "" }
 // Health is the TargetHealth a failing result gives an unhealthy target.
 func (r Result) Health() TargetHealth {
 	if r.Reason == ReasonResponseCodeMismatch {
-		return TargetHealth{State: StateUnhealthy, Reason: r.Reason, Description: MismatchDescription(r.StatusCode)}
+		code := r.StatusCode
+		if r.GRPCStatus != "" {
+			// A gRPC check's codes are the grpc-status values it got.
+			code, _ = strconv.Atoi(r.GRPCStatus)
+		}
+		return TargetHealth{State: StateUnhealthy, Reason: r.Reason, Description: MismatchDescription(code)}
 	}
 	return Health(StateUnhealthy, r.Reason)
 }
@@ -109,7 +119,11 @@ func (p HTTPProber) Probe(ctx context.Context, t Target, s Settings) Result {
 	// Settings are validated at load and on change; this is the last line of
 	// defence, so that a path that slipped through is never written to a
 	// target: nothing is sent, and the failure is the load balancer's.
-	if err := ValidatePath(s.Path); err != nil {
+	validate := ValidatePath
+	if s.GRPC {
+		validate = ValidateGRPCPath
+	}
+	if err := validate(s.Path); err != nil {
 		res.Reason = ReasonInternalError
 		res.Err = err
 		return res
@@ -117,6 +131,10 @@ func (p HTTPProber) Probe(ctx context.Context, t Target, s Settings) Result {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
+	if s.GRPC {
+		p.probeGRPC(ctx, deadline, s, &res, now)
+		return res
+	}
 
 	failing := func(code int) bool { return !s.Matcher.Match(code) }
 	var (
@@ -134,11 +152,7 @@ func (p HTTPProber) Probe(ctx context.Context, t Target, s Settings) Result {
 	res.StatusCode = code
 	switch {
 	case err != nil:
-		res.Err = err
-		res.Reason = ReasonFailedHealthChecks
-		if isTimeout(err) {
-			res.Reason = ReasonTimeout
-		}
+		res.failed(err)
 	case !s.Matcher.Match(code):
 		res.Reason = ReasonResponseCodeMismatch
 	}
@@ -215,6 +229,17 @@ func outcome(resp *http.Response, snapshot func(code int) bool) (code int, heade
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, bodyDrainLimit))
 	return resp.StatusCode, header, body, nil
+}
+
+// failed records a check that read no answer: Target.Timeout when err is a
+// timeout, else Target.FailedHealthChecks (connection refused or reset, a
+// malformed answer).
+func (r *Result) failed(err error) {
+	r.Err = err
+	r.Reason = ReasonFailedHealthChecks
+	if isTimeout(err) {
+		r.Reason = ReasonTimeout
+	}
 }
 
 func isTimeout(err error) bool {

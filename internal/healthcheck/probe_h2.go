@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -26,18 +27,39 @@ var insecureTLSH2 = &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"
 var errNoH2 = errors.New("the target did not negotiate HTTP/2 (ALPN h2) in its TLS handshake")
 
 func roundTripH2(ctx context.Context, dial dialFunc, deadline time.Time, addr string, s Settings, snapshot func(code int) bool) (code int, header http.Header, body []byte, err error) {
-	useTLS := s.Protocol == ProtocolHTTPS
-	conn, err := connect(ctx, dial, deadline, addr, useTLS, insecureTLSH2)
+	conn, cc, u, err := openH2(ctx, dial, deadline, addr, s)
 	if err != nil {
 		return 0, nil, nil, err
 	}
 	defer conn.Close()
+	defer cc.Close()
+	req := (&http.Request{Method: http.MethodGet, URL: u, Host: addr, Proto: "HTTP/2.0", ProtoMajor: 2,
+		Header: http.Header{"User-Agent": {UserAgent}}}).WithContext(ctx)
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return outcome(resp, snapshot)
+}
+
+// openH2 connects to addr for one HTTP/2 check: ALPN h2 alone over TLS for
+// an HTTPS check, prior knowledge over cleartext. It returns the
+// connection (the caller closes it), a client connection of the check's
+// own on it, and the URL of s.Path on addr.
+func openH2(ctx context.Context, dial dialFunc, deadline time.Time, addr string, s Settings) (net.Conn, *http2.ClientConn, *url.URL, error) {
+	useTLS := s.Protocol == ProtocolHTTPS
+	conn, err := connect(ctx, dial, deadline, addr, useTLS, insecureTLSH2)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	if tc, ok := conn.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol != "h2" {
-		return 0, nil, nil, errNoH2
+		conn.Close()
+		return nil, nil, nil, errNoH2
 	}
 	u, err := url.ParseRequestURI(s.Path) // checked by ValidatePath
 	if err != nil {
-		return 0, nil, nil, err
+		conn.Close()
+		return nil, nil, nil, err
 	}
 	u.Scheme, u.Host = "http", addr
 	if useTLS {
@@ -47,14 +69,8 @@ func roundTripH2(ctx context.Context, dial dialFunc, deadline time.Time, addr st
 	// given and keeps nothing after the check.
 	cc, err := (&http2.Transport{}).NewClientConn(conn)
 	if err != nil {
-		return 0, nil, nil, err
+		conn.Close()
+		return nil, nil, nil, err
 	}
-	defer cc.Close()
-	req := (&http.Request{Method: http.MethodGet, URL: u, Host: addr, Proto: "HTTP/2.0", ProtoMajor: 2,
-		Header: http.Header{"User-Agent": {UserAgent}}}).WithContext(ctx)
-	resp, err := cc.RoundTrip(req)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	return outcome(resp, snapshot)
+	return conn, cc, u, nil
 }

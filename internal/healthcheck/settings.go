@@ -31,6 +31,22 @@ type Settings struct {
 	// HTTP2: the target group's protocol version is HTTP2, and its checks
 	// are HTTP/2 requests (ALPN h2 over HTTPS, prior knowledge over HTTP).
 	HTTP2 bool
+	// GRPC: the target group's protocol version is GRPC, and its checks are
+	// gRPC calls over HTTP/2 to Path, whose grpc-status Matcher (gRPC
+	// codes, ParseGRPCMatcher) judges.
+	GRPC bool
+}
+
+// ProtocolVersion is the target group's protocol version the settings
+// check for: HTTP1, HTTP2 or GRPC.
+func (s Settings) ProtocolVersion() string {
+	switch {
+	case s.GRPC:
+		return "GRPC"
+	case s.HTTP2:
+		return "HTTP2"
+	}
+	return "HTTP1"
 }
 
 // EBDefaults are the Elastic Beanstalk process defaults: interval 15 s,

@@ -16,18 +16,33 @@ const statusTooManyForwarded = 463
 
 // statusIncompatibleProtocol is the ALB's 464: "The load balancer received
 // an incoming request protocol that is incompatible with the version
-// config of the target group protocol." (same page): an HTTP/1.1 request
-// for an HTTP2 group, a gRPC request for an HTTP1 one.
+// config of the target group protocol." (same page), which names the
+// cases: "The request protocol is an HTTP/1.1, while the target group
+// protocol version is a gRPC or HTTP/2", "The request protocol is a gRPC,
+// while the target group protocol version is an HTTP/1.1", "The request
+// protocol is an HTTP/2 and the request is not POST, while target group
+// protocol version is a gRPC".
 const statusIncompatibleProtocol = 464
 
-// incompatibleProtocol reports whether r cannot go to fw's group: HTTP/2
-// to targets needs an HTTP/2 request, and a gRPC request (HTTP/2 with a
-// content-type of application/grpc) needs HTTP/2 to targets.
+// incompatibleProtocol reports whether r cannot go to fw's group: a GRPC
+// group takes gRPC calls only, HTTP/2 to targets needs an HTTP/2 request,
+// and a gRPC request needs HTTP/2 to targets.
 func incompatibleProtocol(fw *forwarder, r *http.Request) bool {
-	if fw.http2 {
+	switch {
+	case fw.grpc:
+		return !isGRPCRequest(r)
+	case fw.http2:
 		return r.ProtoMajor != 2
 	}
 	return r.ProtoMajor == 2 && isGRPC(r.Header["Content-Type"])
+}
+
+// isGRPCRequest reports whether r is a gRPC call: HTTP/2, POST, with a
+// content-type of application/grpc (or application/grpc+proto and the
+// like), as the gRPC protocol defines a request
+// (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md).
+func isGRPCRequest(r *http.Request) bool {
+	return r.ProtoMajor == 2 && r.Method == http.MethodPost && isGRPC(r.Header["Content-Type"])
 }
 
 func isGRPC(contentType []string) bool {

@@ -247,8 +247,9 @@ func (p *Proxy) forwarder(g *targetgroup.Group) *forwarder {
 	if g.Protocol() == "HTTPS" {
 		scheme = "https"
 	}
-	http2 := g.ProtocolVersion() == "HTTP2"
-	f := &forwarder{group: g, scheme: scheme, http2: http2, plain: scheme == "http" && !http2 && !p.o.DisableFastPath,
+	grpc := g.ProtocolVersion() == "GRPC"
+	http2 := g.ProtocolVersion() == "HTTP2" || grpc
+	f := &forwarder{group: g, scheme: scheme, http2: http2, grpc: grpc, plain: scheme == "http" && !http2 && !p.o.DisableFastPath,
 		// The same ARN the API answers (DescribeTargetGroups).
 		arn: arn.TargetGroup(p.o.Region, g.Name())}
 	p.forwarders[g] = f

@@ -65,7 +65,12 @@ func (l *Listener) accessEntry(ex *exchange, r *http.Request, end time.Time, siz
 		e.Method, e.URL, e.Proto = "-", "-", "-"
 	}
 	if r.ProtoMajor == 2 {
+		// "h2 — HTTP/2 over TLS", "grpcs — gRPC over TLS" (ALB access
+		// logs, https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html).
 		e.Type = "h2"
+		if isGRPCRequest(r) {
+			e.Type = "grpcs"
+		}
 	}
 	if r.TLS != nil {
 		e.SSLProtocol = tlsVersionName(r.TLS.Version)

@@ -424,9 +424,12 @@ type forwarder struct {
 	// plain: the targets speak plain HTTP, so the fast path (package
 	// upstream) can relay.
 	plain bool
-	// http2: the group's protocol version is HTTP2 (transportH2).
+	// http2: the group's protocol version is HTTP2 or GRPC: its targets
+	// get HTTP/2 (transportH2).
 	http2 bool
-	arn   string
+	// grpc: the group's protocol version is GRPC: it takes gRPC calls only.
+	grpc bool
+	arn  string
 }
 
 // Groups are the target groups of an environment by name.

@@ -48,7 +48,7 @@ type Options struct {
 type Group struct {
 	name      string
 	protocol  string
-	http2     bool // protocol version HTTP2
+	version   string // protocol version: HTTP1, HTTP2 or GRPC
 	port      int
 	log       *slog.Logger
 	now       func() time.Time
@@ -115,12 +115,14 @@ var _ healthcheck.Reporter = (*Group)(nil)
 // New builds the group tg describes, with its health checker; call Run to
 // start probing.
 func New(tg config.TargetGroup, o Options) (*Group, error) {
-	s, err := tg.HealthCheck.Settings()
+	version := tg.ProtocolVersion
+	if version == "" {
+		version = "HTTP1"
+	}
+	s, err := tg.HealthCheck.Settings(version)
 	if err != nil {
 		return nil, fmt.Errorf("target group %q: %w", tg.Name, err)
 	}
-	http2 := tg.ProtocolVersion == "HTTP2"
-	s.HTTP2 = http2
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -132,7 +134,7 @@ func New(tg config.TargetGroup, o Options) (*Group, error) {
 		alg = RoundRobin
 	}
 	g := &Group{
-		name: tg.Name, protocol: tg.Protocol, http2: http2, port: tg.Port, algorithm: alg,
+		name: tg.Name, protocol: tg.Protocol, version: version, port: tg.Port, algorithm: alg,
 		slowStart: time.Duration(tg.SlowStart) * time.Second,
 		log:       o.Logger.With("target_group", tg.Name), now: o.Now,
 		reporters: o.Reporters, members: make(map[string]*Member),
@@ -168,14 +170,9 @@ func (g *Group) Name() string { return g.name }
 // Protocol to the targets, HTTP or HTTPS.
 func (g *Group) Protocol() string { return g.protocol }
 
-// ProtocolVersion is HTTP1 or HTTP2: what the load balancer speaks to the
-// group's targets.
-func (g *Group) ProtocolVersion() string {
-	if g.http2 {
-		return "HTTP2"
-	}
-	return "HTTP1"
-}
+// ProtocolVersion is HTTP1, HTTP2 or GRPC: what the load balancer speaks to
+// the group's targets.
+func (g *Group) ProtocolVersion() string { return g.version }
 
 // Port is the group's traffic port.
 func (g *Group) Port() int { return g.port }
@@ -226,7 +223,7 @@ func (g *Group) HealthCheck() healthcheck.Settings { return g.checker.Settings()
 // The checks keep the group's protocol version, which ModifyTargetGroup
 // cannot change.
 func (g *Group) ModifyHealthCheck(s healthcheck.Settings) {
-	s.HTTP2 = g.http2
+	s.HTTP2, s.GRPC = g.version == "HTTP2", g.version == "GRPC"
 	g.checker.UpdateSettings(s)
 }
 

@@ -199,7 +199,7 @@ func TestTargetGroupsLifecycle(t *testing.T) {
 		t.Fatalf("CreateTargetGroup ProtocolVersion HTTP2: %v %+v", err, h2)
 	}
 	if _, err := f.client.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("h3"), Protocol: types.ProtocolEnumHttp,
-		ProtocolVersion: aws.String("HTTP3"), Port: aws.Int32(9003)}); err == nil || !strings.Contains(err.Error(), `"HTTP3" is not allowed: must be one of HTTP1, HTTP2`) {
+		ProtocolVersion: aws.String("HTTP3"), Port: aws.Int32(9003)}); err == nil || !strings.Contains(err.Error(), `"HTTP3" is not allowed: must be one of HTTP1, HTTP2, GRPC`) {
 		t.Fatalf("CreateTargetGroup ProtocolVersion HTTP3: %v; want the allowed values named", err)
 	}
 	extra := aws.ToString(g.TargetGroupArn)

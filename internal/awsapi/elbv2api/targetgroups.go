@@ -52,9 +52,12 @@ func (s *Service) describeTargetGroup(c *config.Config, tg *config.TargetGroup) 
 		HealthCheckProtocol: h.Protocol, HealthCheckPort: h.Port, HealthCheckEnabled: h.Enabled,
 		HealthCheckIntervalSeconds: h.Interval, HealthCheckTimeoutSeconds: h.Timeout,
 		HealthyThresholdCount: h.HealthyThreshold, UnhealthyThresholdCount: h.UnhealthyThreshold,
-		HealthCheckPath: h.Path, Matcher: matcher{h.Matcher},
+		HealthCheckPath: h.Path, Matcher: matcher{HTTPCode: h.Matcher},
 		// Targets given as addresses are ip targets; the fleet's are instances.
 		TargetType: "instance", ProtocolVersion: protocolVersionOf(tg), IPAddressType: "ipv4",
+	}
+	if out.ProtocolVersion == "GRPC" {
+		out.Matcher = matcher{GRPCCode: h.Matcher}
 	}
 	if len(c.Instances.Targets) > 0 {
 		out.TargetType = "ip"
@@ -112,7 +115,8 @@ func (s *Service) describeTargetGroups(_ context.Context, p awsapi.Params) (any,
 }
 
 // apiField names the health_check block's keys (as config.ValidateHealthCheck
-// reports them) by the API's parameters; "" is the interval-versus-timeout rule.
+// reports them) by the API's parameters; "" is the interval-versus-timeout
+// rule. A GRPC group's matcher is Matcher.GrpcCode.
 var apiField = map[string]string{
 	"path": "HealthCheckPath", "port": "HealthCheckPort", "protocol": "HealthCheckProtocol",
 	"interval": "HealthCheckIntervalSeconds", "timeout": "HealthCheckTimeoutSeconds",
@@ -120,10 +124,25 @@ var apiField = map[string]string{
 	"matcher": "Matcher.HttpCode",
 }
 
-// applyHealthCheck sets the health-check parameters p carries on h and
-// checks the result with elbow validate's rules and messages; the
-// interval-versus-timeout rule answers AWS's own sentence.
-func applyHealthCheck(p awsapi.Params, h *config.HealthCheck) error {
+// applyHealthCheck sets the health-check parameters p carries on h, the
+// health check of a group of protocolVersion, and checks the result with
+// elbow validate's rules and messages; the interval-versus-timeout rule
+// answers AWS's own sentence. A GRPC group's codes are Matcher.GrpcCode,
+// the others' Matcher.HttpCode (ELBv2 API reference, Matcher: "If the
+// protocol version is gRPC, these are gRPC codes. Otherwise, these are
+// HTTP codes.").
+func applyHealthCheck(p awsapi.Params, h *config.HealthCheck, protocolVersion string) error {
+	grpc := protocolVersion == "GRPC"
+	codes := "Matcher.HttpCode"
+	if grpc {
+		codes = "Matcher.GrpcCode"
+	}
+	switch {
+	case grpc && p.Has("Matcher.HttpCode"):
+		return awsapi.Validation("Matcher.HttpCode does not apply to a target group with the protocol-version 'GRPC': give its gRPC codes (0-99) as Matcher.GrpcCode")
+	case !grpc && p.Has("Matcher.GrpcCode"):
+		return awsapi.Validation("Matcher.GrpcCode applies only to a target group with the protocol-version 'GRPC' (this one is '%s'): give HTTP codes (200-499) as Matcher.HttpCode", protocolVersion)
+	}
 	ints := []struct {
 		name string
 		dst  *int
@@ -145,22 +164,23 @@ func applyHealthCheck(p awsapi.Params, h *config.HealthCheck) error {
 	} else if ok {
 		h.Enabled = b
 	}
-	for name, dst := range map[string]*string{"HealthCheckPath": &h.Path, "HealthCheckPort": &h.Port, "HealthCheckProtocol": &h.Protocol, "Matcher.HttpCode": &h.Matcher} {
+	for name, dst := range map[string]*string{"HealthCheckPath": &h.Path, "HealthCheckPort": &h.Port, "HealthCheckProtocol": &h.Protocol, codes: &h.Matcher} {
 		if p.Has(name) {
 			*dst = p.String(name)
 		}
 	}
-	if p.Has("Matcher.GrpcCode") {
-		return errInvalidConfig("elbow's target groups speak HTTP1: Matcher.GrpcCode does not apply; use Matcher.HttpCode")
-	}
-	errs := config.ValidateHealthCheck(*h)
+	errs := config.ValidateHealthCheck(*h, protocolVersion)
 	if len(errs) == 0 {
 		return nil
 	}
 	lines := make([]string, len(errs))
 	for i, e := range errs {
 		lines[i] = e.Msg
-		if f := apiField[e.Key]; f != "" {
+		f := apiField[e.Key]
+		if e.Key == "matcher" {
+			f = codes
+		}
+		if f != "" {
 			lines[i] = f + ": " + e.Msg
 		}
 	}
@@ -196,6 +216,12 @@ func (s *Service) createTargetGroup(ctx context.Context, p awsapi.Params) (any, 
 	if p.Has("ProtocolVersion") {
 		tg.ProtocolVersion = p.String("ProtocolVersion")
 	}
+	if tg.ProtocolVersion == "GRPC" {
+		// AWS's gRPC defaults: HealthCheckPath /AWS.ALB/healthcheck,
+		// Matcher.GrpcCode 12 (ELBv2 API reference, CreateTargetGroup, Matcher).
+		tg.HealthCheck.Path = healthcheck.DefaultGRPCPath
+		tg.HealthCheck.Matcher = healthcheck.DefaultGRPCMatcher
+	}
 	if n, ok, err := p.Int("Port"); err != nil {
 		return nil, err
 	} else if ok {
@@ -207,7 +233,7 @@ func (s *Service) createTargetGroup(ctx context.Context, p awsapi.Params) (any, 
 	if v, _ := s.place(c); p.Has("VpcId") && p.String("VpcId") != v {
 		return nil, awsapi.Validation("The VPC ID '%s' is not found; the environment's VPC is %s", p.String("VpcId"), v)
 	}
-	if err := applyHealthCheck(p, &tg.HealthCheck); err != nil {
+	if err := applyHealthCheck(p, &tg.HealthCheck, tg.ProtocolVersion); err != nil {
 		return nil, err
 	}
 	a := arn.TargetGroup(c.Region, name)
@@ -267,7 +293,7 @@ func (s *Service) modifyTargetGroup(ctx context.Context, p awsapi.Params) (any, 
 		return nil, err
 	}
 	h := c.TargetGroup(name).HealthCheck
-	if err := applyHealthCheck(p, &h); err != nil {
+	if err := applyHealthCheck(p, &h, protocolVersionOf(c.TargetGroup(name))); err != nil {
 		return nil, err
 	}
 	if err := s.update(ctx, func(c *config.Config) error {

@@ -135,8 +135,10 @@ type targetGroup struct {
 	IPAddressType              string   `xml:"IpAddressType"`
 }
 
+// matcher is Matcher: HttpCode, or GrpcCode for a GRPC target group.
 type matcher struct {
-	HTTPCode string `xml:"HttpCode"`
+	HTTPCode string `xml:"HttpCode,omitempty"`
+	GRPCCode string `xml:"GrpcCode,omitempty"`
 }
 
 type targetGroupsResult struct {

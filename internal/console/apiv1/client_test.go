@@ -69,7 +69,7 @@ func TestClientReadsTypedDiagnosis(t *testing.T) {
 			return want, true
 		},
 		ModifyHealthCheck: func(_ string, hc config.HealthCheck, _ *int) error {
-			s, err := hc.Settings()
+			s, err := hc.Settings("HTTP1")
 			if err == nil {
 				g.ModifyHealthCheck(s)
 			}

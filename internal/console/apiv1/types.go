@@ -54,9 +54,11 @@ type TargetGroupDescription struct {
 	DeregistrationDelay *int `json:"DeregistrationDelay,omitempty"`
 }
 
-// Matcher is the success codes of the health check.
+// Matcher is the success codes of the health check: HTTP codes, or the
+// gRPC codes of a GRPC target group, as the ELBv2 API's Matcher.
 type Matcher struct {
-	HttpCode string `json:"HttpCode"` //nolint:revive // AWS's spelling.
+	HttpCode string `json:"HttpCode,omitempty"` //nolint:revive // AWS's spelling.
+	GrpcCode string `json:"GrpcCode,omitempty"`
 }
 
 // TargetHealthResponse is the answer of /api/v1/target-groups/{name}/targets.
@@ -99,9 +101,11 @@ type TargetGroupModification struct {
 	DeregistrationDelay        *int           `json:"DeregistrationDelay,omitempty"`
 }
 
-// MatcherChange is the Matcher of a modification.
+// MatcherChange is the Matcher of a modification: HttpCode, or GrpcCode
+// for a GRPC target group.
 type MatcherChange struct {
 	HttpCode *string `json:"HttpCode,omitempty"` //nolint:revive // AWS's spelling.
+	GrpcCode *string `json:"GrpcCode,omitempty"`
 }
 
 // ValidationErrorResponse is the 400 answer to an invalid modification: the

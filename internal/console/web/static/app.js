@@ -141,7 +141,8 @@ function renderInstances(ih) {
 // ---- target groups --------------------------------------------------------
 
 function groupValue(g, field) {
-  if (field === "Matcher") return g.Matcher ? g.Matcher.HttpCode : "";
+  // A GRPC group's success codes are gRPC codes (Matcher.GrpcCode).
+  if (field === "Matcher") return g.Matcher ? (g.Matcher.GrpcCode || g.Matcher.HttpCode || "") : "";
   const v = g[field];
   return v === undefined || v === null ? "" : String(v);
 }
@@ -186,6 +187,7 @@ function buildForm(name) {
 
 function fillForm(form, g) {
   form._loaded = {};
+  form._grpc = !!(g.Matcher && g.Matcher.GrpcCode);
   for (const [field] of FIELDS) {
     const input = form.elements.namedItem(field);
     const v = groupValue(g, field);
@@ -228,7 +230,7 @@ async function submitForm(form) {
       if (!/^-?\d+$/.test(v)) { showFieldError(form, field, JSON.stringify(v) + " is not a whole number"); bad = true; continue; }
       body[field] = Number(v);
     } else if (field === "Matcher") {
-      body.Matcher = { HttpCode: v };
+      body.Matcher = form._grpc ? { GrpcCode: v } : { HttpCode: v };
     } else {
       body[field] = v;
     }
@@ -292,7 +294,7 @@ function renderGroups(groups, targets) {
     card.querySelector(".group-settings").textContent =
       g.Protocol + ":" + g.Port + " \u00b7 check " + g.HealthCheckProtocol + " " + g.HealthCheckPath + " on " + g.HealthCheckPort +
       " every " + g.HealthCheckIntervalSeconds + " s (timeout " + g.HealthCheckTimeoutSeconds + " s, healthy " +
-      g.HealthyThresholdCount + ", unhealthy " + g.UnhealthyThresholdCount + ") \u00b7 success codes " + g.Matcher.HttpCode +
+      g.HealthyThresholdCount + ", unhealthy " + g.UnhealthyThresholdCount + ") \u00b7 success codes " + groupValue(g, "Matcher") +
       " \u00b7 " + g.HealthyHostCount + " healthy, " + g.UnhealthyHostCount + " unhealthy";
 
     const list = (targets[idx] && targets[idx].TargetHealthDescriptions) || [];
