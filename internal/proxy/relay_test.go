@@ -252,21 +252,21 @@ func TestSlowStreamOutlivesIdleTimeout(t *testing.T) {
 }
 
 func testSlowStreamOutlivesIdleTimeout(t *testing.T, base Options) {
-	// A byte every 50 ms for 1.5 s through a 500 ms idle timeout: three
-	// times the timeout in all, and room for a loaded machine's stalls
-	// between two bytes.
+	// A byte every 50 ms for 2 s through a 1 s idle timeout: twice the
+	// timeout in all, and room for a loaded machine's stalls between two
+	// bytes (a 500 ms timeout once broke under the full suite with -race).
 	a := startBackend(t, "127.0.0.2", "a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for i := range 30 {
+		for i := range 40 {
 			_, _ = io.WriteString(w, strconv.Itoa(i%10))
 			w.(http.Flusher).Flush()
 			time.Sleep(50 * time.Millisecond)
 		}
 	}))
 	g := newTG(t, "g", nil, a)
-	p := startProxy(t, fastPath(base, Options{IdleTimeout: 500 * time.Millisecond}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
+	p := startProxy(t, fastPath(base, Options{IdleTimeout: time.Second}), Groups{"g": g}, config.Listener{DefaultAction: forwardTo("g")})
 	got := get(t, client(), p.Listeners()[0].URL()+"/")
-	if want := strings.Repeat("0123456789", 3); got.code != 200 || got.body != want {
-		t.Fatalf("%d %q; want the whole 1.5 s stream, %s, through a 500 ms idle timeout", got.code, got.body, want)
+	if want := strings.Repeat("0123456789", 4); got.code != 200 || got.body != want {
+		t.Fatalf("%d %q; want the whole 2 s stream, %s, through a 1 s idle timeout", got.code, got.body, want)
 	}
 }
 
