@@ -70,14 +70,21 @@ func (b *backend) stop() {
 // restart listens again on the same address.
 func (b *backend) restart() {
 	b.t.Helper()
-	var ln net.Listener
-	var err error
-	// The port may linger a moment after close.
-	eventually(b.t, 500*time.Millisecond, func() bool { ln, err = net.Listen("tcp", b.target.Addr()); return err == nil }, "the port to be free")
-	if err != nil {
-		b.t.Fatalf("restart %s: %v", b.target.ID, err)
+	// The port may linger after close: the listening socket is closed
+	// once its Accept has returned, which a loaded machine (the suite under
+	// -race) can hold up; 500 ms was once too little.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ln, err := net.Listen("tcp", b.target.Addr())
+		if err == nil {
+			b.serve(ln)
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("restart %s: the port is still taken after 5 s: %v", b.target.ID, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	b.serve(ln)
 }
 
 // named answers 200 with its name in the body and X-Backend.
