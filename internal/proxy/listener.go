@@ -20,6 +20,7 @@ import (
 // binds it. Port 0 picks a free port (tests).
 func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error) {
 	l := &Listener{p: p, key: listenerKey(cl), protocol: cl.Protocol, address: cl.Address, port: strconv.Itoa(cl.Port)}
+	l.httpHandlers.next = l
 	if l.protocol == "" {
 		l.protocol = "HTTP"
 	}
@@ -50,7 +51,7 @@ func (p *Proxy) NewListener(cl config.Listener, groups Groups) (*Listener, error
 	// timeout").
 	idle := p.attrs.Load().idle
 	l.srv = &http.Server{
-		Handler:           l,
+		Handler:           &l.httpHandlers,
 		ReadHeaderTimeout: idle,
 		// HTTP/1.x heads are bounded by the gate first; this bounds
 		// HTTP/2's header lists (SETTINGS_MAX_HEADER_LIST_SIZE, 431 above
@@ -173,6 +174,11 @@ func (l *Listener) shutdown(ctx context.Context) error {
 	if err != nil {
 		_ = l.srv.Close()
 	}
+	// net/http's Shutdown returns once its connections are closed, but an
+	// HTTP/2 connection closes while its streams' handlers still run
+	// (their contexts canceled): they end before the access log and the
+	// recorder are closed under them.
+	err = errors.Join(err, l.httpHandlers.wait(ctx))
 	wg.Wait()
 	if err = errors.Join(err, loopErr); err != nil {
 		return fmt.Errorf("listener %s: requests still in flight at shutdown: %w", l.Addr(), err)

@@ -153,7 +153,10 @@ type Listener struct {
 	// tlsConfig is an HTTPS listener's, nil for HTTP.
 	tlsConfig *tls.Config
 	srv       *http.Server
-	ln        net.Listener
+	// httpHandlers is srv's Handler: the listener, with the requests it
+	// is serving counted for shutdown.
+	httpHandlers inflightHandlers
+	ln           net.Listener
 	// loop is the client-side connection loop of a plain-HTTP listener
 	// (serverloop.go); nil when net/http serves every connection.
 	loop *loopState

@@ -180,8 +180,13 @@ func appendCode(b []byte, code int) []byte {
 }
 
 // Writer writes entries from one goroutine. Log never blocks: when the
-// queue is full the entry is dropped and counted.
+// queue is full the entry is dropped and counted, and after Close it is
+// dropped.
 type Writer struct {
+	// mu orders Log's send before Close's close of the queue (a send on a
+	// closed channel panics); closed is set under it.
+	mu      sync.RWMutex
+	closed  bool
 	queue   chan Entry
 	swap    chan swapOutput
 	done    chan struct{}
@@ -207,6 +212,12 @@ func NewWriter(w io.Writer) *Writer {
 
 // Log queues e.
 func (w *Writer) Log(e *Entry) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		w.dropped.Add(1)
+		return
+	}
 	select {
 	case w.queue <- *e:
 	default:
@@ -217,9 +228,15 @@ func (w *Writer) Log(e *Entry) {
 // Dropped is the number of entries dropped because the writer fell behind.
 func (w *Writer) Dropped() int64 { return w.dropped.Load() }
 
-// Close writes what is queued and stops. Log must not be called after Close.
+// Close writes what is queued and stops; entries logged after it are
+// dropped.
 func (w *Writer) Close() {
-	w.close.Do(func() { close(w.queue) })
+	w.close.Do(func() {
+		w.mu.Lock()
+		w.closed = true
+		close(w.queue)
+		w.mu.Unlock()
+	})
 	<-w.done
 }
 
