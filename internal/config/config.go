@@ -282,26 +282,12 @@ func (t *TargetGroup) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	if t.ProtocolVersion == "GRPC" {
-		hc := mappingValue(n, "health_check")
-		if mappingValue(hc, "path") == nil {
+		hc := valueOf(n, "health_check")
+		if valueOf(hc, "path") == nil {
 			t.HealthCheck.Path = healthcheck.DefaultGRPCPath
 		}
-		if mappingValue(hc, "matcher") == nil {
+		if valueOf(hc, "matcher") == nil {
 			t.HealthCheck.Matcher = healthcheck.DefaultGRPCMatcher
-		}
-	}
-	return nil
-}
-
-// mappingValue is the value of key in mapping n, nil when n is no mapping
-// or has no such key.
-func mappingValue(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
 		}
 	}
 	return nil

@@ -460,8 +460,12 @@ func encode(v reflect.Value) *yaml.Node {
 	return &n
 }
 
-// valueOf is the value node of key in mapping m, or nil.
+// valueOf is the value node of key in mapping m, or nil (also when m is
+// nil or no mapping).
 func valueOf(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
 			return m.Content[i+1]
