@@ -81,6 +81,21 @@ func TestFreePortOnAll(t *testing.T) {
 	}
 }
 
+// TestFreePortNeverRepeats: a config that takes an app port and a metadata
+// port from two FreePort calls must get two ports. The kernel can offer one
+// port to two listen-then-close calls in a row (it failed CI once:
+// "42289 is also the app's port"), so many calls must still be distinct.
+func TestFreePortNeverRepeats(t *testing.T) {
+	seen := map[int]bool{}
+	for range 2000 {
+		port := testutil.FreePort(t, "127.0.0.1")
+		if seen[port] {
+			t.Fatalf("port %d returned twice", port)
+		}
+		seen[port] = true
+	}
+}
+
 // TestAppEnvIsAValidConfig loads the YAML as elbow does.
 func TestAppEnvIsAValidConfig(t *testing.T) {
 	y := testutil.AppEnv{Name: "e2e", Command: []string{"/usr/bin/python3", "app with space.py"}, Min: 2,
