@@ -12,6 +12,12 @@
 // bench/proxy.sh. A read or write on a non-blocking socket never blocks, so
 // it needs none of that. Deadlines, Close and everything else stay with the
 // net.Conn, whose poller the raw calls share.
+//
+// On Linux a read also says, with TCP_INQ, whether it drained the socket;
+// the next read then waits for the poller before it reads (Conn.Read, the
+// wait in rawio_linux.go) instead of failing with EAGAIN first, as
+// net.Conn's reads do: a proxy's reads mostly come just before their bytes
+// do, and this saves two of its six system calls per request.
 package rawio
 
 import (
