@@ -20,6 +20,12 @@
 #   close  wrk -t1 -cCONNS -H 'Connection: close': a new TLS connection per request
 #   h2     h2load -t1 -cCONNS -mH2_STREAMS over TLS (skipped when h2load is absent:
 #          apt-get install -y nghttp2-client); its p50/p99 come from --log-file
+#   pair   `elbow up` and elbowlb over HTTP keep-alive at the same time, each
+#          by its own wrk -t1 -c(CONNS/2): what the monitor, the console and
+#          the checker cost `elbow up` beside the bare data path, measured in
+#          one machine state. In the http row the two run 4 s apart, and on
+#          this VM a process's CPU per request moves by a quarter between
+#          two such slices, more than the 5 % the comparison is about.
 # CPU per request: utime+stime deltas (/proc/PID/stat) of the contender's
 # processes (nginx: master and workers) during its own run, over the requests
 # wrk or h2load completed. Beside it, for the whole machine during the run:
@@ -254,8 +260,34 @@ run() { # row name round
 		"$row" "$name" "$rps" "$p50" "$p99" "$cpu" "$idle" "$targets" "$client" >&2
 }
 
+# run_pair ROUND: the pair row, `elbow up` and elbowlb loaded at once. The
+# machine-wide columns (idle, targets, client) are left out: both share them.
+run_pair() {
+	local round=$1 name out rps total p50 p99 cpu loads=()
+	declare -A before after
+	for name in elbow elbowlb; do before[$name]=$(cpu_ticks "${PID[$name]}"); done
+	for name in elbow elbowlb; do
+		wrk -t1 -c"$((CONNS / 2))" -d"${DURATION}s" --latency "http://$L:${HTTP_PORT[$name]}/" >"$WORK/pair.$name" &
+		loads+=($!)
+	done
+	wait "${loads[@]}"
+	for name in elbow elbowlb; do after[$name]=$(cpu_ticks "${PID[$name]}"); done
+	for name in elbow elbowlb; do
+		out=$(cat "$WORK/pair.$name")
+		rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+		total=$(awk '/requests in/{print $1}' <<<"$out")
+		p50=$(ms "$(awk '$1=="50%"{print $2}' <<<"$out")")
+		p99=$(ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
+		if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then echo "up.sh: pair $name: $(grep 'Non-2xx\|Socket errors' <<<"$out")" >&2; fi
+		cpu=$(awk -v t=$((after[$name] - before[$name])) -v n="$total" -v hz="$TICK" 'BEGIN{ if (n > 0) printf "%.1f", t/hz/n*1e6; else print "nan" }')
+		echo "pair $name $rps $p50 $p99 $cpu $round nan nan nan" >>"$RESULTS"
+		printf '  %-5s %-8s %10s req/s  p50 %7s ms  p99 %7s ms  cpu/req %6s us  (at once, -c%s each)\n' \
+			pair "$name" "$rps" "$p50" "$p99" "$cpu" "$((CONNS / 2))" >&2
+	done
+}
+
 if [ -z "${ROWS:-}" ]; then
-	ROWS="http https close"
+	ROWS="http pair https close"
 	[ -n "$H2LOAD" ] && ROWS="$ROWS h2"
 fi
 # rotate: the list shifted left by N, so each contender takes each place.
@@ -272,6 +304,7 @@ START=$(date +%s)
 for round in $(seq "$ROUNDS"); do
 	echo "round $round/$ROUNDS (load $(cut -d' ' -f1 /proc/loadavg))" >&2
 	for row in $ROWS; do
+		[ "$row" = pair ] && { run_pair "$round"; continue; }
 		names="nginx haproxy elbow"
 		[ "$row" = http ] && names="nginx haproxy elbow elbowlb"
 		# shellcheck disable=SC2086 # names is a list
@@ -297,6 +330,7 @@ printf '%-6s %-8s %10s %9s %9s %12s %7s %11s %10s\n' row proxy "req/s" "p50 ms" 
 for row in $ROWS; do
 	names="nginx haproxy elbow"
 	[ "$row" = http ] && names="$names elbowlb"
+	[ "$row" = pair ] && names="elbow elbowlb"
 	for name in $names; do
 		printf '%-6s %-8s %10.0f %9s %9s %12s %7s %11s %10s\n' "$row" "$name" "$(col "$row" "$name" 3)" "$(col "$row" "$name" 4)" \
 			"$(col "$row" "$name" 5)" "$(col "$row" "$name" 6)" "$(col "$row" "$name" 8)" "$(col "$row" "$name" 9)" "$(col "$row" "$name" 10)"
@@ -308,6 +342,7 @@ printf '%-6s %-16s %7s %7s %9s\n' row ratio "req/s" p99 "cpu/req"
 for row in $ROWS; do
 	others="nginx haproxy"
 	[ "$row" = http ] && others="$others elbowlb"
+	[ "$row" = pair ] && others="elbowlb"
 	for other in $others; do
 		printf '%-6s %-16s %7.2f %7.2f %9.2f\n' "$row" "elbow/$other" "$(ratio "$row" elbow "$other" 3)" "$(ratio "$row" elbow "$other" 5)" "$(ratio "$row" elbow "$other" 6)"
 	done
