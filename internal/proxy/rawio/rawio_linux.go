@@ -3,6 +3,7 @@ package rawio
 import (
 	"io"
 	"net"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -23,6 +24,7 @@ type op struct {
 	// descriptor, 0 when it could not be found or TCP_INQ is not there;
 	// after a read, more says whether the kernel holds more for the next
 	// one (bytes or the peer's FIN), and drained whether it held nothing.
+	mu            sync.Mutex
 	pollCtx       uintptr
 	more, drained bool
 	msg           syscall.Msghdr
@@ -72,6 +74,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	o := &c.rd
+	// One Read at a time, as net.Conn's read lock ensures: two waiting
+	// on one descriptor (the wait below is outside that lock) would stop
+	// the runtime ("double wait"), where net.Conn serializes them.
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	if o.drained {
 		// Whatever the wait ends with (data, a deadline, a close), the
 		// read below sees it and answers as it always does.

@@ -173,3 +173,31 @@ func TestFINBehindBytesIsRead(t *testing.T) {
 		t.Fatalf("Read after the FIN = %q, %v; want io.EOF at once", buf[:n], err)
 	}
 }
+
+// TestConcurrentReadsAreSerialized: two goroutines reading one Conn at once
+// (against its contract) take turns, as on a net.Conn, instead of both
+// waiting on the descriptor, which would stop the runtime.
+func TestConcurrentReadsAreSerialized(t *testing.T) {
+	c, peer := pair(t)
+	buf := make([]byte, 8)
+	_, _ = peer.Write([]byte("x"))
+	if _, err := c.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 2)
+	for range 2 {
+		go func() {
+			b := make([]byte, 1)
+			n, _ := c.Read(b)
+			got <- string(b[:n])
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	_, _ = peer.Write([]byte("a"))
+	time.Sleep(20 * time.Millisecond)
+	_, _ = peer.Write([]byte("b"))
+	a, b := <-got, <-got
+	if a+b != "ab" && a+b != "ba" {
+		t.Fatalf("reads got %q and %q", a, b)
+	}
+}
