@@ -220,6 +220,16 @@ targets_ticks() { local t=0 p; for p in $TARGET_PIDS; do t=$((t + $(cpu_ticks "$
 client_seconds() { awk 'NR==2{gsub(/[ms]/," "); print $1*60+$2+$3*60+$4}' "$WORK/times"; }
 cpu_split() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat; }
 
+# wrk_figures WHAT OUT: req/s, requests, p50 and p99 (ms) of wrk's output
+# OUT, on one line; non-2xx answers and socket errors are reported on
+# stderr, named WHAT.
+wrk_figures() {
+	local out=$2
+	if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then echo "up.sh: $1: $(grep 'Non-2xx\|Socket errors' <<<"$out")" >&2; fi
+	echo "$(awk '/Requests\/sec/{print $2}' <<<"$out") $(awk '/requests in/{print $1}' <<<"$out")" \
+		"$(ms "$(awk '$1=="50%"{print $2}' <<<"$out")")" "$(ms "$(awk '$1=="99%"{print $2}' <<<"$out")")"
+}
+
 run() { # row name round
 	local row=$1 name=$2 round=$3 pid=${PID[$2]} before after out rps p50 p99 total cpu
 	local t0 t1 c0 c1 s0 s1 idle targets client
@@ -245,11 +255,7 @@ run() { # row name round
 			awk '{a[NR]=$1} END{printf "%s %s\n", a[int(NR*0.50)+1], a[int(NR*0.99)+1]}')
 		grep -q ' 0 failed, 0 errored' <<<"$out" || echo "up.sh: $row $name: $(grep '^requests:' <<<"$out")" >&2
 	else
-		rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
-		total=$(awk '/requests in/{print $1}' <<<"$out")
-		p50=$(ms "$(awk '$1=="50%"{print $2}' <<<"$out")")
-		p99=$(ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
-		if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then echo "up.sh: $row $name: $(grep 'Non-2xx\|Socket errors' <<<"$out")" >&2; fi
+		read -r rps total p50 p99 < <(wrk_figures "$row $name" "$out")
 	fi
 	cpu=$(awk -v t=$((after - before)) -v n="$total" -v hz="$TICK" 'BEGIN{ if (n > 0) printf "%.1f", t/hz/n*1e6; else print "nan" }')
 	read -r idle targets client < <(awk -v s0="$s0" -v s1="$s1" -v t=$((t1 - t0)) -v c0="$c0" -v c1="$c1" -v n="$total" -v hz="$TICK" 'BEGIN{
@@ -274,11 +280,7 @@ run_pair() {
 	for name in elbow elbowlb; do after[$name]=$(cpu_ticks "${PID[$name]}"); done
 	for name in elbow elbowlb; do
 		out=$(cat "$WORK/pair.$name")
-		rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
-		total=$(awk '/requests in/{print $1}' <<<"$out")
-		p50=$(ms "$(awk '$1=="50%"{print $2}' <<<"$out")")
-		p99=$(ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
-		if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then echo "up.sh: pair $name: $(grep 'Non-2xx\|Socket errors' <<<"$out")" >&2; fi
+		read -r rps total p50 p99 < <(wrk_figures "pair $name" "$out")
 		cpu=$(awk -v t=$((after[$name] - before[$name])) -v n="$total" -v hz="$TICK" 'BEGIN{ if (n > 0) printf "%.1f", t/hz/n*1e6; else print "nan" }')
 		echo "pair $name $rps $p50 $p99 $cpu $round nan nan nan" >>"$RESULTS"
 		printf '  %-5s %-8s %10s req/s  p50 %7s ms  p99 %7s ms  cpu/req %6s us  (at once, -c%s each)\n' \

@@ -19,6 +19,22 @@ func TestPollContextIsFound(t *testing.T) {
 	}
 }
 
+// readToDrained has peer send a byte and c read it, leaving c's socket
+// drained: its next Read waits first.
+func readToDrained(t *testing.T, c *Conn, peer net.Conn) {
+	t.Helper()
+	if _, err := peer.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8)
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "x" {
+		t.Fatalf("Read = %q, %v", buf[:n], err)
+	}
+	if !c.rd.drained {
+		t.Fatal("a read that took all the socket held did not mark it drained")
+	}
+}
+
 // countReads counts Read's recvfrom(2) calls on c.
 func countReads(c *Conn) *int {
 	calls := new(int)
@@ -115,13 +131,7 @@ func TestStaleReadinessCostsNoHang(t *testing.T) {
 func TestWaitFirstEndsWithDeadlineAndClose(t *testing.T) {
 	c, peer := pair(t)
 	buf := make([]byte, 64)
-	_, _ = peer.Write([]byte("x"))
-	if _, err := c.Read(buf); err != nil {
-		t.Fatal(err)
-	}
-	if !c.rd.drained {
-		t.Fatal("a short read did not mark the socket drained")
-	}
+	readToDrained(t, c, peer)
 	start := time.Now()
 	_ = c.nc.SetReadDeadline(start.Add(50 * time.Millisecond))
 	_, err := c.Read(buf)
@@ -179,11 +189,7 @@ func TestFINBehindBytesIsRead(t *testing.T) {
 // waiting on the descriptor, which would stop the runtime.
 func TestConcurrentReadsAreSerialized(t *testing.T) {
 	c, peer := pair(t)
-	buf := make([]byte, 8)
-	_, _ = peer.Write([]byte("x"))
-	if _, err := c.Read(buf); err != nil {
-		t.Fatal(err)
-	}
+	readToDrained(t, c, peer)
 	got := make(chan string, 2)
 	for range 2 {
 		go func() {
