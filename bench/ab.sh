@@ -14,12 +14,18 @@
 #   rev:REV      git revision REV of this repository (the default for A: rev:HEAD)
 #   tags:TAGS    the working tree with go build -tags TAGS
 #   bin:PATH     an elbow binary built already
-# ROW is http (keep-alive, the default) or https (keep-alive over TLS, a
-# self-signed certificate made with openssl).
+# ROW is http (keep-alive, the default), https (keep-alive over TLS, a
+# self-signed certificate made with openssl) or close (HTTPS with a new TLS
+# connection per request: wrk -H 'Connection: close', which resumes the TLS
+# session it was given, as bench/up.sh's close row).
+# A_ENV and B_ENV are environment settings for that side's `elbow up`, such
+# as GOGC=200 (none by default).
 #
 # Prints, per round and as medians of the per-round ratios B/A: CPU per
 # request (utime+stime deltas from /proc/PID/stat over the requests wrk
-# completed) and requests served.
+# completed), requests served and wrk's p99; and each side's peak resident
+# memory (VmHWM). The wrk started first
+# alternates by round.
 #
 # Needs: go, wrk, curl, git (rev:), openssl (ROW=https).
 # Usage: A=rev:HEAD~1 B=tree bench/ab.sh   (ROUNDS=8 DURATION=5 CONNS=64
@@ -32,6 +38,8 @@ ROUNDS=${ROUNDS:-8}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-64}
 ROW=${ROW:-http}
+A_ENV=${A_ENV:-}
+B_ENV=${B_ENV:-}
 PORT_BASE=${PORT_BASE:-18500}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
@@ -42,8 +50,8 @@ for tool in go wrk curl; do
 	command -v "$tool" >/dev/null || { echo "ab.sh: $tool is not installed" >&2; exit 1; }
 done
 case $ROW in
-http | https) ;;
-*) echo "ab.sh: ROW is http or https, not $ROW" >&2; exit 1 ;;
+http | https | close) ;;
+*) echo "ab.sh: ROW is http, https or close, not $ROW" >&2; exit 1 ;;
 esac
 
 # build SPEC OUT: elbow as SPEC says, to OUT.
@@ -72,8 +80,12 @@ build "$B" "$WORK/elbow-b"
 "$WORK/backend" -addr "$T2" & PIDS+=($!)
 
 SCHEME=http
+PROTOCOL=HTTP
 TLS_KEYS=""
-if [ "$ROW" = https ]; then
+WRK_HEADER=()
+[ "$ROW" = close ] && WRK_HEADER=(-H 'Connection: close')
+if [ "$ROW" != http ]; then
+	PROTOCOL=HTTPS
 	SCHEME=https
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
 		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
@@ -97,7 +109,7 @@ target_groups:
     deregistration_delay: 0
     health_check: {path: /, interval: 5, timeout: 2, healthy_threshold: 2}
 listeners:
-  - protocol: ${ROW^^}
+  - protocol: $PROTOCOL
     address: 127.0.0.1
     port: ${PORT[$side]}
 $TLS_KEYS
@@ -105,7 +117,10 @@ $TLS_KEYS
 console:
   address: 127.0.0.1:$((PORT[$side] + 10))
 YAML
-	(cd "$WORK/$side" && exec "$WORK/elbow-$side" up -c elbow.yaml >up.log 2>&1) &
+	side_env=$A_ENV
+	[ "$side" = b ] && side_env=$B_ENV
+	# shellcheck disable=SC2086 # side_env is a list of NAME=VALUE
+	(cd "$WORK/$side" && exec env $side_env "$WORK/elbow-$side" up -c elbow.yaml >up.log 2>&1) &
 	PID[$side]=$!
 	PIDS+=($!)
 done
@@ -121,27 +136,38 @@ sleep 4 # both targets healthy
 
 half=$((CONNS / 2))
 tick=$(getconf CLK_TCK)
-echo "ab.sh, $(date -u +%F), A=$A B=$B ROW=$ROW ROUNDS=$ROUNDS DURATION=${DURATION}s, wrk -t1 -c$half on each, $(nproc) cores, $(go version | awk '{print $3}')"
-echo "round      A: req  cpu/req us         B: req  cpu/req us   ratio B/A: cpu/req    req"
-cpu_ratios=() req_ratios=()
+echo "ab.sh, $(date -u +%F), A=$A${A_ENV:+ ($A_ENV)} B=$B${B_ENV:+ ($B_ENV)} ROW=$ROW ROUNDS=$ROUNDS DURATION=${DURATION}s, wrk -t1 -c$half on each, $(nproc) cores, $(go version | awk '{print $3}')"
+echo "round      A: req  cpu/req us  p99 ms      B: req  cpu/req us  p99 ms   ratio B/A: cpu/req    req    p99"
+cpu_ratios=() req_ratios=() p99_ratios=()
+# p99_ms OUT: wrk's 99th percentile latency in ms.
+p99_ms() { awk '$1=="99%"{v=$2; u=v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v); if (u=="us") v/=1000; if (u=="s") v*=1000; print v}' "$1"; }
 for round in $(seq "$ROUNDS"); do
 	a0=$(cpu_ticks "${PID[a]}")
 	b0=$(cpu_ticks "${PID[b]}")
-	wrk -t1 -c"$half" -d"${DURATION}s" "$SCHEME://127.0.0.1:${PORT[a]}/" >"$WORK/a.out" 2>&1 &
-	wa=$!
-	wrk -t1 -c"$half" -d"${DURATION}s" "$SCHEME://127.0.0.1:${PORT[b]}/" >"$WORK/b.out" 2>&1 &
-	wb=$!
-	wait "$wa" "$wb"
+	sides="a b"
+	[ $((round % 2)) = 0 ] && sides="b a"
+	loads=()
+	for side in $sides; do
+		wrk -t1 -c"$half" -d"${DURATION}s" --latency "${WRK_HEADER[@]}" "$SCHEME://127.0.0.1:${PORT[$side]}/" >"$WORK/$side.out" 2>&1 &
+		loads+=($!)
+	done
+	wait "${loads[@]}"
 	a1=$(cpu_ticks "${PID[a]}")
 	b1=$(cpu_ticks "${PID[b]}")
 	ra=$(awk '/requests in/{print $1}' "$WORK/a.out")
 	rb=$(awk '/requests in/{print $1}' "$WORK/b.out")
-	read -r ca cb cpu_ratio req_ratio < <(awk -v a0="$a0" -v a1="$a1" -v b0="$b0" -v b1="$b1" -v ra="$ra" -v rb="$rb" -v t="$tick" 'BEGIN{
+	pa=$(p99_ms "$WORK/a.out")
+	pb=$(p99_ms "$WORK/b.out")
+	read -r ca cb cpu_ratio req_ratio p99_ratio < <(awk -v a0="$a0" -v a1="$a1" -v b0="$b0" -v b1="$b1" -v ra="$ra" -v rb="$rb" -v pa="$pa" -v pb="$pb" -v t="$tick" 'BEGIN{
 		ca = (a1-a0)/t/ra*1e6; cb = (b1-b0)/t/rb*1e6
-		printf "%.1f %.1f %.3f %.3f\n", ca, cb, cb/ca, rb/ra }')
-	printf "%5d  %9d  %10.1f   %9d  %10.1f   %17.3f %6.3f\n" "$round" "$ra" "$ca" "$rb" "$cb" "$cpu_ratio" "$req_ratio"
+		printf "%.1f %.1f %.3f %.3f %.3f\n", ca, cb, cb/ca, rb/ra, pb/pa }')
+	printf "%5d  %9d  %10.1f  %6.2f   %9d  %10.1f  %6.2f   %17.3f %6.3f %6.3f\n" "$round" "$ra" "$ca" "$pa" "$rb" "$cb" "$pb" "$cpu_ratio" "$req_ratio" "$p99_ratio"
 	cpu_ratios+=("$cpu_ratio")
 	req_ratios+=("$req_ratio")
+	p99_ratios+=("$p99_ratio")
 done
 echo
-echo "medians of the per-round ratios, B/A: cpu/req $(printf '%s\n' "${cpu_ratios[@]}" | median)  req $(printf '%s\n' "${req_ratios[@]}" | median)"
+for side in a b; do
+	echo "${side^^}: peak resident memory $(awk '/^VmHWM/{print $2, $3}' "/proc/${PID[$side]}/status"), now $(awk '/^VmRSS/{print $2, $3}' "/proc/${PID[$side]}/status")"
+done
+echo "medians of the per-round ratios, B/A: cpu/req $(printf '%s\n' "${cpu_ratios[@]}" | median)  req $(printf '%s\n' "${req_ratios[@]}" | median)  p99 $(printf '%s\n' "${p99_ratios[@]}" | median)"

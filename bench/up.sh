@@ -268,11 +268,15 @@ run() { # row name round
 
 # run_pair ROUND: the pair row, `elbow up` and elbowlb loaded at once. The
 # machine-wide columns (idle, targets, client) are left out: both share them.
+# The wrk started first takes the first place in the run queue; which one
+# that is alternates by round, as the other rows rotate their contenders
+# (two identical elbowlb read 0.98-1.07, first over second, in six rounds).
 run_pair() {
 	local round=$1 name out rps total p50 p99 cpu loads=()
 	declare -A before after
 	for name in elbow elbowlb; do before[$name]=$(cpu_ticks "${PID[$name]}"); done
-	for name in elbow elbowlb; do
+	# shellcheck disable=SC2046 # two names
+	for name in $(rotate "$((round - 1))" elbow elbowlb); do
 		wrk -t1 -c"$((CONNS / 2))" -d"${DURATION}s" --latency "http://$L:${HTTP_PORT[$name]}/" >"$WORK/pair.$name" &
 		loads+=($!)
 	done

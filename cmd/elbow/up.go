@@ -77,6 +77,7 @@ container_commands, every Procfile process, Beanstalk's nginx in front of web, t
 				}
 				return src.cfg, nil
 			}
+			tuneGC(os.Getenv)
 			return runUp(cmd.Context(), cfg, src.plan, w, cmd.OutOrStdout(), cmd.ErrOrStderr(), verbose)
 		},
 	}
