@@ -41,15 +41,17 @@
 # gets a different share of the cores. The script checks the session ids.
 #
 # Needs: go, openssl, nginx, haproxy, wrk, curl; h2load optional.
-# Usage: bench/up.sh   (ROUNDS=5 DURATION=4 CONNS=64 H2_STREAMS=1
+# Usage: bench/up.sh   (ROUNDS=7 DURATION=4 CONNS=64 H2_STREAMS=1
 #                       CERT_KEY=rsa:2048 PORT_BASE=18000 by default;
 #                       ROWS="h2" runs some rows only, for a quick look)
 set -euo pipefail
 
-# Five rounds of 4 s: on this 2-core VM shared with other machines a
+# Seven rounds of 4 s: on this 2-core VM shared with other machines a
 # contender's CPU per request drifts by up to 25 % within a minute; shorter
 # slices closer together, and more of them, steady the per-round ratios.
-ROUNDS=${ROUNDS:-5}
+# With five, two identical processes loaded at once read 0.98-1.07 of each
+# other per round, and a median of five moved by a few per cent.
+ROUNDS=${ROUNDS:-7}
 DURATION=${DURATION:-4}
 CONNS=${CONNS:-64}
 H2_STREAMS=${H2_STREAMS:-1}
