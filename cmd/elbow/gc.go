@@ -7,15 +7,15 @@ import "runtime/debug"
 // a collection, not the runtime's two.
 //
 // Why: a load balancer's live heap is small (a few MiB here), and TLS
-// handshakes allocate tens of kB each. At the runtime's GOGC=100 a stream
-// of new HTTPS connections ran the collector, its stack scans and its
-// scavenger (which hands pages back that the next handshakes fault in
-// again) about twice as often, for a fifth of elbow's CPU per request.
+// handshakes allocate tens of kB each. At the runtime's GOGC=100, under a
+// stream of new HTTPS connections, the collector's mark workers, assists,
+// sweeper and scavenger (which hands back pages that the next handshakes
+// fault in again) took 11.7 % of elbow's CPU (perf record); at 200, 6.3 %.
 // bench/ab.sh ROW=close (a TLS session resumed per request, both builds
-// loaded at once, 6 rounds), GOGC=200 against 100: CPU per request 0.79,
-// requests 1.20, p99 0.87, for 2.6 MB more resident memory (29.6 MB
-// against 27.0 MB at its peak). GOGC=800 against 200 saved only 5 % more,
-// for 25 MB. Keep-alive traffic allocates nothing per request, so this
+// loaded at once, 8 rounds), this setting against none: CPU per request
+// 0.87, requests 1.01, p99 0.97, for about 3 MB more resident memory at its
+// peak (30.4 MB against 27.6 MB). GOGC=800 against 200 saved only 5 % more,
+// for 24 MB. Keep-alive traffic allocates nothing per request, so this
 // moves nothing there.
 const upGCPercent = 200
 
