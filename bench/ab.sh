@@ -24,8 +24,7 @@
 # Prints, per round and as medians of the per-round ratios B/A: CPU per
 # request (utime+stime deltas from /proc/PID/stat over the requests wrk
 # completed), requests served and wrk's p99; and each side's peak resident
-# memory (VmHWM). The wrk started first
-# alternates by round.
+# memory (VmHWM). The wrk started first alternates by round.
 #
 # Needs: go, wrk, curl, git (rev:), openssl (ROW=https).
 # Usage: A=rev:HEAD~1 B=tree bench/ab.sh   (ROUNDS=8 DURATION=5 CONNS=64
@@ -140,7 +139,7 @@ echo "ab.sh, $(date -u +%F), A=$A${A_ENV:+ ($A_ENV)} B=$B${B_ENV:+ ($B_ENV)} ROW
 echo "round      A: req  cpu/req us  p99 ms      B: req  cpu/req us  p99 ms   ratio B/A: cpu/req    req    p99"
 cpu_ratios=() req_ratios=() p99_ratios=()
 # p99_ms OUT: wrk's 99th percentile latency in ms.
-p99_ms() { awk '$1=="99%"{v=$2; u=v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v); if (u=="us") v/=1000; if (u=="s") v*=1000; print v}' "$1"; }
+p99_ms() { ms "$(awk '$1=="99%"{print $2}' "$1")"; }
 for round in $(seq "$ROUNDS"); do
 	a0=$(cpu_ticks "${PID[a]}")
 	b0=$(cpu_ticks "${PID[b]}")
@@ -168,6 +167,6 @@ for round in $(seq "$ROUNDS"); do
 done
 echo
 for side in a b; do
-	echo "${side^^}: peak resident memory $(awk '/^VmHWM/{print $2, $3}' "/proc/${PID[$side]}/status"), now $(awk '/^VmRSS/{print $2, $3}' "/proc/${PID[$side]}/status")"
+	echo "${side^^}: peak resident memory $(peak_rss_kib "${PID[$side]}") kB"
 done
 echo "medians of the per-round ratios, B/A: cpu/req $(printf '%s\n' "${cpu_ratios[@]}" | median)  req $(printf '%s\n' "${req_ratios[@]}" | median)  p99 $(printf '%s\n' "${p99_ratios[@]}" | median)"
