@@ -77,18 +77,51 @@ func (f *Figures) update(keep func(id string) bool) {
 	}
 }
 
+// Requests are requests the load balancer sent to one instance, added up:
+// a batch of the proxy's records, recorded at once with RecordRequests.
+type Requests struct {
+	Count, BytesIn, BytesOut int64
+	// The requests' response times: their sum, the least and the most.
+	LatencySum, LatencyMin, LatencyMax time.Duration
+}
+
+// Add counts one request: the bytes the instance received and sent, and
+// its response time.
+func (r *Requests) Add(bytesIn, bytesOut int64, latency time.Duration) {
+	if r.Count == 0 || latency < r.LatencyMin {
+		r.LatencyMin = latency
+	}
+	if r.Count == 0 || latency > r.LatencyMax {
+		r.LatencyMax = latency
+	}
+	r.Count++
+	r.BytesIn += bytesIn
+	r.BytesOut += bytesOut
+	r.LatencySum += latency
+}
+
 // RecordRequest records one request the load balancer sent to instance id:
 // the bytes the instance received and sent, and its response time.
 func (f *Figures) RecordRequest(id string, bytesIn, bytesOut int64, latency time.Duration) {
-	in := f.get(id)
-	in.requests.Add(1)
-	in.bytesIn.Add(bytesIn)
-	in.bytesOut.Add(bytesOut)
-	ns := int64(latency)
-	in.latSum.Add(ns)
-	for v := in.latMin.Load(); ns < v && !in.latMin.CompareAndSwap(v, ns); v = in.latMin.Load() {
+	var r Requests
+	r.Add(bytesIn, bytesOut, latency)
+	f.RecordRequests(id, &r)
+}
+
+// RecordRequests records requests the load balancer sent to instance id.
+func (f *Figures) RecordRequests(id string, r *Requests) {
+	if r.Count == 0 {
+		return
 	}
-	for v := in.latMax.Load(); ns > v && !in.latMax.CompareAndSwap(v, ns); v = in.latMax.Load() {
+	in := f.get(id)
+	in.requests.Add(r.Count)
+	in.bytesIn.Add(r.BytesIn)
+	in.bytesOut.Add(r.BytesOut)
+	in.latSum.Add(int64(r.LatencySum))
+	lo, hi := int64(r.LatencyMin), int64(r.LatencyMax)
+	for v := in.latMin.Load(); lo < v && !in.latMin.CompareAndSwap(v, lo); v = in.latMin.Load() {
+	}
+	for v := in.latMax.Load(); hi > v && !in.latMax.CompareAndSwap(v, hi); v = in.latMax.Load() {
 	}
 }
 

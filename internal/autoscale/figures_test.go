@@ -20,6 +20,33 @@ func TestRecordRequestAllocatesNothing(t *testing.T) {
 	}
 }
 
+// TestRecordRequestsAddsABatch: a batch's sums, least and most response
+// times are the figures the same requests give recorded one by one.
+func TestRecordRequestsAddsABatch(t *testing.T) {
+	one, batched := NewFigures(), NewFigures()
+	lat := []time.Duration{7 * time.Millisecond, 2 * time.Millisecond, 40 * time.Millisecond, 5 * time.Millisecond}
+	var first, second Requests
+	for i, d := range lat {
+		one.RecordRequest("i-a", int64(100+i), int64(1000*i), d)
+		if i < 2 {
+			first.Add(int64(100+i), int64(1000*i), d)
+		} else {
+			second.Add(int64(100+i), int64(1000*i), d)
+		}
+	}
+	batched.RecordRequests("i-a", &first)
+	batched.RecordRequests("i-a", &second)
+	batched.RecordRequests("i-a", &Requests{}) // empty: changes nothing
+	want, got := one.take("i-a"), batched.take("i-a")
+	want.cpu, got.cpu = 0, 0 // NaN, never sampled
+	if got != want {
+		t.Errorf("batched %+v, one by one %+v", got, want)
+	}
+	if got.requests != 4 || got.latMin != int64(2*time.Millisecond) || got.latMax != int64(40*time.Millisecond) {
+		t.Errorf("batched %+v: want 4 requests, least 2ms, most 40ms", got)
+	}
+}
+
 // TestConcurrentRecordAndTake: a request counts in exactly one period,
 // with recorders racing the reader.
 func TestConcurrentRecordAndTake(t *testing.T) {

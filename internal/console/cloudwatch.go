@@ -27,22 +27,22 @@ type albMetrics struct {
 	perTarget   *prometheus.CounterVec
 	targetCodes *prometheus.CounterVec
 	elbCodes    *prometheus.CounterVec
-	latency     *prometheus.HistogramVec
-	series      sync.Map // albKey -> *albSeries
 	lbs         sync.Map // load balancer -> struct{}: its ELB codes exist
 }
 
-type albKey struct {
-	lb, group, id string
-	port          int
-}
-
+// albSeries are one target's counters; perTarget and byClass are nil for
+// the responses that had no target.
 type albSeries struct {
 	requests  prometheus.Counter
 	perTarget prometheus.Counter
 	byClass   [len(targetClasses)]prometheus.Counter
-	latency   prometheus.Observer
 }
+
+// albLatencyDesc is TargetResponseTime, a histogram per target
+// (latency.go) counted with the other series of a response (record.go).
+var albLatencyDesc = prometheus.NewDesc("elbow_alb_target_response_time_seconds",
+	"Time from sending the request to the target until its response headers arrived (CloudWatch TargetResponseTime).",
+	[]string{"load_balancer", "target_group", "target", "port"}, nil)
 
 func newALBMetrics() *albMetrics {
 	target := []string{"load_balancer", "target_group", "target", "port"}
@@ -63,60 +63,35 @@ func newALBMetrics() *albMetrics {
 			Name: "elbow_alb_httpcode_elb_total",
 			Help: "Responses the load balancer generated itself, by class and code (CloudWatch HTTPCode_ELB_4XX_Count, HTTPCode_ELB_5XX_Count, HTTPCode_ELB_502_Count, _503_, _504_; 460 and 463 as the access log gives them).",
 		}, []string{"load_balancer", "code_class", "code"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "elbow_alb_target_response_time_seconds",
-			Help: "Time from sending the request to the target until its response headers arrived (CloudWatch TargetResponseTime).",
-			// From a millisecond to the ALB's 60 s idle timeout.
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-		}, target),
 	}
 }
 
 func (m *albMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.requests, m.perTarget, m.targetCodes, m.elbCodes, m.latency}
+	return []prometheus.Collector{m.requests, m.perTarget, m.targetCodes, m.elbCodes}
 }
 
-func (m *albMetrics) seriesFor(r *proxy.ResponseRecord) *albSeries {
-	key := albKey{lb: r.LoadBalancer, group: r.Group, id: r.Target.ID, port: r.Target.Port}
-	if s, ok := m.series.Load(key); ok {
-		return s.(*albSeries)
-	}
-	if _, ok := m.lbs.LoadOrStore(r.LoadBalancer, struct{}{}); !ok {
+// newSeries resolves the counters of k, once per series (record.go keeps
+// them).
+func (m *albMetrics) newSeries(k seriesKey) albSeries {
+	if _, ok := m.lbs.LoadOrStore(k.lb, struct{}{}); !ok {
 		for _, code := range elbCodes {
-			m.elbCodes.WithLabelValues(r.LoadBalancer, strconv.Itoa(code/100)+"XX", strconv.Itoa(code))
+			m.elbCodes.WithLabelValues(k.lb, strconv.Itoa(code/100)+"XX", strconv.Itoa(code))
 		}
 	}
-	s := &albSeries{requests: m.requests.WithLabelValues(r.LoadBalancer, r.Group)}
-	if r.Target.ID != "" {
-		port := strconv.Itoa(r.Target.Port)
-		s.perTarget = m.perTarget.WithLabelValues(r.LoadBalancer, r.Group, r.Target.ID, port)
-		s.latency = m.latency.WithLabelValues(r.LoadBalancer, r.Group, r.Target.ID, port)
+	s := albSeries{requests: m.requests.WithLabelValues(k.lb, k.group)}
+	if k.id != "" {
+		port := strconv.Itoa(k.port)
+		s.perTarget = m.perTarget.WithLabelValues(k.lb, k.group, k.id, port)
 		for i, class := range targetClasses {
-			s.byClass[i] = m.targetCodes.WithLabelValues(r.LoadBalancer, r.Group, r.Target.ID, port, class)
+			s.byClass[i] = m.targetCodes.WithLabelValues(k.lb, k.group, k.id, port, class)
 		}
 	}
-	actual, _ := m.series.LoadOrStore(key, s)
-	return actual.(*albSeries)
+	return s
 }
 
-// record counts one response; it runs on the proxy's recorder goroutine.
-func (m *albMetrics) record(r *proxy.ResponseRecord) {
-	s := m.seriesFor(r)
-	s.requests.Inc()
-	if s.perTarget != nil {
-		s.perTarget.Inc()
-	}
-	if r.TargetStatusCode != 0 {
-		if i := r.TargetStatusCode/100 - 2; i >= 0 && i < len(targetClasses) && s.byClass[0] != nil {
-			s.byClass[i].Inc()
-		}
-		if s.latency != nil {
-			s.latency.Observe(r.TargetLatency.Seconds())
-		}
-		return
-	}
-	// No response from a target: the code the client got is the load
-	// balancer's own.
+// countELBCode counts a response the load balancer gave itself, with no
+// response from a target.
+func (m *albMetrics) countELBCode(r *proxy.ResponseRecord) {
 	if r.StatusCode >= 400 && r.StatusCode <= 599 {
 		m.elbCodes.WithLabelValues(r.LoadBalancer, strconv.Itoa(r.StatusCode/100)+"XX", strconv.Itoa(r.StatusCode)).Inc()
 	}

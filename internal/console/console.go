@@ -127,9 +127,11 @@ type Console struct {
 	registry *prometheus.Registry
 	requests *requestMetrics
 	alb      *albMetrics
-	history  *history
-	changes  *changeLog
-	page     http.Handler
+	// responses holds each series' counters, resolved once (record.go).
+	responses sync.Map // seriesKey -> *responseSeries
+	history   *history
+	changes   *changeLog
+	page      http.Handler
 	// modifyMu serialises PATCHes from merge to apply.
 	modifyMu sync.Mutex
 }
@@ -154,7 +156,7 @@ func New(o Options) *Console {
 		history: newHistory(historyPoints), changes: &changeLog{}, page: web.Handler()}
 	c.requests = newRequestMetrics()
 	c.alb = newALBMetrics()
-	c.registry.MustRegister(c.requests.total, c.requests.latency, &stateCollector{c: c},
+	c.registry.MustRegister(c.requests.total, &latencyCollector{c: c}, &stateCollector{c: c},
 		&lbCollector{stats: o.LoadBalancerStats})
 	c.registry.MustRegister(c.alb.collectors()...)
 	c.routes()

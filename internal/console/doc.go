@@ -69,7 +69,7 @@
 //
 // The registry belongs to the Console (no global registry). Health and
 // counts are read at scrape time; requests and latency are counted by the
-// Console's RecordResponse, which implements proxy.Recorder.
+// Console's RecordResponses, which implements proxy.Recorder.
 //
 //	elbow_target_health{target_group,target,port,state}
 //	    gauge, 1 for the target's current state and 0 for the other states

@@ -2,11 +2,9 @@ package console
 
 import (
 	"strconv"
-	"sync"
 
 	"github.com/elbow-lb/elbow/internal/healthcheck"
 	"github.com/elbow-lb/elbow/internal/monitor"
-	"github.com/elbow-lb/elbow/internal/proxy"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -28,24 +26,17 @@ func classIndex(code int) int {
 	return 0
 }
 
-// requestMetrics counts the proxy's responses. Each (group, target) pair
-// resolves its counters and histogram once; after that a record costs a
-// map read and two atomic adds.
+// requestMetrics are elbow's own request series, older than the
+// CloudWatch-named ones (cloudwatch.go) and counted with them (record.go).
 type requestMetrics struct {
-	total   *prometheus.CounterVec
-	latency *prometheus.HistogramVec
-	series  sync.Map // seriesKey -> *targetSeries
+	total *prometheus.CounterVec
 }
 
-type seriesKey struct {
-	group, id string
-	port      int
-}
-
-type targetSeries struct {
-	byClass [len(codeClasses)]prometheus.Counter
-	latency prometheus.Observer
-}
+// targetLatencyDesc is the older family of TargetResponseTime, without
+// the load balancer's label.
+var targetLatencyDesc = prometheus.NewDesc("elbow_target_response_time_seconds",
+	"Time from sending a request to the target until its response headers arrived (ALB TargetResponseTime).",
+	[]string{"target_group", "target", "port"}, nil)
 
 func newRequestMetrics() *requestMetrics {
 	return &requestMetrics{
@@ -53,41 +44,25 @@ func newRequestMetrics() *requestMetrics {
 			Name: "elbow_requests_total",
 			Help: "Responses the load balancer gave for forwarded requests, by target group, target and class of the code the client got.",
 		}, []string{"target_group", "target", "port", "code_class"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "elbow_target_response_time_seconds",
-			Help: "Time from sending a request to the target until its response headers arrived (ALB TargetResponseTime).",
-			// From a millisecond to the ALB's 60 s idle timeout.
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-		}, []string{"target_group", "target", "port"}),
 	}
 }
 
-func (m *requestMetrics) seriesFor(group string, t healthcheck.Target) *targetSeries {
-	key := seriesKey{group: group, id: t.ID, port: t.Port}
-	if s, ok := m.series.Load(key); ok {
-		return s.(*targetSeries)
+// portLabel is a target's port as elbow_requests_total labels it: empty
+// for the responses that had no target.
+func portLabel(port int) string {
+	if port == 0 {
+		return ""
 	}
-	port := ""
-	if t.Port != 0 {
-		port = strconv.Itoa(t.Port)
-	}
-	s := &targetSeries{latency: m.latency.WithLabelValues(group, t.ID, port)}
+	return strconv.Itoa(port)
+}
+
+// newSeries resolves k's elbow_requests_total counters, one per class.
+func (m *requestMetrics) newSeries(k seriesKey) (byClass [len(codeClasses)]prometheus.Counter) {
+	port := portLabel(k.port)
 	for i, class := range codeClasses {
-		s.byClass[i] = m.total.WithLabelValues(group, t.ID, port, class)
+		byClass[i] = m.total.WithLabelValues(k.group, k.id, port, class)
 	}
-	actual, _ := m.series.LoadOrStore(key, s)
-	return actual.(*targetSeries)
-}
-
-// RecordResponse counts one proxied response; it implements proxy.Recorder.
-// The proxy calls it off the request path.
-func (c *Console) RecordResponse(r proxy.ResponseRecord) {
-	c.alb.record(&r)
-	s := c.requests.seriesFor(r.Group, r.Target)
-	s.byClass[classIndex(r.StatusCode)].Inc()
-	if r.TargetStatusCode != 0 {
-		s.latency.Observe(r.TargetLatency.Seconds())
-	}
+	return byClass
 }
 
 // stateCollector reads health and counts at scrape time.

@@ -470,9 +470,9 @@ func (e *Env) Diagnosis(group string, t healthcheck.Target) (diagnose.Diagnosis,
 // recorders fans each proxied response out to the monitor and the console's metrics.
 type recorders []proxy.Recorder
 
-func (rs recorders) RecordResponse(rec proxy.ResponseRecord) {
+func (rs recorders) RecordResponses(recs []proxy.ResponseRecord) {
 	for _, r := range rs {
-		r.RecordResponse(rec)
+		r.RecordResponses(recs)
 	}
 }
 
@@ -483,18 +483,21 @@ func (e *Env) ConsoleURL() string { return "http://" + e.consoleAddr }
 // it, and the load balancer's own errors for the environment.
 type monitorRecorder struct{ m *monitor.Monitor }
 
-func (r monitorRecorder) RecordResponse(rec proxy.ResponseRecord) {
-	if rec.Target.ID == "" { // never forwarded: no target to count it for
-		r.m.RecordELBResponse(rec.StatusCode)
-		return
+func (r monitorRecorder) RecordResponses(recs []proxy.ResponseRecord) {
+	for i := range recs {
+		rec := &recs[i]
+		if rec.Target.ID == "" { // never forwarded: no target to count it for
+			r.m.RecordELBResponse(rec.StatusCode)
+			continue
+		}
+		latency := rec.TargetLatency
+		if latency == 0 {
+			latency = rec.Latency
+		}
+		// TargetStatusCode 0: the load balancer answered 502/504 for this
+		// instance, which the monitor counts as the ELB's error, not the app's.
+		r.m.RecordRequest(rec.Target.ID, rec.TargetStatusCode, latency)
 	}
-	latency := rec.TargetLatency
-	if latency == 0 {
-		latency = rec.Latency
-	}
-	// TargetStatusCode 0: the load balancer answered 502/504 for this
-	// instance, which the monitor counts as the ELB's error, not the app's.
-	r.m.RecordRequest(rec.Target.ID, rec.TargetStatusCode, latency)
 }
 
 // What the console reads of the environment (console.Options).

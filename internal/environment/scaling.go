@@ -50,16 +50,44 @@ func (e *Env) sampleCPU() {
 // figuresRecorder feeds the scaling figures from each proxied response.
 type figuresRecorder struct{ f *autoscale.Figures }
 
-func (r figuresRecorder) RecordResponse(rec proxy.ResponseRecord) {
-	if rec.Target.ID == "" {
-		r.f.RecordELBRequest(rec.ReceivedBytes, rec.SentBytes)
-		return
+// RecordResponses adds up a batch per instance (a batch holds a few) and
+// records each instance's sums once.
+func (r figuresRecorder) RecordResponses(recs []proxy.ResponseRecord) {
+	type instance struct {
+		id   string
+		reqs autoscale.Requests
 	}
-	latency := rec.TargetLatency
-	if latency == 0 {
-		latency = rec.Latency
+	var sums [8]instance
+	n := 0
+	for i := range recs {
+		rec := &recs[i]
+		if rec.Target.ID == "" {
+			r.f.RecordELBRequest(rec.ReceivedBytes, rec.SentBytes)
+			continue
+		}
+		latency := rec.TargetLatency
+		if latency == 0 {
+			latency = rec.Latency
+		}
+		j := 0
+		for j < n && sums[j].id != rec.Target.ID {
+			j++
+		}
+		if j == n {
+			if n == len(sums) {
+				for j := range sums {
+					r.f.RecordRequests(sums[j].id, &sums[j].reqs)
+				}
+				n, j = 0, 0
+			}
+			sums[j] = instance{id: rec.Target.ID}
+			n++
+		}
+		sums[j].reqs.Add(rec.ReceivedBytes, rec.SentBytes, latency)
 	}
-	r.f.RecordRequest(rec.Target.ID, rec.ReceivedBytes, rec.SentBytes, latency)
+	for j := range n {
+		r.f.RecordRequests(sums[j].id, &sums[j].reqs)
+	}
 }
 
 // scaleFleet is the fleet as package autoscale sees it.

@@ -201,9 +201,9 @@ type recordSink struct {
 	recs []ResponseRecord
 }
 
-func (r *recordSink) RecordResponse(rec ResponseRecord) {
+func (r *recordSink) RecordResponses(recs []ResponseRecord) {
 	r.mu.Lock()
-	r.recs = append(r.recs, rec)
+	r.recs = append(r.recs, recs...)
 	r.mu.Unlock()
 }
 func (r *recordSink) all() []ResponseRecord {

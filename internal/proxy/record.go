@@ -36,9 +36,13 @@ type ResponseRecord struct {
 // Recorder receives every proxied response (the monitor implements it).
 // It is called from one goroutine, never from the request path: records
 // are queued, and dropped (counted) if the recorder falls behind, so a slow
-// recorder never slows traffic.
+// recorder never slows traffic. They come in batches, oldest first, of a
+// few milliseconds' responses, so that a recorder can add up a batch and
+// touch its shared counters once per batch rather than once per response.
 type Recorder interface {
-	RecordResponse(ResponseRecord)
+	// RecordResponses records recs, which it must not keep: the slice is
+	// reused once it returns.
+	RecordResponses(recs []ResponseRecord)
 }
 
 // recordPump carries records from the request path to the Recorder's one
@@ -150,8 +154,8 @@ func (p *recordPump) drain(spare [][]ResponseRecord) {
 		recs := s.recs
 		s.recs = spare[i][:0]
 		s.mu.Unlock()
-		for j := range recs {
-			p.r.RecordResponse(recs[j])
+		if len(recs) > 0 {
+			p.r.RecordResponses(recs)
 		}
 		spare[i] = recs
 	}

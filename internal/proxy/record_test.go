@@ -7,7 +7,7 @@ import (
 )
 
 // countingRecorder counts records; block, when set, holds the pump inside
-// RecordResponse until it is closed.
+// RecordResponses until it is closed.
 type countingRecorder struct {
 	mu    sync.Mutex
 	n     int
@@ -15,16 +15,18 @@ type countingRecorder struct {
 	block chan struct{}
 }
 
-func (r *countingRecorder) RecordResponse(rec ResponseRecord) {
+func (r *countingRecorder) RecordResponses(recs []ResponseRecord) {
 	if r.block != nil {
 		<-r.block
 	}
 	r.mu.Lock()
-	r.n++
-	if r.codes == nil {
-		r.codes = map[int]int{}
+	for _, rec := range recs {
+		r.n++
+		if r.codes == nil {
+			r.codes = map[int]int{}
+		}
+		r.codes[rec.StatusCode]++
 	}
-	r.codes[rec.StatusCode]++
 	r.mu.Unlock()
 }
 
