@@ -14,7 +14,7 @@
 # -Port, a request id), as bench/proxy.sh does.
 #
 # Rows, each driven on loopback, ROUNDS interleaved rounds (the contenders'
-# order rotates every round), DURATION seconds each:
+# order changes every round: see order), DURATION seconds each:
 #   http   wrk -t1 -cCONNS, keep-alive
 #   https  wrk -t1 -cCONNS, keep-alive over TLS
 #   close  wrk -t1 -cCONNS -H 'Connection: close': a new TLS connection per request
@@ -41,7 +41,7 @@
 # gets a different share of the cores. The script checks the session ids.
 #
 # Needs: go, openssl, nginx, haproxy, wrk, curl; h2load optional.
-# Usage: bench/up.sh   (ROUNDS=7 DURATION=4 CONNS=64 H2_STREAMS=1
+# Usage: bench/up.sh   (ROUNDS=8 DURATION=4 CONNS=64 H2_STREAMS=1
 #                       CERT_KEY=rsa:2048 PORT_BASE=18000 by default;
 #                       ROWS="h2" runs some rows only, for a quick look)
 set -euo pipefail
@@ -51,7 +51,7 @@ set -euo pipefail
 # slices closer together, and more of them, steady the per-round ratios.
 # With five, two identical processes loaded at once read 0.98-1.07 of each
 # other per round, and a median of five moved by a few per cent.
-ROUNDS=${ROUNDS:-7}
+ROUNDS=${ROUNDS:-8}
 DURATION=${DURATION:-4}
 CONNS=${CONNS:-64}
 H2_STREAMS=${H2_STREAMS:-1}
@@ -242,6 +242,10 @@ run() { # row name round
 	before=$(cpu_ticks "$pid")
 	case $row in
 	h2)
+		# h2load opens its --log-file to append (O_APPEND): without the rm,
+		# each run's p50 and p99 were over every h2 run before it, of every
+		# contender, and read the same for all three.
+		rm -f "$WORK/h2.log"
 		out=$("$H2LOAD" -t1 -c"$CONNS" -m"$H2_STREAMS" -D "$DURATION" --log-file="$WORK/h2.log" "$url" 2>&1)
 		;;
 	close) out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H 'Connection: close' "$url") ;;
@@ -271,14 +275,15 @@ run() { # row name round
 # run_pair ROUND: the pair row, `elbow up` and elbowlb loaded at once. The
 # machine-wide columns (idle, targets, client) are left out: both share them.
 # The wrk started first takes the first place in the run queue; which one
-# that is alternates by round, as the other rows rotate their contenders
-# (two identical elbowlb read 0.98-1.07, first over second, in six rounds).
+# that is changes by round, as order says (two identical elbowlb read
+# 0.98-1.07, first over second, in six rounds), and an even ROUNDS starts
+# each first equally often.
 run_pair() {
 	local round=$1 name out rps total p50 p99 cpu loads=()
 	declare -A before after
 	for name in elbow elbowlb; do before[$name]=$(cpu_ticks "${PID[$name]}"); done
 	# shellcheck disable=SC2046 # two names
-	for name in $(rotate "$((round - 1))" elbow elbowlb); do
+	for name in $(order "$((round - 1))" elbow elbowlb); do
 		wrk -t1 -c"$((CONNS / 2))" -d"${DURATION}s" --latency "http://$L:${HTTP_PORT[$name]}/" >"$WORK/pair.$name" &
 		loads+=($!)
 	done
@@ -298,8 +303,23 @@ if [ -z "${ROWS:-}" ]; then
 	ROWS="http pair https close"
 	[ -n "$H2LOAD" ] && ROWS="$ROWS h2"
 fi
-# rotate: the list shifted left by N, so each contender takes each place.
-rotate() { local n=$1; shift; local a=("$@") i; for ((i = 0; i < ${#a[@]}; i++)); do printf '%s ' "${a[$(((i + n) % ${#a[@]}))]}"; done; }
+# order N LIST: the contenders' order in round N+1. Rounds go through the
+# list's rotations (each contender takes each place), then the same
+# rotations reversed, so that over 2 x (contenders) rounds each one runs
+# before each other one as often as after it. Rotations alone did not:
+# with three contenders elbow ran before nginx in two rounds of three, and
+# a run's figures drift with time (in two runs of 2026-11-30 the same
+# measure fell by 2-4 % from one contender to the next within a round).
+order() {
+	local n=$1; shift
+	local a=("$@") k=$# i rot
+	rot=$((n % k))
+	if (((n / k) % 2 == 0)); then
+		for ((i = 0; i < k; i++)); do printf '%s ' "${a[$(((i + rot) % k))]}"; done
+	else
+		for ((i = k - 1; i >= 0; i--)); do printf '%s ' "${a[$(((i + rot) % k))]}"; done
+	fi
+}
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 # busy: the machine's CPU in use (all cores, %) over one second, before the run:
@@ -316,7 +336,7 @@ for round in $(seq "$ROUNDS"); do
 		names="nginx haproxy elbow"
 		[ "$row" = http ] && names="nginx haproxy elbow elbowlb"
 		# shellcheck disable=SC2086 # names is a list
-		for name in $(rotate "$((round - 1))" $names); do run "$row" "$name" "$round"; done
+		for name in $(order "$((round - 1))" $names); do run "$row" "$name" "$round"; done
 	done
 done
 
