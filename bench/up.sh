@@ -43,10 +43,12 @@
 # Needs: go, openssl, nginx, haproxy, wrk, curl; h2load optional.
 # Usage: bench/up.sh   (ROUNDS=8 DURATION=4 CONNS=64 H2_STREAMS=1
 #                       CERT_KEY=rsa:2048 PORT_BASE=18000 by default;
-#                       ROWS="h2" runs some rows only, for a quick look)
+#                       ROWS="h2" runs some rows only, for a quick look;
+#                       TAGS=norecord builds elbow with those build tags,
+#                       a diagnostic: results for RESULTS.md use none)
 set -euo pipefail
 
-# Seven rounds of 4 s: on this 2-core VM shared with other machines a
+# Eight rounds of 4 s (an even count: see order): on this 2-core VM shared with other machines a
 # contender's CPU per request drifts by up to 25 % within a minute; shorter
 # slices closer together, and more of them, steady the per-round ratios.
 # With five, two identical processes loaded at once read 0.98-1.07 of each
@@ -84,7 +86,7 @@ for addr in $T1 $T2 $L:${HTTP_PORT[nginx]} $L:${HTTP_PORT[elbow]} $L:${HTTP_PORT
 done
 
 echo "building elbow, elbowlb and the targets..." >&2
-(cd "$ROOT" && go build -o "$WORK/elbow" ./cmd/elbow && go build -o "$WORK/elbowlb" ./bench/elbowlb &&
+(cd "$ROOT" && go build -tags "${TAGS:-}" -o "$WORK/elbow" ./cmd/elbow && go build -o "$WORK/elbowlb" ./bench/elbowlb &&
 	go build -o "$WORK/backend" ./bench/backend)
 openssl req -x509 -newkey "$CERT_KEY" $([ "$CERT_KEY" = ec ] && echo -pkeyopt ec_paramgen_curve:P-256) \
 	-nodes -days 2 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
@@ -347,7 +349,7 @@ ratio() { # row a b column: median over rounds of a/b
 }
 
 echo
-echo "bench/up.sh, $(date -u +%F), ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS H2_STREAMS=$H2_STREAMS CERT_KEY=$CERT_KEY, $(($(date +%s) - START)) s of measuring"
+echo "bench/up.sh, $(date -u +%F), ROUNDS=$ROUNDS DURATION=${DURATION}s CONNS=$CONNS H2_STREAMS=$H2_STREAMS CERT_KEY=$CERT_KEY${TAGS:+ TAGS=$TAGS}, $(($(date +%s) - START)) s of measuring"
 echo "machine: $(nproc) cores, sched_autogroup_enabled=$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo -), load before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "CPU in use by others before the run (1 s sample, all cores): $BUSY %"
 echo "versions: $(nginx -v 2>&1 | sed 's/.*: //'), haproxy $(haproxy -v | awk 'NR==1{print $3}'), $(wrk -v 2>&1 | awk 'NR==1{print $1, $2}'), $([ -n "$H2LOAD" ] && "$H2LOAD" --version | head -1 || echo 'no h2load'), $(go version | awk '{print $3}'), $(openssl version | awk '{print $1, $2}')"
