@@ -310,8 +310,7 @@ fi
 # rotations reversed, so that over 2 x (contenders) rounds each one runs
 # before each other one as often as after it. Rotations alone did not:
 # with three contenders elbow ran before nginx in two rounds of three, and
-# a run's figures drift with time (in two runs of 2026-11-30 the same
-# measure fell by 2-4 % from one contender to the next within a round).
+# on this VM a contender's figures drift within a minute (see ROUNDS).
 order() {
 	local n=$1; shift
 	local a=("$@") k=$# i rot

@@ -285,3 +285,25 @@ func BenchmarkRecordResponses(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/record")
 }
+
+// TestOlderLatencyFamilySumsLoadBalancers: elbow_target_response_time_seconds
+// has no load balancer label, so two load balancers' series of one target
+// are one series there, and two in the elbow_alb_ family.
+func TestOlderLatencyFamilySumsLoadBalancers(t *testing.T) {
+	c := New(Options{})
+	tg := healthcheck.Target{ID: "i-a", Port: 8000}
+	c.RecordResponses([]proxy.ResponseRecord{
+		{LoadBalancer: "app/one/1", Group: "web", Target: tg, StatusCode: 200, TargetStatusCode: 200, TargetLatency: time.Millisecond},
+		{LoadBalancer: "app/two/2", Group: "web", Target: tg, StatusCode: 200, TargetStatusCode: 200, TargetLatency: time.Millisecond},
+	})
+	fams := scrape(t, serve(t, c))
+	if got := series(t, fams, "elbow_target_response_time_seconds")["port=8000,target=i-a,target_group=web"].GetHistogram().GetSampleCount(); got != 2 {
+		t.Errorf("elbow_target_response_time_seconds count %d, want 2", got)
+	}
+	alb := series(t, fams, "elbow_alb_target_response_time_seconds")
+	for _, lb := range []string{"app/one/1", "app/two/2"} {
+		if got := alb["load_balancer="+lb+",port=8000,target=i-a,target_group=web"].GetHistogram().GetSampleCount(); got != 1 {
+			t.Errorf("elbow_alb_target_response_time_seconds{load_balancer=%s} count %d, want 1", lb, got)
+		}
+	}
+}

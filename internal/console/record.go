@@ -128,7 +128,6 @@ func (lc *latencyCollector) Describe(ch chan<- *prometheus.Desc) {
 func (lc *latencyCollector) Collect(ch chan<- prometheus.Metric) {
 	type targetKey struct{ group, id, port string }
 	older := map[targetKey]*latencyTally{}
-	var order []targetKey
 	lc.c.responses.Range(func(_, v any) bool {
 		s := v.(*responseSeries)
 		t := s.latency.snapshot()
@@ -141,11 +140,11 @@ func (lc *latencyCollector) Collect(ch chan<- prometheus.Metric) {
 			sum.merge(&t)
 		} else {
 			older[tk] = &t
-			order = append(order, tk)
 		}
 		return true
 	})
-	for _, tk := range order {
-		ch <- older[tk].metric(targetLatencyDesc, tk.group, tk.id, tk.port)
+	// The registry sorts what it gathers: map order does not show.
+	for tk, t := range older {
+		ch <- t.metric(targetLatencyDesc, tk.group, tk.id, tk.port)
 	}
 }
