@@ -211,6 +211,41 @@ func testH2MalformedRequestsNeverReachATarget(t *testing.T, base Options) {
 	}
 }
 
+// TestH2NoAnswerOnAResetStream: once a stream is reset, nothing but that
+// reset goes out on it (RFC 9113 section 5.1). The client resets a POST
+// while the listener waits for the rest of its body; the 460 the listener
+// would answer then ("the client closed the connection") must not go out
+// as a HEADERS frame. It once raced the reader's own RST_STREAM when the
+// reader reset a malformed body (CI: "DATA past content-length: status
+// 460, reset NO_ERROR").
+func TestH2NoAnswerOnAResetStream(t *testing.T) {
+	everyH2Path(t, testH2NoAnswerOnAResetStream)
+}
+
+func testH2NoAnswerOnAResetStream(t *testing.T, base Options) {
+	l := rulesProxy(t, base, "HTTPS", startSeenTarget(t))
+	c := dialH2(t, l)
+	c.headers(1, false, ":method", "POST", ":scheme", "https", ":authority", "h", ":path", "/upload", "content-length", "10")
+	_ = c.fr.WriteData(1, false, []byte("abc"))
+	time.Sleep(50 * time.Millisecond) // the listener waits for the rest
+	_ = c.fr.WriteRSTStream(1, http2.ErrCodeCancel)
+	// The listener's answer, if any, comes as soon as its read of the body
+	// fails; a PING sent well after is acknowledged after that frame.
+	time.Sleep(300 * time.Millisecond)
+	_ = c.fr.WritePing(false, [8]byte{9})
+	c.next(func(f http2.Frame) bool {
+		if f.Header().StreamID == 1 {
+			t.Fatalf("a %v frame went out on the stream the client reset", f.Header().Type)
+		}
+		p, ok := f.(*http2.PingFrame)
+		return ok && p.IsAck()
+	})
+	c.headers(3, true, get2("/good")...)
+	if status, body, _ := c.response(3); status != 200 || body != "ok" {
+		t.Fatalf("the next request: %d %q", status, body)
+	}
+}
+
 // TestH2MaxConcurrentStreams: the 129th stream open at once is refused
 // with REFUSED_STREAM (the ALB's 128); the 128 others are answered.
 func TestH2MaxConcurrentStreams(t *testing.T) {

@@ -39,8 +39,9 @@ func (st *h2Stream) WriteHeader(code int) {
 			return // no such thing in HTTP/2 (RFC 9113 section 8.6)
 		}
 		st.c.wmu.Lock()
-		st.c.writeHeadersLocked(st.id, code, st.header, false)
-		_ = st.c.flushLocked()
+		if st.sendFieldsLocked(code, st.header, nil, false) == nil {
+			_ = st.c.flushLocked()
+		}
 		st.c.wmu.Unlock()
 		return
 	}
@@ -89,7 +90,9 @@ func (st *h2Stream) WriteHead(code int, fields []upstream.Field) {
 	}
 	c := st.c
 	c.wmu.Lock()
-	c.writeFieldsLocked(st.id, code, st.header, fields, end)
+	if st.sendFieldsLocked(code, st.header, fields, end) == errStreamClosed {
+		end = true // nothing more goes out on it
+	}
 	st.headersSent, st.ended, st.sentKeys = true, end, len(st.header)
 	c.wmu.Unlock()
 }
@@ -136,8 +139,7 @@ func (st *h2Stream) writeData(p []byte, end bool) error {
 		c.wmu.Lock()
 		st.headersSent = true // under wmu: see h2Body.Read
 		st.sentKeys = len(st.header)
-		c.writeHeadersLocked(st.id, st.status, st.header, end && len(p) == 0)
-		err := c.werr
+		err := st.sendFieldsLocked(st.status, st.header, nil, end && len(p) == 0)
 		c.wmu.Unlock()
 		if err != nil || len(p) == 0 {
 			return err
@@ -182,6 +184,26 @@ func (st *h2Stream) writeData(p []byte, end bool) error {
 		p = p[n:]
 	}
 	return nil
+}
+
+// sendFieldsLocked sends the stream's header (or trailer) block unless
+// the stream was reset: once it is, by the client or by the reader (a
+// malformed body, RFC 9113 section 8.1.1), no frame but that reset may go
+// out on it. A handler that had its body cut off by the reset must not
+// answer on the stream (it did: a 460 raced the reader's RST_STREAM
+// PROTOCOL_ERROR). The check is made under wmu, before the block is
+// encoded, so the hpack state stays the client's; a reset after it sends
+// its RST_STREAM after this block. wmu is held.
+func (st *h2Stream) sendFieldsLocked(status int, h http.Header, fields []upstream.Field, end bool) error {
+	c := st.c
+	c.mu.Lock()
+	gone := st.reset
+	c.mu.Unlock()
+	if gone {
+		return errStreamClosed
+	}
+	c.writeFieldsLocked(st.id, status, h, fields, end)
+	return c.werr
 }
 
 // writeHeadersLocked sends a response header block (HEADERS, and
@@ -272,8 +294,7 @@ func (st *h2Stream) writeTrailers(tr http.Header) error {
 	c := st.c
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.writeFieldsLocked(st.id, 0, tr, nil, true)
-	return c.werr
+	return st.sendFieldsLocked(0, tr, nil, true)
 }
 
 // lowerName is a header name as HTTP/2 sends it; the strings are kept

@@ -286,8 +286,7 @@ func (b *h2Body) Read(p []byte) (int, error) {
 		// The client waits for this before it sends the body (RFC 9110
 		// section 10.1.1), as net/http's servers send it on the first read.
 		c.wmu.Lock()
-		if !st.headersSent {
-			c.writeHeadersLocked(st.id, http.StatusContinue, nil, false)
+		if !st.headersSent && st.sendFieldsLocked(http.StatusContinue, nil, nil, false) == nil {
 			_ = c.flushLocked()
 		}
 		c.wmu.Unlock()

@@ -11,17 +11,8 @@ import (
 	"time"
 
 	"github.com/elbow-lb/elbow/internal/config"
+	"github.com/elbow-lb/elbow/internal/testutil"
 )
-
-func freeLoopbackPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 func fixedListener(port int, body string) config.Listener {
 	return config.Listener{Protocol: "HTTP", Address: "127.0.0.1", Port: port, DefaultAction: fixed("200", body)}
@@ -31,7 +22,7 @@ func fixedListener(port int, body string) config.Listener {
 // (with its new rules), starts a new one, stops a removed one; a listener
 // that cannot bind leaves every running listener as it was.
 func TestReconfigureListeners(t *testing.T) {
-	pa, pb, pc := freeLoopbackPort(t), freeLoopbackPort(t), freeLoopbackPort(t)
+	pa, pb, pc := testutil.FreePort(t, "127.0.0.1"), testutil.FreePort(t, "127.0.0.1"), testutil.FreePort(t, "127.0.0.1")
 	p := startProxy(t, Options{DisableServerLoop: true}, Groups{}, fixedListener(pa, "a"), fixedListener(pb, "b"))
 	c := client()
 	url := func(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) + "/" }

@@ -6,52 +6,9 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 )
-
-// FreePort returns a port free on ip at the time of the call, and never one
-// it returned before in this test binary. Tests use it for programs that take
-// a port on their command line. The kernel may hand the same port to two
-// listen-then-close calls in a row, so two FreePort calls for one config (an
-// app port and a metadata port) could otherwise collide; the race with other
-// listeners is accepted, and port 0 is used wherever a program allows it.
-func FreePort(t testing.TB, ip string) int {
-	t.Helper()
-	for range 100 {
-		ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			t.Fatalf("find a free port on %s: %v", ip, err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if handedOut.claim(port) {
-			return port
-		}
-	}
-	t.Fatalf("find a free port on %s: every port offered was handed out before", ip)
-	return 0
-}
-
-// handedOut records the ports FreePort returned: the ports a test binary
-// gives out are one set, shared by its parallel tests.
-var handedOut = portSet{ports: map[int]bool{}}
-
-type portSet struct {
-	mu    sync.Mutex
-	ports map[int]bool
-}
-
-func (s *portSet) claim(port int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ports[port] {
-		return false
-	}
-	s.ports[port] = true
-	return true
-}
 
 // Start runs cmd as a child of the test until the test ends, and waits until
 // addr accepts connections. The child's output is logged when the test fails.
