@@ -17,7 +17,8 @@
 # ROW is http (keep-alive, the default), https (keep-alive over TLS, a
 # self-signed certificate made with openssl) or close (HTTPS with a new TLS
 # connection per request: wrk -H 'Connection: close', which resumes the TLS
-# session it was given, as bench/up.sh's close row).
+# session it was given, as bench/up.sh's close row) or h2 (HTTP/2 over TLS:
+# h2load -t1 -cCONNS/2 -m1 on each, as bench/up.sh's h2 row).
 # A_ENV and B_ENV are environment settings for that side's `elbow up`, such
 # as GOGC=200 (none by default).
 #
@@ -26,7 +27,8 @@
 # completed), requests served and wrk's p99; and each side's peak resident
 # memory (VmHWM). The wrk started first alternates by round.
 #
-# Needs: go, wrk, curl, git (rev:), openssl (ROW=https).
+# Needs: go, wrk, curl, git (rev:), openssl (ROW other than http), h2load
+# (ROW=h2, Debian's nghttp2-client).
 # Usage: A=rev:HEAD~1 B=tree bench/ab.sh   (ROUNDS=8 DURATION=5 CONNS=64
 #                                           ROW=http PORT_BASE=18500)
 set -euo pipefail
@@ -50,7 +52,8 @@ for tool in go wrk curl; do
 done
 case $ROW in
 http | https | close) ;;
-*) echo "ab.sh: ROW is http, https or close, not $ROW" >&2; exit 1 ;;
+h2) command -v h2load >/dev/null || { echo "ab.sh: ROW=h2 needs h2load (apt-get install -y nghttp2-client)" >&2; exit 1; } ;;
+*) echo "ab.sh: ROW is http, https, close or h2, not $ROW" >&2; exit 1 ;;
 esac
 
 # build SPEC OUT: elbow as SPEC says, to OUT.
@@ -135,11 +138,37 @@ sleep 4 # both targets healthy
 
 half=$((CONNS / 2))
 tick=$(getconf CLK_TCK)
-echo "ab.sh, $(date -u +%F), A=$A${A_ENV:+ ($A_ENV)} B=$B${B_ENV:+ ($B_ENV)} ROW=$ROW ROUNDS=$ROUNDS DURATION=${DURATION}s, wrk -t1 -c$half on each, $(nproc) cores, $(go version | awk '{print $3}')"
+echo "ab.sh, $(date -u +%F), A=$A${A_ENV:+ ($A_ENV)} B=$B${B_ENV:+ ($B_ENV)} ROW=$ROW ROUNDS=$ROUNDS DURATION=${DURATION}s, $([ "$ROW" = h2 ] && echo h2load -t1 -c$half -m1 || echo wrk -t1 -c$half) on each, $(nproc) cores, $(go version | awk '{print $3}')"
 echo "round      A: req  cpu/req us  p99 ms      B: req  cpu/req us  p99 ms   ratio B/A: cpu/req    req    p99"
 cpu_ratios=() req_ratios=() p99_ratios=()
-# p99_ms OUT: wrk's 99th percentile latency in ms.
-p99_ms() { ms "$(awk '$1=="99%"{print $2}' "$1")"; }
+# load SIDE: one side's load for the round, its output in $WORK/SIDE.out
+# (and h2load's per-request log in $WORK/SIDE.h2log, which h2load opens
+# to append: removed first).
+load() {
+	local url="$SCHEME://127.0.0.1:${PORT[$1]}/"
+	if [ "$ROW" = h2 ]; then
+		rm -f "$WORK/$1.h2log"
+		h2load -t1 -c"$half" -m1 -D "$DURATION" --log-file="$WORK/$1.h2log" "$url" >"$WORK/$1.out" 2>&1
+	else
+		wrk -t1 -c"$half" -d"${DURATION}s" --latency "${WRK_HEADER[@]}" "$url" >"$WORK/$1.out" 2>&1
+	fi
+}
+# requests SIDE: how many requests the side's load completed.
+requests() {
+	if [ "$ROW" = h2 ]; then
+		awk '/^requests:/{print $8}' "$WORK/$1.out"
+	else
+		awk '/requests in/{print $1}' "$WORK/$1.out"
+	fi
+}
+# p99_ms SIDE: the 99th percentile latency of the side's load, in ms.
+p99_ms() {
+	if [ "$ROW" = h2 ]; then
+		awk '{print $3/1000}' "$WORK/$1.h2log" | sort -g | awk '{a[NR]=$1} END{print a[int(NR*0.99)+1]}'
+	else
+		ms "$(awk '$1=="99%"{print $2}' "$WORK/$1.out")"
+	fi
+}
 for round in $(seq "$ROUNDS"); do
 	a0=$(cpu_ticks "${PID[a]}")
 	b0=$(cpu_ticks "${PID[b]}")
@@ -147,16 +176,16 @@ for round in $(seq "$ROUNDS"); do
 	[ $((round % 2)) = 0 ] && sides="b a"
 	loads=()
 	for side in $sides; do
-		wrk -t1 -c"$half" -d"${DURATION}s" --latency "${WRK_HEADER[@]}" "$SCHEME://127.0.0.1:${PORT[$side]}/" >"$WORK/$side.out" 2>&1 &
+		load "$side" &
 		loads+=($!)
 	done
 	wait "${loads[@]}"
 	a1=$(cpu_ticks "${PID[a]}")
 	b1=$(cpu_ticks "${PID[b]}")
-	ra=$(awk '/requests in/{print $1}' "$WORK/a.out")
-	rb=$(awk '/requests in/{print $1}' "$WORK/b.out")
-	pa=$(p99_ms "$WORK/a.out")
-	pb=$(p99_ms "$WORK/b.out")
+	ra=$(requests a)
+	rb=$(requests b)
+	pa=$(p99_ms a)
+	pb=$(p99_ms b)
 	read -r ca cb cpu_ratio req_ratio p99_ratio < <(awk -v a0="$a0" -v a1="$a1" -v b0="$b0" -v b1="$b1" -v ra="$ra" -v rb="$rb" -v pa="$pa" -v pb="$pb" -v t="$tick" 'BEGIN{
 		ca = (a1-a0)/t/ra*1e6; cb = (b1-b0)/t/rb*1e6
 		printf "%.1f %.1f %.3f %.3f %.3f\n", ca, cb, cb/ca, rb/ra, pb/pa }')

@@ -24,10 +24,11 @@ type scratchWriter interface{ scratch() []byte }
 
 // waitWatcher is told when the request (ex) starts and stops waiting for
 // its target, so that a client leaving meanwhile is noticed and the
-// request aborted (upstream.Client.Abort(ex)); net/http tells through the
-// request's context instead.
+// request aborted (upstream.Client.Abort(tag), with the tag waitFor
+// returns: the one the request to the target carries); net/http tells
+// through the request's context instead.
 type waitWatcher interface {
-	waitFor(ex *exchange)
+	waitFor(ex *exchange) (tag any)
 	waitDone()
 }
 

@@ -72,7 +72,7 @@ func (l *Listener) relay(ex *exchange, r *http.Request) {
 	up := l.p.upstream
 	req.Tag = ex
 	if ww, ok := ex.w.(waitWatcher); ok {
-		ww.waitFor(ex)
+		req.Tag = ww.waitFor(ex)
 		defer ww.waitDone()
 	} else if ex.Context.Done() != nil {
 		// net/http cancels the request's context when its client leaves

@@ -281,9 +281,13 @@ func (c *h2Conn) dispatch(st *h2Stream) {
 
 const h2IdleWorkers = 4
 
+// worker serves streams one after another, with one exchange: a
+// request's exchange is done with when its stream ends (the loop reuses
+// its connection's alike).
 func (c *h2Conn) worker(st *h2Stream) {
+	ex := new(exchange)
 	for {
-		st.run()
+		st.run(ex)
 		if c.idleWorkers.Add(1) > h2IdleWorkers {
 			c.idleWorkers.Add(-1)
 			return

@@ -36,7 +36,7 @@ type h2Stream struct {
 	unacked    int64 // body bytes read, not yet granted back on the stream
 	readBy     time.Time
 	writeBy    time.Time
-	waiting    *exchange // the request waiting for its target (waitWatcher)
+	waiting    bool // the request waits for its target (waitWatcher)
 
 	// The handler's alone.
 	header      http.Header
@@ -69,12 +69,14 @@ func (st *h2Stream) resetLocked(http2.ErrCode) {
 	if !st.reset {
 		st.reset = true
 		st.cancel()
-		if ex := st.waiting; ex != nil {
+		if st.waiting {
 			// The client reset the stream (or left) while its request
 			// waits for the target: abort it there, as the loop's sweeper
-			// does for HTTP/1.1 (off the lock: it walks the pools).
-			st.waiting = nil
-			go st.c.l.p.upstream.Abort(ex)
+			// does for HTTP/1.1 (off the lock: it walks the pools). The
+			// tag is the stream, never reused: the worker's exchange may
+			// serve another stream by the time this runs.
+			st.waiting = false
+			go st.c.l.p.upstream.Abort(st)
 		}
 	}
 }
@@ -82,15 +84,16 @@ func (st *h2Stream) resetLocked(http2.ErrCode) {
 // waitFor and waitDone mark the request waiting for its target
 // (waitWatcher): a reset meanwhile aborts it, with no context.AfterFunc
 // per request.
-func (st *h2Stream) waitFor(ex *exchange) {
+func (st *h2Stream) waitFor(*exchange) any {
 	st.c.mu.Lock()
-	st.waiting = ex
+	st.waiting = true
 	st.c.mu.Unlock()
+	return st
 }
 
 func (st *h2Stream) waitDone() {
 	st.c.mu.Lock()
-	st.waiting = nil
+	st.waiting = false
 	st.c.mu.Unlock()
 }
 
@@ -317,8 +320,9 @@ func (b *h2Body) Read(p []byte) (int, error) {
 
 func (b *h2Body) Close() error { return nil }
 
-// run serves the stream's request and ends the stream.
-func (st *h2Stream) run() {
+// run serves the stream's request with ex, the worker's, and ends the
+// stream.
+func (st *h2Stream) run(ex *exchange) {
 	c := st.c
 	aborted := false
 	defer func() {
@@ -332,7 +336,7 @@ func (st *h2Stream) run() {
 		}
 		st.end(aborted)
 	}()
-	c.l.ServeHTTP(st, st.req)
+	c.l.serveRequest(ex, st, st.req)
 }
 
 // end sends what is left of the response with END_STREAM (or resets the

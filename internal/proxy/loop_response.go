@@ -18,8 +18,9 @@ func (w *response) scratch() []byte { return w.c.traceBuf[:0] }
 
 // waitFor and waitDone mark the request waiting for its target, for the
 // loop's sweeper of gone clients (waitWatcher).
-func (w *response) waitFor(ex *exchange) { w.c.waiting.Store(ex.start.UnixNano()) }
-func (w *response) waitDone()            { w.c.waiting.Store(0) }
+// The tag is the connection's exchange, which its sweeper aborts.
+func (w *response) waitFor(ex *exchange) any { w.c.waiting.Store(ex.start.UnixNano()); return ex }
+func (w *response) waitDone()                { w.c.waiting.Store(0) }
 
 func (w *response) reset(r *http.Request) {
 	if len(w.header) > 0 {

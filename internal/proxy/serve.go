@@ -8,10 +8,16 @@ import (
 
 // ServeHTTP routes one request.
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.serveRequest(new(exchange), w, r)
+}
+
+// serveRequest is ServeHTTP with the exchange to fill, which the caller
+// may reuse once it returns (an HTTP/2 stream's worker does).
+func (l *Listener) serveRequest(ex *exchange, w http.ResponseWriter, r *http.Request) {
 	// The attributes now, for the whole request (SetAttributes may change
 	// them meanwhile).
 	at := l.p.attrs.Load()
-	ex := &exchange{Context: r.Context(), w: w, l: l, start: time.Now(), writeIdle: at.idle, attrs: at}
+	*ex = exchange{Context: r.Context(), w: w, l: l, start: time.Now(), writeIdle: at.idle, attrs: at}
 	client, _ := netip.ParseAddrPort(r.RemoteAddr)
 	ex.clientIP = ipOf(r.RemoteAddr)
 	switch c := r.Context().Value(connTraceKey{}).(type) {
