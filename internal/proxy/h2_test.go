@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -243,6 +244,59 @@ func testH2NoAnswerOnAResetStream(t *testing.T, base Options) {
 	c.headers(3, true, get2("/good")...)
 	if status, body, _ := c.response(3); status != 200 || body != "ok" {
 		t.Fatalf("the next request: %d %q", status, body)
+	}
+}
+
+// TestH2RecycledStreamsCarryNothingOver: a connection reuses an ended
+// stream's record, header maps and all, for its next streams; nothing of a
+// request or response reaches the next one. The requests go one after
+// another on one connection, so each stream takes the record the one
+// before left.
+func TestH2RecycledStreamsCarryNothingOver(t *testing.T) {
+	l := h2Proxy(t, Options{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/first" {
+			w.Header().Set("X-Only-First", "1")
+			http.SetCookie(w, &http.Cookie{Name: "first", Value: "1"})
+		}
+		var names []string
+		for k := range r.Header {
+			if strings.HasPrefix(k, "X-Client") || k == "Cookie" {
+				names = append(names, k+"="+strings.Join(r.Header[k], ","))
+			}
+		}
+		sort.Strings(names)
+		_, _ = fmt.Fprintf(w, "%s %s?%s %s", r.Method, r.URL.Path, r.URL.RawQuery, strings.Join(names, " "))
+	}))
+	c := h2Client()
+	url := "https://" + l.Addr()
+	do := func(method, path string, header map[string]string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, url+path, nil)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	res, body := do("GET", "/first?a=1", map[string]string{"X-Client-A": "1", "X-Client-B": "2", "Cookie": "c=1"})
+	if body != "GET /first?a=1 Cookie=c=1 X-Client-A=1 X-Client-B=2" || res.Header.Get("X-Only-First") != "1" {
+		t.Fatalf("first: %q %v", body, res.Header)
+	}
+	// The first stream's record is recycled once its worker is done with
+	// it, a moment after the client has the response: a few requests.
+	for i := range 5 {
+		res, body = do("POST", "/next", nil)
+		if body != "POST /next? " {
+			t.Fatalf("request %d after the first: the target saw %q", i+2, body)
+		}
+		if res.Header.Get("X-Only-First") != "" || len(res.Cookies()) != 0 {
+			t.Fatalf("request %d after the first: response header %v", i+2, res.Header)
+		}
 	}
 }
 

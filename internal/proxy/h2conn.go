@@ -89,14 +89,15 @@ type h2Conn struct {
 	mu          sync.Mutex
 	cond        sync.Cond
 	streams     map[uint32]*h2Stream
-	maxID       uint32 // the highest stream id the client opened
-	sendWindow  int64  // the connection's, granted by the client
-	initWindow  int64  // the client's SETTINGS_INITIAL_WINDOW_SIZE
-	maxFrame    int    // the client's SETTINGS_MAX_FRAME_SIZE
-	recvWindow  int64  // what the client may still send on the connection
-	recvUnacked int64  // body bytes read and not yet granted back
-	goingAway   bool   // GOAWAY sent: no new streams
-	done        bool   // the connection is over
+	free        []*h2Stream // ended streams' records (recycle)
+	maxID       uint32      // the highest stream id the client opened
+	sendWindow  int64       // the connection's, granted by the client
+	initWindow  int64       // the client's SETTINGS_INITIAL_WINDOW_SIZE
+	maxFrame    int         // the client's SETTINGS_MAX_FRAME_SIZE
+	recvWindow  int64       // what the client may still send on the connection
+	recvUnacked int64       // body bytes read and not yet granted back
+	goingAway   bool        // GOAWAY sent: no new streams
+	done        bool        // the connection is over
 
 	// Flood accounting, by the reader alone.
 	second         time.Time
@@ -287,7 +288,9 @@ const h2IdleWorkers = 4
 func (c *h2Conn) worker(st *h2Stream) {
 	ex := new(exchange)
 	for {
-		st.run(ex)
+		if st.run(ex) {
+			c.recycle(st)
+		}
 		if c.idleWorkers.Add(1) > h2IdleWorkers {
 			c.idleWorkers.Add(-1)
 			return

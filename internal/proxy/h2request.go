@@ -56,10 +56,17 @@ func (c *h2Conn) newRequest(st *h2Stream, f *h2HeaderBlock) bool {
 		}
 	}
 	fields := f.regular()
-	h := make(http.Header, len(fields))
+	h := st.reqHeader // a recycled stream's, cleared
+	if h == nil {
+		h = make(http.Header, len(fields))
+		st.reqHeader = h
+	}
 	// One backing array for the values: each name's first value is a
 	// one-element slice of it (a second value for a name copies out).
-	values := make([]string, len(fields))
+	if cap(st.values) < len(fields) {
+		st.values = make([]string, len(fields))
+	}
+	values := st.values[:len(fields)]
 	var cookies []string
 	host := authority
 	for _, hf := range fields {
@@ -96,7 +103,8 @@ func (c *h2Conn) newRequest(st *h2Stream, f *h2HeaderBlock) bool {
 	if len(cookies) > 0 {
 		h["Cookie"] = []string{strings.Join(cookies, "; ")}
 	}
-	// On the stack: WithContext below makes the one copy that is kept.
+	// On the stack: WithContext below makes the one copy that is kept,
+	// in the stream.
 	r := http.Request{Method: method, URL: u, Proto: "HTTP/2.0", ProtoMajor: 2, Header: h, Host: host,
 		RequestURI: target, RemoteAddr: c.remoteAddr, TLS: c.tlsState, Body: http.NoBody}
 	if f.endStream {
@@ -114,7 +122,10 @@ func (c *h2Conn) newRequest(st *h2Stream, f *h2HeaderBlock) bool {
 	// child of a cancellable context costs registering and removing per
 	// request; close cancels every stream's itself.
 	st.ctx, st.cancel = context.WithCancel(c.values)
-	st.req = r.WithContext(st.ctx)
-	st.header = make(http.Header, 8)
+	st.reqVal = *r.WithContext(st.ctx)
+	st.req = &st.reqVal
+	if st.header == nil {
+		st.header = make(http.Header, 8)
+	}
 	return true
 }

@@ -15,15 +15,22 @@ import (
 )
 
 // h2Stream is one request stream of an h2Conn, and the ResponseWriter its
-// handler writes the response to.
+// handler writes the response to. A stream's record is recycled for a
+// later stream of its connection (recycle), with its header maps.
 type h2Stream struct {
 	c      *h2Conn
 	id     uint32
 	req    *http.Request
 	ctx    context.Context
 	cancel context.CancelFunc
-	// url is the request's URL, kept here rather than allocated alone.
-	url url.URL
+	// url and reqVal are the request's URL and the request, kept here
+	// rather than allocated alone.
+	url    url.URL
+	reqVal http.Request
+	// reqHeader and values are the request's header map and the backing
+	// array of its values (newRequest), kept cleared for the next stream.
+	reqHeader http.Header
+	values    []string
 
 	// Under c.mu.
 	sendWindow int64
@@ -37,6 +44,9 @@ type h2Stream struct {
 	readBy     time.Time
 	writeBy    time.Time
 	waiting    bool // the request waits for its target (waitWatcher)
+	// abandoned: an abort of the request's target connection may still
+	// hold the stream (resetLocked), which is then not recycled.
+	abandoned bool
 
 	// The handler's alone.
 	header      http.Header
@@ -75,7 +85,7 @@ func (st *h2Stream) resetLocked(http2.ErrCode) {
 			// does for HTTP/1.1 (off the lock: it walks the pools). The
 			// tag is the stream, never reused: the worker's exchange may
 			// serve another stream by the time this runs.
-			st.waiting = false
+			st.waiting, st.abandoned = false, true
 			go st.c.l.p.upstream.Abort(st)
 		}
 	}
@@ -155,9 +165,10 @@ func (c *h2Conn) onHeaders(f *h2HeaderBlock) error {
 		return nil
 	}
 	c.opened++
-	st := &h2Stream{c: c, id: id, declared: -1, recvWindow: h2StreamWindow}
+	st := c.newStream(id)
 	if !c.newRequest(st, f) {
 		c.writeReset(id, http2.ErrCodeProtocol)
+		c.recycle(st)
 		return nil
 	}
 	c.mu.Lock()
@@ -321,8 +332,11 @@ func (b *h2Body) Read(p []byte) (int, error) {
 func (b *h2Body) Close() error { return nil }
 
 // run serves the stream's request with ex, the worker's, and ends the
-// stream.
-func (st *h2Stream) run(ex *exchange) {
+// stream; recyclable when nothing can hold the stream any more: net/http's
+// Transport (ReverseProxy's path) may still read a request's body or
+// context after the handler returned, and a broken-off response is left
+// alone too.
+func (st *h2Stream) run(ex *exchange) (recyclable bool) {
 	c := st.c
 	aborted := false
 	defer func() {
@@ -335,8 +349,59 @@ func (st *h2Stream) run(ex *exchange) {
 			aborted = true
 		}
 		st.end(aborted)
+		recyclable = !aborted && !ex.viaTransport
 	}()
+	ex.viaTransport = true // until serveRequest resets ex
 	c.l.serveRequest(ex, st, st.req)
+	return
+}
+
+// h2FreeStreams is how many ended streams' records a connection keeps for
+// its next streams: as many as a client usually has open at once.
+const h2FreeStreams = 8
+
+// newStream is a record for stream id, a recycled one when there is.
+func (c *h2Conn) newStream(id uint32) *h2Stream {
+	var st *h2Stream
+	c.mu.Lock()
+	if n := len(c.free); n > 0 {
+		st, c.free = c.free[n-1], c.free[:n-1]
+	}
+	c.mu.Unlock()
+	if st == nil {
+		st = new(h2Stream)
+	}
+	st.c, st.id, st.declared, st.recvWindow = c, id, -1, h2StreamWindow
+	return st
+}
+
+// recycle keeps an ended stream's record for a later stream, with its
+// header maps cleared, unless something may still hold it (abandoned).
+// The stream is out of c.streams: only its worker has it.
+func (c *h2Conn) recycle(st *h2Stream) {
+	c.mu.Lock()
+	keep := !st.abandoned && !c.done && len(c.free) < h2FreeStreams
+	c.mu.Unlock()
+	if !keep {
+		return
+	}
+	reqHeader, header, values := st.reqHeader, st.header, st.values
+	// A map grown by an unusually long header is not kept.
+	if len(reqHeader) > 32 {
+		reqHeader = nil
+	}
+	if len(header) > 32 {
+		header = nil
+	}
+	clear(reqHeader)
+	clear(header)
+	clear(values[:cap(values)]) // the strings they held may go
+	*st = h2Stream{reqHeader: reqHeader, header: header, values: values[:0]}
+	c.mu.Lock()
+	if !c.done && len(c.free) < h2FreeStreams {
+		c.free = append(c.free, st)
+	}
+	c.mu.Unlock()
 }
 
 // end sends what is left of the response with END_STREAM (or resets the

@@ -164,6 +164,7 @@ func (c *writeIdleConn) Write(b []byte) (int, error) {
 // viaReverseProxy forwards through httputil.ReverseProxy (HTTPS targets,
 // upgrades, bodies of unknown length), cancellable by a deregistration cut.
 func (l *Listener) viaReverseProxy(ex *exchange, r *http.Request) {
+	ex.viaTransport = true
 	ctx, cancel := context.WithCancel(ex)
 	defer cancel()
 	defer l.p.trackCut(ex, cancel)()

@@ -324,6 +324,11 @@ type exchange struct {
 	// attrs are the load balancer attributes the request began with: its
 	// access log entry goes where they say (attributes.go).
 	attrs *attributes
+	// viaTransport: the request went through ReverseProxy and net/http's
+	// Transport, whose goroutines may still read its body and context
+	// after the handler returns (an HTTP/2 stream's record is then not
+	// recycled).
+	viaTransport bool
 }
 
 type gateState uint8
