@@ -205,3 +205,51 @@ func TestHTTPSConnectionCounts(t *testing.T) {
 	_ = c.nc.Close()
 	eventually(t, 2*time.Second, func() bool { return p.Stats().ActiveConnections == 0 }, "no active connection once the client closed")
 }
+
+// BenchmarkConnectionLoopTLSPerRequest is bench/up.sh's close row: each
+// request on a new TLS 1.3 connection, which resumes the session its
+// client was given before, and closes after the response. The client's
+// allocations count too (crypto/tls's, about half); -memprofile tells the
+// listener's apart.
+func BenchmarkConnectionLoopTLSPerRequest(b *testing.B) {
+	t1, t2 := rawBackend(b, "127.0.0.2"), rawBackend(b, "127.0.0.3")
+	tg := config.DefaultTargetGroup
+	tg.Name = "bench"
+	g := newTGFor(b, tg, t1, t2)
+	p := startProxy(b, Options{}, Groups{"bench": g}, config.Listener{Protocol: "HTTPS", DefaultAction: forwardTo("bench")})
+	addr := p.Listeners()[0].Addr()
+	req := []byte("GET /index.html HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: wrk\r\nConnection: close\r\n\r\n")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		// X25519 alone, as wrk's OpenSSL 3.0 offers (Go's client would
+		// offer X25519MLKEM768 first).
+		cfg := &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"},
+			ClientSessionCache: tls.NewLRUClientSessionCache(1), CurvePreferences: []tls.CurveID{tls.X25519}}
+		buf := make([]byte, 4096)
+		for pb.Next() {
+			nc, err := tls.Dial("tcp", addr, cfg)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := nc.Write(req); err != nil {
+				b.Error(err)
+				return
+			}
+			// The response, to the close: a head, then the targets' body.
+			var got []byte
+			for {
+				n, err := nc.Read(buf)
+				got = append(got, buf[:n]...)
+				if err != nil {
+					break
+				}
+			}
+			_ = nc.Close()
+			if !bytes.HasPrefix(got, []byte("HTTP/1.1 200 ")) {
+				b.Errorf("response %q", got)
+				return
+			}
+		}
+	})
+}
