@@ -46,8 +46,16 @@ func (m *Member) Group() *Group { return m.group }
 func (m *Member) Outstanding() int64 { return m.outstanding.Load() }
 
 // Release ends one request that Pick started.
+//
+// The count is read again once draining is seen: between this decrement
+// reaching zero and the read of draining, a Pick may have acquired the
+// member (its increment, then its read of draining, both before
+// Deregister set it), and the deregistration would be complete with that
+// request in flight (TestPickRacesDeregister caught it under CI's load).
+// An increment that this second read misses comes after Deregister set
+// draining, so its acquire backs off, and its own Release marks the drain.
 func (m *Member) Release() {
-	if m.outstanding.Add(-1) == 0 && m.draining.Load() {
+	if m.outstanding.Add(-1) == 0 && m.draining.Load() && m.outstanding.Load() == 0 {
 		m.markDrained()
 	}
 }
