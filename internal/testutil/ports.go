@@ -43,13 +43,19 @@ func FreePort(t testing.TB, ip string) int {
 
 // pickRange is where FreePort draws from: the 16,000 ports below the
 // ephemeral range, or, when that range starts too low to leave them, the
-// ports above it.
+// ports above it; when neither side leaves 2,000 ports, the ports from 1024
+// up, ephemeral ones included (the race this avoids comes back, not a
+// panic on an empty range).
 func pickRange() (lo, hi int) {
 	ephLo, ephHi := ephemeralRange()
-	if ephLo >= 12000 {
+	switch {
+	case ephLo >= 12000:
 		return max(10000, ephLo-16000), ephLo
+	case 65535-ephHi >= 2000:
+		return ephHi + 1, 65536
+	default:
+		return 1024, 65536
 	}
-	return ephHi + 1, 65536
 }
 
 // ephemeralRange is the kernel's range of ports for outgoing connections

@@ -9,6 +9,9 @@ import (
 // could take as its source port is never handed out.
 func TestFreePortIsOutsideTheEphemeralRange(t *testing.T) {
 	lo, hi := ephemeralRange()
+	if pickLo, pickHi := pickRange(); pickLo <= hi && pickHi > lo {
+		t.Skipf("the ephemeral range [%d, %d] leaves no 2,000 ports on either side", lo, hi)
+	}
 	for range 20 {
 		if p := FreePort(t, "127.0.0.1"); p >= lo && p <= hi {
 			t.Fatalf("port %d is in the ephemeral range [%d, %d]", p, lo, hi)
